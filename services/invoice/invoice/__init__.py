@@ -1,0 +1,1 @@
+"""The invoice service: the event-sourced invoice aggregate and its settings."""

@@ -1,0 +1,1 @@
+"""Adapters: MongoDB repositories and the customer directory (implement the ports)."""

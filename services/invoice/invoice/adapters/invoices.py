@@ -1,0 +1,98 @@
+"""MongoDB adapter of InvoiceRepository: the shared event store plus an ``invoices``
+state collection written in the same transaction (fast reads, invoice_no uniqueness)."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import Conflict, NotFound
+from shared.events.envelope import Metadata
+from shared.events.store import EventStore
+from shared.mongo import is_duplicate_of
+from invoice.domain.events import STREAM_INVOICE
+from invoice.domain.model import ACTIVE, Invoice
+
+INVOICE_NO_INDEX = "invoice_no_unique_active"
+
+
+class MongoInvoiceRepository:
+    def __init__(self, db: Database[Any], store: EventStore) -> None:
+        self.store = store
+        self.states = db["invoices"]
+        self.counters = db["counters"]
+
+    @staticmethod
+    def ensure_indexes(db: Database[Any]) -> None:
+        db["invoices"].create_index(
+            [("type", ASCENDING), ("invoice_no", ASCENDING)], unique=True,
+            name=INVOICE_NO_INDEX,
+            partialFilterExpression={"status": ACTIVE, "invoice_no": {"$type": "string"}})
+        db["invoices"].create_index([("number", ASCENDING)], unique=True, name="number_unique")
+
+    def load(self, invoice_id: str, up_to_version: int | None = None,
+             as_of: str | None = None) -> Invoice:
+        events = self.store.stream(invoice_id, up_to_version=up_to_version)
+        if as_of is not None:
+            events = [e for e in events if e["occurred_at"] <= as_of]
+        if events and events[0].get("stream_type") != STREAM_INVOICE:
+            raise NotFound(f"invoice {invoice_id} not found")
+        return Invoice.replay(invoice_id, events)
+
+    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
+        def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
+            # Fold onto a copy: the transaction may be retried with fresh envelopes.
+            after = copy.deepcopy(invoice)
+            for envelope in envelopes:
+                after.apply(envelope)
+            self.states.replace_one({"_id": invoice.id}, _state_document(after),
+                                    upsert=True, session=session)
+
+        try:
+            envelopes = self.store.append(invoice.id, STREAM_INVOICE, invoice.head,
+                                          invoice.pending, meta, also=write_state)
+        except DuplicateKeyError as exc:
+            if is_duplicate_of(exc, INVOICE_NO_INDEX) or is_duplicate_of(exc, "invoice_no"):
+                raise Conflict({"invoice_no": [
+                    f"{invoice.fields.get('invoice_no')!r} is already used by an active "
+                    f"invoice of type {invoice.fields.get('type')!r}"]}) from None
+            raise
+        for envelope in envelopes:
+            invoice.apply(envelope)
+        invoice.pending.clear()
+        return envelopes
+
+    def state(self, invoice_id: str) -> dict[str, Any] | None:
+        doc = self.states.find_one({"_id": invoice_id})
+        if doc is None:
+            return None
+        doc["id"] = doc.pop("_id")
+        return doc
+
+    def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
+        query: dict[str, Any] = {"type": invoice_type, "invoice_no": invoice_no, "status": ACTIVE}
+        if except_id:
+            query["_id"] = {"$ne": except_id}
+        return self.states.find_one(query, {"_id": 1}) is not None
+
+    def next_number(self, year: int) -> str:
+        counter = self.counters.find_one_and_update(
+            {"_id": f"invoice_number:{year}"}, {"$inc": {"value": 1}},
+            upsert=True, return_document=True)
+        return f"INV-{year}-{int(counter['value']):06d}"
+
+    def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        events = self.store.stream(invoice_id, after_version=after_version, upcast=False)
+        if events and events[0].get("stream_type") != STREAM_INVOICE:
+            return []
+        return events
+
+
+def _state_document(invoice: Invoice) -> dict[str, Any]:
+    doc = invoice.to_dict()
+    doc["_id"] = doc.pop("id")
+    return doc

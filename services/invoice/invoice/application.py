@@ -1,0 +1,318 @@
+"""Invoice use cases: load -> decide -> save. No transport code here.
+
+Inputs arrive already shaped by the schemas (types, lengths, formats); this layer checks
+what needs the world: permissions and data scope, active invoice types, links to
+customers/contracts/payments, custom field definitions, invoice_no uniqueness, versions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, TypeVar
+
+from shared.auth import Actor, Policy
+from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
+from shared.events.envelope import Metadata, envelope_to_wire
+from invoice.domain import events as ev
+from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
+from invoice.domain.settings import (
+    SEEDED_TYPES, Setting, new_custom_field, new_invoice_type, validate_custom_values,
+)
+from invoice.ports import CustomerDirectory, EventLog, InvoiceRepository, SettingsRepository
+
+T = TypeVar("T")
+SAVE_ATTEMPTS = 3
+LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
+
+
+@dataclass
+class InvoiceApplication:
+    invoices: InvoiceRepository
+    settings: SettingsRepository
+    directory: CustomerDirectory
+    log: EventLog
+    policy: Policy
+    actor: Actor
+    correlation_id: str | None = None
+
+    # -- invoices --------------------------------------------------------------------
+    def create_invoice(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, "invoice.create")
+        values = dict(values)
+        values.setdefault("owner_id", self.actor.id)
+        values.setdefault("department_id", self.actor.department)
+        if values.get("owner_id") is None:
+            values["owner_id"] = self.actor.id
+        if values.get("department_id") is None:
+            values["department_id"] = self.actor.department
+        self._check_type(values["type"])
+        self._check_links(values)
+        values["custom"] = validate_custom_values(self._definitions(), values.get("custom") or {},
+                                                  creating=True)
+        self._check_invoice_no(values.get("type"), values.get("invoice_no"), None)
+        number = self.invoices.next_number(dt.datetime.now(dt.timezone.utc).year)
+        invoice = Invoice.create(f"inv_{uuid.uuid4().hex}", number, values)
+        self.invoices.save(invoice, self._meta())
+        return invoice.to_dict()
+
+    def update_invoice(self, invoice_id: str, changes: Mapping[str, Any],
+                       expected_version: int | None) -> dict[str, Any]:
+        """Apply several field changes as one event (``custom.<key>`` keys allowed)."""
+        def decide(invoice: Invoice) -> None:
+            flat = self._flatten_custom(changes)
+            merged = {name: invoice.value_of(name) for name in INVOICE_FIELDS}
+            merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
+            if "type" in flat:
+                self._check_type(flat["type"])
+            if any(name in flat for name in LINK_FIELDS):
+                self._check_links(merged)
+            custom_updates = {custom_key(k): v for k, v in flat.items() if custom_key(k)}
+            if custom_updates:
+                validated = validate_custom_values(self._definitions(), custom_updates,
+                                                   creating=False)
+                for key in custom_updates:
+                    flat[f"custom.{key}"] = validated.get(key)
+            if "invoice_no" in flat or "type" in flat:
+                self._check_invoice_no(merged.get("type"), merged.get("invoice_no"), invoice.id)
+            invoice.change(flat)
+        return self._edit(invoice_id, expected_version, decide)
+
+    def void_invoice(self, invoice_id: str, reason: str,
+                     expected_version: int | None) -> dict[str, Any]:
+        self.policy.require(self.actor, "invoice.void")
+        return self._edit(invoice_id, expected_version, lambda invoice: invoice.void(reason))
+
+    def record_approval_status(self, invoice_id: str, status: str,
+                               request_id: str | None) -> dict[str, Any]:
+        """Internal: the approval service reports an outcome (service role only)."""
+        self.policy.require(self.actor, "approval.status")
+        return self._edit(invoice_id, None,
+                          lambda invoice: invoice.set_approval_status(status, request_id),
+                          check_edit_scope=False, allow_void=True)
+
+    def get_invoice(self, invoice_id: str, only_filled: bool = False,
+                    as_of: int | str | None = None) -> dict[str, Any]:
+        if as_of is None:
+            state = self.invoices.state(invoice_id)
+            if state is None:
+                raise NotFound(f"invoice {invoice_id} not found")
+            self._require_scope(state, "view")
+            invoice_dict = state
+        else:
+            invoice = self._load_at(invoice_id, as_of)
+            self._require_scope(invoice.to_dict(), "view")
+            invoice_dict = invoice.to_dict()
+        if only_filled:
+            return only_filled_values(invoice_dict)
+        return invoice_dict
+
+    def history(self, invoice_id: str) -> list[dict[str, Any]]:
+        events = self._readable_events(invoice_id, 0)
+        return [_history_entry(e) for e in events]
+
+    def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        return [envelope_to_wire(e) for e in self._readable_events(invoice_id, after_version)]
+
+    def _readable_events(self, invoice_id: str, after_version: int) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "history.read")
+        state = self.invoices.state(invoice_id)
+        if state is None:
+            raise NotFound(f"invoice {invoice_id} not found")
+        self._require_scope(state, "view")
+        return self.invoices.events(invoice_id, after_version)
+
+    def read_events(self, after_position: int = 0, limit: int = 1000) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        events = [envelope_to_wire(e) for e in self.log.read_all(after_position, limit)]
+        last = events[-1]["position"] if events else after_position
+        return {"events": events, "last_position": last}
+
+    def verify(self, invoice_id: str | None = None) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        if invoice_id is None:
+            return self.log.verify(None)
+        self._readable_events(invoice_id, 0)  # exists and in scope
+        return self.log.verify([invoice_id])
+
+    # -- settings --------------------------------------------------------------------
+    def list_invoice_types(self, include_inactive: bool = False) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "settings.read")
+        types = [s.to_dict() for s in self.settings.all("invoice_type")]
+        return types if include_inactive else [t for t in types if t.get("active")]
+
+    def create_invoice_type(self, key: str, label: str, color: str) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        if self.settings.get("invoice_type", key) is not None:
+            raise Conflict({"key": [f"invoice type {key!r} exists already"]})
+        setting = new_invoice_type(key, label, color)
+        self.settings.save("invoice_type", setting, self._meta())
+        return setting.to_dict()
+
+    def update_invoice_type(self, key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        return self._change_setting("invoice_type", key, ev.INVOICE_TYPE_UPDATED, changes)
+
+    def list_custom_fields(self) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "settings.read")
+        return [s.to_dict() for s in self.settings.all("custom_field")]
+
+    def define_custom_field(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        if self.settings.get("custom_field", definition["key"]) is not None:
+            raise Conflict({"key": [f"custom field {definition['key']!r} exists already"]})
+        setting = new_custom_field(definition)
+        self.settings.save("custom_field", setting, self._meta())
+        return setting.to_dict()
+
+    def update_custom_field(self, key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        current = self.settings.get("custom_field", key)
+        if current is not None and current.values.get("kind") == "select":
+            options = changes.get("options", current.values.get("options"))
+            if not options:
+                raise ValidationError.field("options", "a select field needs options")
+        return self._change_setting("custom_field", key, ev.CUSTOM_FIELD_UPDATED, changes)
+
+    def seed_invoice_types(self) -> int:
+        """Create the three standard types where missing (idempotent, race-safe)."""
+        created = 0
+        for seed in SEEDED_TYPES:
+            if self.settings.get("invoice_type", seed["key"]) is None:
+                try:
+                    self.settings.save("invoice_type", new_invoice_type(**seed), self._meta())
+                    created += 1
+                except (Conflict, ConcurrencyConflict):
+                    pass  # another instance seeded it first
+        return created
+
+    # -- helpers ---------------------------------------------------------------------
+    def _edit(self, invoice_id: str, expected_version: int | None,
+              decide: Callable[[Invoice], Any], check_edit_scope: bool = True,
+              allow_void: bool = False) -> dict[str, Any]:
+        for attempt in range(SAVE_ATTEMPTS):
+            invoice = self._load_current(invoice_id)
+            state = invoice.to_dict()
+            self._require_scope(state, "view")
+            if check_edit_scope:
+                self._require_scope(state, "edit", error=Forbidden)
+            if expected_version is not None and expected_version != invoice.version:
+                raise ConcurrencyConflict({"current_version": invoice.version,
+                                           "message": f"expected version {expected_version}"})
+            decide(invoice)
+            if not invoice.pending:
+                return invoice.to_dict()
+            try:
+                self.invoices.save(invoice, self._meta())
+                return invoice.to_dict()
+            except ConcurrencyConflict:
+                # Without expected_version the caller asked for "apply to the latest":
+                # decide again on the new state. With it, the conflict is the answer.
+                if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _load_current(self, invoice_id: str) -> Invoice:
+        return self.invoices.load(invoice_id)
+
+    def _load_at(self, invoice_id: str, as_of: int | str) -> Invoice:
+        if isinstance(as_of, int):
+            invoice = self.invoices.load(invoice_id, up_to_version=as_of)
+            if invoice.version < as_of:
+                raise NotFound(f"invoice {invoice_id} has no version {as_of}")
+            return invoice
+        return self.invoices.load(invoice_id, as_of=as_of)
+
+    def _require_scope(self, state: Mapping[str, Any], action: str,
+                       error: type[Exception] = NotFound) -> None:
+        if not self.policy.covers(self.actor, action, state.get("owner_id"),
+                                  state.get("department_id")):
+            if error is NotFound:
+                raise NotFound(f"invoice {state.get('id')} not found")
+            raise Forbidden(f"you may not {action} invoice {state.get('id')}")
+
+    def _check_type(self, type_key: str) -> None:
+        setting = self.settings.get("invoice_type", type_key)
+        if setting is None or not setting.values.get("active"):
+            raise ValidationError.field("type", f"{type_key!r} is not an active invoice type")
+
+    def _check_links(self, values: Mapping[str, Any]) -> None:
+        customer_id = values.get("customer_id")
+        if not customer_id or self.directory.customer(customer_id) is None:
+            raise ValidationError.field("customer_id", f"customer {customer_id!r} does not exist")
+        contract_id = values.get("contract_id")
+        if contract_id:
+            contract = self.directory.contract(contract_id)
+            if contract is None:
+                raise ValidationError.field("contract_id", f"contract {contract_id!r} does not exist")
+            if contract.get("customer_id") != customer_id:
+                raise ValidationError.field(
+                    "contract_id", f"contract {contract_id!r} belongs to another customer")
+        errors: dict[int, list[str]] = {}
+        for index, payment_id in enumerate(values.get("payment_ids") or []):
+            payment = self.directory.payment(payment_id)
+            if payment is None:
+                errors[index] = [f"payment {payment_id!r} does not exist"]
+            elif payment.get("customer_id") != customer_id:
+                errors[index] = [f"payment {payment_id!r} belongs to another customer"]
+            elif contract_id and payment.get("contract_id") != contract_id:
+                errors[index] = [f"payment {payment_id!r} belongs to another contract"]
+        if errors:
+            raise ValidationError({"payment_ids": errors})
+
+    def _check_invoice_no(self, invoice_type: str | None, invoice_no: str | None,
+                          except_id: str | None) -> None:
+        if invoice_type and invoice_no and \
+                self.invoices.invoice_no_taken(invoice_type, invoice_no, except_id):
+            raise Conflict({"invoice_no": [
+                f"{invoice_no!r} is already used by an active invoice of type {invoice_type!r}"]})
+
+    def _definitions(self) -> dict[str, dict[str, Any]]:
+        return {s.key: s.values for s in self.settings.all("custom_field")}
+
+    def _change_setting(self, kind: str, key: str, event_type: str,
+                        changes: Mapping[str, Any]) -> dict[str, Any]:
+        setting = self.settings.get(kind, key)
+        if setting is None:
+            raise NotFound(f"{kind.replace('_', ' ')} {key!r} not found")
+        if setting.change(event_type, changes):
+            self.settings.save(kind, setting, self._meta())
+        return setting.to_dict()
+
+    @staticmethod
+    def _flatten_custom(changes: Mapping[str, Any]) -> dict[str, Any]:
+        flat = {k: v for k, v in changes.items() if k != "custom"}
+        for key, value in (changes.get("custom") or {}).items():
+            flat[f"custom.{key}"] = value
+        return flat
+
+    def _meta(self) -> Metadata:
+        return Metadata(actor={"id": self.actor.id, "name": self.actor.name,
+                               "department": self.actor.department,
+                               "roles": list(self.actor.roles)},
+                        correlation_id=self.correlation_id)
+
+
+def _history_entry(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    data, event_type = envelope["data"], envelope["type"]
+    if event_type == ev.INVOICE_CREATED:
+        changes = {"number": {"from": None, "to": data["number"]}}
+        for name, value in data["fields"].items():
+            if name == "custom":
+                changes.update({f"custom.{k}": {"from": None, "to": v} for k, v in value.items()})
+            elif value not in (None, "", []):
+                changes[name] = {"from": None, "to": value}
+    elif event_type == ev.INVOICE_FIELDS_CHANGED:
+        changes = dict(data["changes"])
+    elif event_type == ev.INVOICE_VOIDED:
+        changes = {"status": {"from": "active", "to": "void"},
+                   "void_reason": {"from": None, "to": data.get("reason")}}
+    elif event_type == ev.INVOICE_APPROVAL_STATUS_CHANGED:
+        changes = {"approval_status": {"from": data["from"], "to": data["to"]},
+                   "approval_request_id": {"from": None, "to": data.get("request_id")}}
+    else:
+        changes = {}
+    actor = envelope.get("actor") or {}
+    return {"version": envelope["version"], "event_type": event_type,
+            "occurred_at": envelope["occurred_at"],
+            "actor": {"id": actor.get("id"), "name": actor.get("name")}, "changes": changes}

@@ -1,0 +1,192 @@
+"""The invoice aggregate, rebuilt by replaying its events.
+
+Public command methods check the rules and decide which event to record (``pending``);
+one small ``_apply_*`` method per event type changes state and nothing else. State
+moves forward only through ``apply`` with a stored envelope, so what a command sees is
+always exactly the fold of the store.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from shared.errors import Conflict, NotFound
+from shared.events.envelope import PendingEvent, StreamHead
+from invoice.domain import events as ev
+
+# Fields a caller may set, in display order.
+INVOICE_FIELDS = (
+    "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
+    "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
+    "department_id", "remarks", "custom",
+)
+
+APPROVAL_STATUSES = ("none", "pending", "approved", "rejected")
+ACTIVE, VOID = "active", "void"
+
+
+def custom_key(field_name: str) -> str | None:
+    """'custom.level' -> 'level'; None for an ordinary field."""
+    return field_name[len("custom."):] if field_name.startswith("custom.") else None
+
+
+@dataclass
+class Invoice:
+    id: str
+    version: int = 0
+    head: StreamHead = field(default_factory=StreamHead)
+    number: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    status: str = ACTIVE
+    void_reason: str | None = None
+    approval_status: str = "none"
+    approval_request_id: str | None = None
+    created_at: str | None = None
+    created_by: dict[str, Any] | None = None
+    updated_at: str | None = None
+    updated_by: dict[str, Any] | None = None
+    pending: list[PendingEvent] = field(default_factory=list)
+
+    # -- commands --------------------------------------------------------------------
+    @classmethod
+    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any]) -> "Invoice":
+        invoice = cls(id=invoice_id)
+        fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
+        fields["payment_ids"] = list(fields["payment_ids"] or [])
+        fields["custom"] = dict(fields["custom"] or {})
+        invoice._record(ev.INVOICE_CREATED, {"number": number, "fields": fields})
+        return invoice
+
+    def change(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """Record the fields whose value differs; nothing when all are equal.
+
+        ``values`` maps field names (``custom.<key>`` for custom fields) to new values.
+        """
+        self._require_active()
+        changes: dict[str, dict[str, Any]] = {}
+        for name, new in values.items():
+            old = self.value_of(name)
+            if _normalise(old) != _normalise(new):
+                changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
+        if changes:
+            self._record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
+        return changes
+
+    def void(self, reason: str) -> None:
+        if self.status == VOID:
+            raise Conflict(f"invoice {self.id} is void already")
+        self._record(ev.INVOICE_VOIDED, {"reason": reason})
+
+    def set_approval_status(self, status: str, request_id: str | None) -> bool:
+        if status not in APPROVAL_STATUSES:
+            raise ValueError(f"unknown approval status {status!r}")
+        if status == self.approval_status and request_id == self.approval_request_id:
+            return False
+        self._record(ev.INVOICE_APPROVAL_STATUS_CHANGED,
+                     {"from": self.approval_status, "to": status, "request_id": request_id})
+        return True
+
+    # -- queries ---------------------------------------------------------------------
+    def value_of(self, name: str) -> Any:
+        key = custom_key(name)
+        if key is not None:
+            return (self.fields.get("custom") or {}).get(key)
+        return self.fields.get(name)
+
+    def to_dict(self, only_filled: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "number": self.number}
+        data.update(copy.deepcopy(self.fields))
+        data.update({
+            "status": self.status, "void_reason": self.void_reason,
+            "approval_status": self.approval_status,
+            "approval_request_id": self.approval_request_id,
+            "version": self.version, "created_at": self.created_at,
+            "created_by": self.created_by, "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+        })
+        return only_filled_values(data) if only_filled else data
+
+    # -- event sourcing --------------------------------------------------------------
+    def _require_active(self) -> None:
+        if self.status == VOID:
+            raise Conflict(f"invoice {self.id} is void and cannot be changed")
+
+    def _record(self, event_type: str, data: dict[str, Any]) -> None:
+        self.pending.append(PendingEvent(event_type, data))
+
+    @classmethod
+    def replay(cls, invoice_id: str, envelopes: Iterable[Mapping[str, Any]]) -> "Invoice":
+        invoice = cls(id=invoice_id)
+        for envelope in envelopes:
+            invoice.apply(envelope)
+        if invoice.version == 0:
+            raise NotFound(f"invoice {invoice_id} not found")
+        return invoice
+
+    def apply(self, envelope: Mapping[str, Any]) -> None:
+        handler = _APPLY.get(envelope["type"])
+        if handler is None:
+            raise ValueError(f"invoice cannot apply {envelope['type']}")
+        handler(self, envelope["data"])
+        self.version = int(envelope["version"])
+        self.head = StreamHead(self.version, envelope["hash"])
+        self.updated_at = envelope["occurred_at"]
+        self.updated_by = {"id": envelope["actor"].get("id"), "name": envelope["actor"].get("name")}
+        if self.version == 1:
+            self.created_at, self.created_by = self.updated_at, self.updated_by
+
+    def _apply_created(self, data: Mapping[str, Any]) -> None:
+        self.number = data["number"]
+        self.fields = copy.deepcopy(dict(data["fields"]))
+
+    def _apply_fields_changed(self, data: Mapping[str, Any]) -> None:
+        for name, change in data["changes"].items():
+            key = custom_key(name)
+            if key is not None:
+                custom = dict(self.fields.get("custom") or {})
+                if change["to"] is None:
+                    custom.pop(key, None)
+                else:
+                    custom[key] = copy.deepcopy(change["to"])
+                self.fields["custom"] = custom
+            else:
+                self.fields[name] = copy.deepcopy(change["to"])
+
+    def _apply_voided(self, data: Mapping[str, Any]) -> None:
+        self.status, self.void_reason = VOID, data.get("reason")
+
+    def _apply_approval_status_changed(self, data: Mapping[str, Any]) -> None:
+        self.approval_status = data["to"]
+        self.approval_request_id = data.get("request_id")
+
+
+_APPLY: dict[str, Callable[[Invoice, Mapping[str, Any]], None]] = {
+    ev.INVOICE_CREATED: Invoice._apply_created,
+    ev.INVOICE_FIELDS_CHANGED: Invoice._apply_fields_changed,
+    ev.INVOICE_VOIDED: Invoice._apply_voided,
+    ev.INVOICE_APPROVAL_STATUS_CHANGED: Invoice._apply_approval_status_changed,
+}
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (str, list, tuple, dict)):
+        return len(value) == 0
+    return False
+
+
+def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Leave out empty fields (None, "", [], {}), inside ``custom`` too."""
+    result = {k: v for k, v in data.items() if not _is_empty(v)}
+    if isinstance(result.get("custom"), dict):
+        result["custom"] = {k: v for k, v in result["custom"].items() if not _is_empty(v)}
+        if not result["custom"]:
+            del result["custom"]
+    return result
+
+
+def _normalise(value: Any) -> Any:
+    """Treat empty values alike, so clearing an already-empty field records nothing."""
+    return None if _is_empty(value) else value

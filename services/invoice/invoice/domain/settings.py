@@ -1,0 +1,149 @@
+"""Invoice types (票据类型) and custom field definitions (自定义字段): small aggregates
+of their own, plus the validation of custom values against their definitions."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping
+
+from shared.dates import parse_date
+from shared.errors import ValidationError
+from shared.events.envelope import PendingEvent, StreamHead
+from shared.money import parse_money
+from invoice.domain import events as ev
+
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CUSTOM_KINDS = ("text", "number", "money", "date", "select", "bool")
+MAX_TEXT = 2000
+
+SEEDED_TYPES = (
+    {"key": "vat_special", "label": "增值税专用发票", "color": "#D9534F"},
+    {"key": "vat_ordinary", "label": "增值税普通发票", "color": "#337AB7"},
+    {"key": "receipt", "label": "收据", "color": "#5CB85C"},
+)
+
+
+@dataclass
+class Setting:
+    """An invoice type or a custom field definition: a keyed record with a history."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+    head: StreamHead = field(default_factory=StreamHead)
+    pending: list[PendingEvent] = field(default_factory=list)
+
+    def record(self, event_type: str, data: dict[str, Any]) -> None:
+        self.pending.append(PendingEvent(event_type, data))
+
+    def change(self, event_type: str, changes: Mapping[str, Any]) -> bool:
+        diff = {k: {"from": self.values.get(k), "to": v} for k, v in changes.items()
+                if self.values.get(k) != v}
+        if diff:
+            self.record(event_type, {"changes": diff})
+        return bool(diff)
+
+    def apply(self, envelope: Mapping[str, Any]) -> None:
+        data = envelope["data"]
+        if "changes" in data:
+            for name, change in data["changes"].items():
+                self.values[name] = change["to"]
+        else:
+            self.values = dict(data)
+        self.version = int(envelope["version"])
+        self.head = StreamHead(self.version, envelope["hash"])
+
+    @classmethod
+    def replay(cls, key: str, envelopes: Iterable[Mapping[str, Any]]) -> "Setting":
+        setting = cls(key=key)
+        for envelope in envelopes:
+            setting.apply(envelope)
+        return setting
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.values, key=self.key, version=self.version)
+
+
+def new_invoice_type(key: str, label: str, color: str) -> Setting:
+    setting = Setting(key=key)
+    setting.record(ev.INVOICE_TYPE_CREATED,
+                   {"key": key, "label": label, "color": color.upper(), "active": True})
+    return setting
+
+
+def new_custom_field(definition: Mapping[str, Any]) -> Setting:
+    setting = Setting(key=definition["key"])
+    setting.record(ev.CUSTOM_FIELD_DEFINED, {
+        "key": definition["key"], "label": definition["label"], "kind": definition["kind"],
+        "options": list(definition.get("options") or []),
+        "required": bool(definition.get("required", False)), "active": True,
+    })
+    return setting
+
+
+def validate_custom_value(definition: Mapping[str, Any], value: Any) -> Any:
+    """Return the value in its stored form, or raise ValueError saying why not."""
+    if value is None or value == "":
+        if definition.get("required"):
+            raise ValueError("is required")
+        return None
+    kind = definition["kind"]
+    if kind == "text":
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"at most {MAX_TEXT} characters")
+        return value
+    if kind == "number":
+        return _parse_number(value)
+    if kind == "money":
+        return parse_money(value)
+    if kind == "date":
+        return parse_date(value)
+    if kind == "select":
+        if value not in (definition.get("options") or []):
+            raise ValueError(f"must be one of {definition.get('options')}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+    raise ValueError(f"unknown kind {kind}")
+
+
+def _parse_number(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValueError("must be a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    return number
+
+
+def validate_custom_values(definitions: Mapping[str, Mapping[str, Any]],
+                           values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Validate a ``custom`` object; errors are keyed under ``custom``."""
+    errors: dict[str, list[str]] = {}
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        definition = definitions.get(key)
+        if definition is None or not definition.get("active", True):
+            errors[key] = ["is not a defined custom field"]
+            continue
+        try:
+            result[key] = validate_custom_value(definition, value)
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+    if creating:
+        for key, definition in definitions.items():
+            if definition.get("required") and definition.get("active", True) \
+                    and result.get(key) is None and key not in errors:
+                errors[key] = ["is required"]
+    if errors:
+        raise ValidationError({"custom": errors})
+    return {k: v for k, v in result.items() if v is not None}

@@ -1,0 +1,64 @@
+"""The ports the application needs; adapters implement them (MongoDB, RPC) and unit
+tests use the in-memory fakes in tests/unit/fakes.py against the same contract tests."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol
+
+from shared.events.envelope import Metadata
+from invoice.domain.model import Invoice
+from invoice.domain.settings import Setting
+
+
+class InvoiceRepository(Protocol):
+    def load(self, invoice_id: str, up_to_version: int | None = None,
+             as_of: str | None = None) -> Invoice:
+        """The invoice as its events fold (optionally only up to a version or time);
+        NotFound when there is no such invoice (or none yet at that point)."""
+
+    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
+        """Append the invoice's pending events atomically with its state;
+        ConcurrencyConflict if the stream moved, Conflict if invoice_no is taken."""
+
+    def state(self, invoice_id: str) -> dict[str, Any] | None:
+        """The current state document (as of the last append), or None."""
+
+    def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
+        """Whether an active invoice of this type already uses this invoice_no."""
+
+    def next_number(self, year: int) -> str:
+        """A new readable record number (gap-tolerant, never reused)."""
+
+    def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        """The stream's stored envelopes (as written; hashes verify on them)."""
+
+
+class SettingsRepository(Protocol):
+    def get(self, kind: str, key: str) -> Setting | None:
+        """``kind`` is 'invoice_type' or 'custom_field'."""
+
+    def all(self, kind: str) -> list[Setting]:
+        """Every setting of a kind, in key order."""
+
+    def save(self, kind: str, setting: Setting, meta: Metadata) -> None:
+        """Append the setting's pending events with its state; Conflict on a new key taken."""
+
+
+class CustomerDirectory(Protocol):
+    def customer(self, customer_id: str) -> Mapping[str, Any] | None:
+        """{id, name, ...} or None."""
+
+    def contract(self, contract_id: str) -> Mapping[str, Any] | None:
+        """{id, customer_id, number, ...} or None."""
+
+    def payment(self, payment_id: str) -> Mapping[str, Any] | None:
+        """{id, customer_id, contract_id, amount, ...} or None."""
+
+
+class EventLog(Protocol):
+    """The raw, global view of the store (the shared EventStore implements it)."""
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Stored envelopes after a position, in global order."""
+
+    def verify(self, stream_ids: Any = None) -> dict[str, Any]:
+        """{ok, checked, broken} for the given streams (every stream when None)."""

@@ -1,0 +1,175 @@
+"""Request and response schemas of the invoice service (edges only)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from marshmallow import validates_schema
+from marshmallow import ValidationError as SchemaError
+
+from shared.events.envelope import to_wire
+from shared.errors import ValidationError
+from shared.money import money_str
+from shared.schemas import (
+    RAISE, Date, Id, Money, Schema, Text, check_keys, fields, load, validate,
+)
+from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
+
+EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
+                   "contract_id", "payment_ids", "invoice_no", "tracking_number",
+                   "courier", "owner_id", "department_id", "remarks", "custom")
+
+
+class CustomValues(fields.Dict):
+    """The ``custom`` object: keys are custom field keys; values checked later against
+    their definitions."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        bad = check_keys(result)
+        bad.update({k: ["not a valid custom field key"] for k in result
+                    if isinstance(k, str) and not KEY_PATTERN.match(k) and k not in bad})
+        if bad:
+            raise SchemaError(bad)
+        return result
+
+
+class InvoiceInput(Schema):
+    """Fields of create_invoice (and, partially, of updates)."""
+
+    class Meta:
+        unknown = RAISE
+
+    title = Text(200, required=True, allow_none=False, min_length=1)
+    content = Text(2000)
+    type = fields.String(required=True, allow_none=False,
+                         validate=validate.Regexp(KEY_PATTERN, error="not a valid type key"))
+    amount = Money(required=True, allow_none=False, positive=True)
+    issued_on = Date(required=True, allow_none=False)
+    customer_id = Id(required=True, allow_none=False)
+    contract_id = Id()
+    payment_ids = fields.List(Id(allow_none=False), allow_none=True,
+                              validate=validate.Length(max=200))
+    invoice_no = Text(64)
+    tracking_number = Text(64)
+    courier = Text(100)
+    owner_id = Id()
+    department_id = Id()
+    remarks = Text(2000)
+    custom = CustomValues(keys=fields.String(), values=fields.Raw(allow_none=True),
+                          allow_none=True)
+
+    @validates_schema
+    def _unique_payments(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        payments = data.get("payment_ids") or []
+        if len(set(payments)) != len(payments):
+            raise SchemaError("listed more than once", "payment_ids")
+
+
+class VoidInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = Text(500, required=True, allow_none=False, min_length=1)
+
+
+class InvoiceTypeInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    key = fields.String(required=True, validate=validate.Regexp(
+        KEY_PATTERN, error="lowercase letters, digits and _; starts with a letter"))
+    label = Text(50, required=True, allow_none=False, min_length=1)
+    color = fields.String(required=True, validate=validate.Regexp(
+        COLOR_PATTERN, error="a colour like #RRGGBB"))
+
+
+class InvoiceTypeChanges(Schema):
+    class Meta:
+        unknown = RAISE
+
+    label = Text(50, allow_none=False, min_length=1)
+    color = fields.String(validate=validate.Regexp(COLOR_PATTERN, error="a colour like #RRGGBB"))
+    active = fields.Boolean(strict=True)
+
+
+class CustomFieldInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    key = fields.String(required=True, validate=validate.Regexp(
+        KEY_PATTERN, error="lowercase letters, digits and _; starts with a letter"))
+    label = Text(50, required=True, allow_none=False, min_length=1)
+    kind = fields.String(required=True, validate=validate.OneOf(CUSTOM_KINDS))
+    options = fields.List(Text(100, allow_none=False, min_length=1), load_default=list,
+                          validate=validate.Length(max=200))
+    required = fields.Boolean(strict=True, load_default=False)
+
+    @validates_schema
+    def _select_needs_options(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data.get("kind") == "select" and not data.get("options"):
+            raise SchemaError("a select field needs options", "options")
+
+
+class CustomFieldChanges(Schema):
+    class Meta:
+        unknown = RAISE
+
+    label = Text(50, allow_none=False, min_length=1)
+    options = fields.List(Text(100, allow_none=False, min_length=1),
+                          validate=validate.Length(max=200))
+    required = fields.Boolean(strict=True)
+    active = fields.Boolean(strict=True)
+
+
+class ReadEventsInput(Schema):
+    after_position = fields.Integer(strict=True, validate=validate.Range(min=0))
+    limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
+
+
+NOT_EDITABLE = ("id", "number", "status", "approval_status", "version", "created_at",
+                "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id")
+
+
+def load_changes(changes: Any) -> dict[str, Any]:
+    """Validate update changes: editable fields and ``custom.<key>`` / ``custom``.
+
+    Returns plain fields plus ``custom.<key>`` entries (custom values still raw: they
+    are checked against their definitions by the use case)."""
+    if not isinstance(changes, Mapping) or not changes:
+        raise ValidationError.field("changes", "must be a non-empty object")
+    errors: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name, value in changes.items():
+        if not isinstance(name, str):
+            errors[str(name)] = ["not a field name"]
+        elif name.startswith("custom."):
+            custom[name[len("custom."):]] = value
+        elif name in NOT_EDITABLE:
+            errors[name] = ["is not an editable field"]
+        else:
+            plain[name] = value
+    if isinstance(plain.get("custom"), Mapping):
+        custom.update(plain.pop("custom"))
+    try:
+        loaded = load(InvoiceInput(), plain, partial=True) if plain else {}
+    except ValidationError as exc:
+        errors.update(exc.messages)
+        loaded = {}
+    custom_errors = check_keys(custom)
+    custom_errors.update({k: ["not a valid custom field key"] for k in custom
+                          if not KEY_PATTERN.match(k) and k not in custom_errors})
+    if custom_errors:
+        errors["custom"] = custom_errors
+    if errors:
+        raise ValidationError(errors)
+    loaded.update({f"custom.{key}": value for key, value in custom.items()})
+    return loaded
+
+
+def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """The wire form of an invoice: money as two-place strings, everything JSON-safe."""
+    result = to_wire(dict(invoice))
+    if invoice.get("amount") is not None:
+        result["amount"] = money_str(invoice["amount"])
+    return result

@@ -1,0 +1,177 @@
+"""The invoice service's RPC entrypoints: load with a schema, call one use case, dump.
+
+Every call needs context data ``authorization: "Bearer <JWT>"`` (see docs/rpc.md).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy
+
+from shared.auth import Actor, Policy
+from shared.errors import NotFound, ValidationError
+from shared.events.consumer import event_stream
+from shared.events.envelope import to_wire
+from shared.rpc import CurrentActor, PolicyProvider, rpc, system_rpc
+from shared.dates import parse_timestamp
+from shared.schemas import changes_arg, flag_arg, id_arg, load, version_arg
+from invoice.adapters.customers import ReplicatedCustomerDirectory
+from invoice.application import InvoiceApplication
+from invoice.dependencies import InvoiceStorage, InvoiceStore
+from invoice.schemas import (
+    CustomFieldChanges, CustomFieldInput, InvoiceInput, InvoiceTypeChanges,
+    InvoiceTypeInput, ReadEventsInput, VoidInput, dump_invoice, load_changes,
+)
+
+CUSTOMER_GETTERS = {"customer": "get_customer", "contract": "get_contract",
+                    "payment": "get_payment"}
+
+
+class InvoiceService:
+    name = "invoice"
+
+    actor: Actor = CurrentActor()
+    policy: Policy = PolicyProvider()
+    storage: InvoiceStorage = InvoiceStore()
+    customer_rpc = RpcProxy("customer")
+    config = Config()
+
+    def _app(self) -> InvoiceApplication:
+        directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
+        return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
+                                  self.storage.log, self.policy, self.actor)
+
+    def _lookup_customer_side(self, kind: str, record_id: str) -> Any:
+        try:
+            return getattr(self.customer_rpc, CUSTOMER_GETTERS[kind])(record_id)
+        except NotFound:
+            return None
+
+    # -- invoices --------------------------------------------------------------------
+    @rpc
+    def create_invoice(self, data: Any) -> dict[str, Any]:
+        """Record an invoice. Example: ``{"title": "May service fee", "type": "vat_special",
+        "amount": "1200.00", "issued_on": "2026-05-20", "customer_id": "cus_…"}``."""
+        return dump_invoice(self._app().create_invoice(load(InvoiceInput(), data)))
+
+    @rpc
+    def update_field(self, invoice_id: str, field: Any, value: Any,
+                     expected_version: int | None = None) -> dict[str, Any]:
+        """Single-field edit: ``update_field("inv_…", "tracking_number", "SF123")``;
+        ``field`` may be ``custom.<key>``. An equal value appends nothing."""
+        if not isinstance(field, str) or not field:
+            raise ValidationError.field("field", "must be a field name")
+        changes = load_changes({field: value})
+        return dump_invoice(self._app().update_invoice(
+            _id(invoice_id), changes, version_arg(expected_version)))
+
+    @rpc
+    def update_invoice(self, invoice_id: str, changes: Any,
+                       expected_version: int | None = None) -> dict[str, Any]:
+        """Several fields in one event: ``{"courier": "SF", "tracking_number": "SF1"}``."""
+        return dump_invoice(self._app().update_invoice(
+            _id(invoice_id), load_changes(changes), version_arg(expected_version)))
+
+    @rpc
+    def void_invoice(self, invoice_id: str, reason: Any,
+                     expected_version: int | None = None) -> dict[str, Any]:
+        """Void (作废) an invoice; its invoice_no becomes free for its type again."""
+        loaded = load(VoidInput(), {"reason": reason})
+        return dump_invoice(self._app().void_invoice(
+            _id(invoice_id), loaded["reason"], version_arg(expected_version)))
+
+    @rpc
+    def get_invoice(self, invoice_id: str, only_filled: bool = False,
+                    as_of: Any = None) -> dict[str, Any]:
+        """The invoice now, or ``as_of`` a version (int) or an ISO timestamp."""
+        return dump_invoice(self._app().get_invoice(
+            _id(invoice_id), flag_arg(only_filled, "only_filled"), _as_of(as_of)))
+
+    @rpc
+    def get_history(self, invoice_id: str) -> list[dict[str, Any]]:
+        """Who changed what, when: ``[{version, event_type, occurred_at, actor, changes}]``."""
+        return to_wire(self._app().history(_id(invoice_id)))
+
+    @rpc
+    def get_events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        """The invoice's event envelopes as stored (hashes verify on them)."""
+        return self._app().events(_id(invoice_id), version_arg(after_version, "after_version") or 0)
+
+    @rpc
+    def read_events(self, after_position: int = 0, limit: int = 1000) -> dict[str, Any]:
+        """Every event in global order: ``{events, last_position}``."""
+        args = load(ReadEventsInput(), {"after_position": after_position, "limit": limit})
+        return self._app().read_events(args["after_position"], args["limit"])
+
+    @rpc
+    def verify(self, invoice_id: str | None = None) -> dict[str, Any]:
+        """Recompute the hash chains: ``{ok, checked, broken: [{invoice_id, version, reason}]}``."""
+        return self._app().verify(None if invoice_id is None else _id(invoice_id))
+
+    @rpc
+    def record_approval_status(self, invoice_id: str, status: Any,
+                               request_id: str | None = None) -> dict[str, Any]:
+        """Internal (service role): the approval outcome, as InvoiceApprovalStatusChanged."""
+        if status not in ("none", "pending", "approved", "rejected"):
+            raise ValidationError.field("status", "one of none, pending, approved, rejected")
+        return dump_invoice(self._app().record_approval_status(_id(invoice_id), status, request_id))
+
+    # -- settings --------------------------------------------------------------------
+    @rpc
+    def list_invoice_types(self, include_inactive: bool = False) -> list[dict[str, Any]]:
+        """The invoice types (票据类型) with label and colour."""
+        return self._app().list_invoice_types(flag_arg(include_inactive, "include_inactive"))
+
+    @rpc
+    def create_invoice_type(self, data: Any) -> dict[str, Any]:
+        """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC"}``."""
+        loaded = load(InvoiceTypeInput(), data)
+        return self._app().create_invoice_type(loaded["key"], loaded["label"], loaded["color"])
+
+    @rpc
+    def update_invoice_type(self, key: str, changes: Any) -> dict[str, Any]:
+        """Admin: change ``label``, ``color`` or ``active``."""
+        return self._app().update_invoice_type(_id(key, "key"), changes_arg(InvoiceTypeChanges(), changes))
+
+    @rpc
+    def list_custom_fields(self) -> list[dict[str, Any]]:
+        """The custom field definitions."""
+        return self._app().list_custom_fields()
+
+    @rpc
+    def define_custom_field(self, data: Any) -> dict[str, Any]:
+        """Admin: ``{"key": "level", "label": "等级", "kind": "select", "options": ["A", "B"]}``."""
+        return self._app().define_custom_field(load(CustomFieldInput(), data))
+
+    @rpc
+    def update_custom_field(self, key: str, changes: Any) -> dict[str, Any]:
+        """Admin: change ``label``, ``options``, ``required`` or ``active``."""
+        return self._app().update_custom_field(_id(key, "key"), changes_arg(CustomFieldChanges(), changes))
+
+    # -- events from the customer service --------------------------------------------
+    @event_stream("customer")
+    def on_customer_event(self, envelope: dict[str, Any]) -> None:
+        """Keep the local customer/contract/payment replica used for link checks."""
+        self.storage.tracker.handle(envelope, self.storage.replica.apply, self._fetch_customer_events)
+
+    def _fetch_customer_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
+        with system_rpc(self.config, self.name) as rpc_client:
+            return list(rpc_client.customer.get_events(stream_id, after_version))
+
+
+def _id(value: Any, name: str = "invoice_id") -> str:
+    return id_arg(value, name)
+
+
+def _as_of(value: Any) -> int | str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ValidationError.field("as_of", "a version starts at 1")
+        return value
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise ValidationError.field("as_of", f"a version number or a timestamp: {exc}") from None

@@ -1,0 +1,1 @@
+"""Event sourcing plumbing: envelope, hash chain, store, outbox relay, consumers."""

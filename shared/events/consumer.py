@@ -1,0 +1,183 @@
+"""Consuming another service's events: one durable queue per consumer, every instance
+of the consumer service competing on it (each message handled by one of them).
+
+``EventStreamHandler`` is the entrypoint: it verifies the publisher's token, and never
+drops a failed message: it is republished with an attempt counter (bounded, with
+backoff) and after the last attempt parked on a dead-letter queue ``<queue>.dlq`` that
+an operator can list and replay (``python -m shared.dlq``).
+
+``StreamTracker`` makes the handler idempotent and restores per-stream order: it keeps,
+per stream, the last version applied (and its event id), applies an event and advances
+the checkpoint in one transaction, skips what it has seen, and when an event arrives
+early asks for the missing ones first.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from kombu import Connection, Exchange, Queue, binding
+from kombu.messaging import Producer
+from nameko.messaging import Consumer
+from nameko.standalone.events import get_event_exchange
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.auth import SERVICE_ROLE, verify_authorization
+from shared.errors import Unauthorized
+from shared.rpc import AUTH_HEADER, auth_secret
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-crm-attempts"
+ERROR_HEADER = "x-crm-error"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def queue_name(source_service: str, service_name: str, method_name: str) -> str:
+    return f"evt-{source_service}--{service_name}.{method_name}"
+
+
+class EventStreamHandler(Consumer):
+    """``@event_stream("invoice")``: receive every event of a source service (or only
+    ``event_types``) as wire envelopes, in one queue for this service's method."""
+
+    def __init__(self, source_service: str, event_types: Iterable[str] | None = None,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, **kwargs: Any) -> None:
+        self.source_service = source_service
+        self.event_types = list(event_types) if event_types else ["#"]
+        self.max_attempts = max_attempts
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def setup(self) -> None:
+        exchange = get_event_exchange(self.source_service, self.container.config)
+        name = queue_name(self.source_service, self.container.service_name, self.method_name)
+        self.queue = Queue(name, exchange=exchange, durable=True, auto_delete=False,
+                           bindings=[binding(exchange, routing_key=k) for k in self.event_types])
+        self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""), routing_key=f"{name}.dlq",
+                                       durable=True, auto_delete=False)
+        super().setup()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        context = self.unpack_message_headers(message)
+        try:
+            publisher = verify_authorization(context.get(AUTH_HEADER),
+                                             auth_secret(self.container.config),
+                                             check_expiry=False)
+            if not publisher.has_role(SERVICE_ROLE):
+                raise Unauthorized("events are accepted from services only")
+        except Exception as exc:  # noqa: BLE001 - an unverified message is parked, not run
+            self._park(body, message, f"Unauthorized: {exc}")
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message: Any, result: Any = None,
+                                 exc_info: Any = None) -> None:
+        if exc_info is not None:
+            attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+            error = f"{exc_info[0].__name__}: {exc_info[1]}"
+            try:
+                if attempts < self.max_attempts:
+                    time.sleep(min(0.1 * 2 ** attempts, 5.0))
+                    self._publish(message.payload, message, self.queue.name, attempts, error)
+                else:
+                    log.error("event parked on %s after %d attempts: %s",
+                              self.dead_letter_queue.name, attempts, error)
+                    self._park(message.payload, message, error, attempts)
+            except Exception:  # noqa: BLE001 - cannot republish: let the broker redeliver
+                log.exception("could not republish a failed event; requeueing it")
+                self.queue_consumer.requeue_message(message)
+                return
+        self.queue_consumer.ack_message(message)
+
+    def _park(self, body: Any, message: Any, error: str, attempts: int = 0) -> None:
+        self._publish(body, message, self.dead_letter_queue.name, attempts, error,
+                      declare=[self.dead_letter_queue])
+
+    def _publish(self, body: Any, message: Any, routing_key: str, attempts: int, error: str,
+                 declare: list[Queue] | None = None) -> None:
+        headers = dict(message.headers or {})
+        headers[ATTEMPTS_HEADER] = attempts
+        headers[ERROR_HEADER] = error[:1000]
+        headers["x-crm-original-queue"] = self.queue.name
+        with Connection(self.container.config["AMQP_URI"],
+                        transport_options={"confirm_publish": True}) as connection:
+            producer = Producer(connection.channel())
+            producer.publish(body, exchange="", routing_key=routing_key, serializer="json",
+                             headers=headers, delivery_mode=2, declare=declare or [],
+                             message_id=message.properties.get("message_id"))
+
+
+event_stream = EventStreamHandler.decorator
+
+
+class OutOfOrder(Exception):
+    """Raised when an event's predecessor has not been applied yet."""
+
+
+Fetch = Callable[[str, int], list[dict[str, Any]]]
+Apply = Callable[[Mapping[str, Any], ClientSession], None]
+
+
+class StreamTracker:
+    """Per-stream checkpoints of one consumer, kept in the consumer's own database."""
+
+    def __init__(self, db: Database[Any], consumer: str) -> None:
+        self.db = db
+        self.collection = db["tracking"]
+        self.consumer = consumer
+
+    def _key(self, stream_id: str) -> str:
+        return f"{self.consumer}:{stream_id}"
+
+    def applied_version(self, stream_id: str, session: ClientSession | None = None) -> int:
+        doc = self.collection.find_one({"_id": self._key(stream_id)}, session=session)
+        return int(doc["version"]) if doc else 0
+
+    def last_position(self) -> int:
+        doc = self.db["consumer_positions"].find_one({"_id": self.consumer})
+        return int(doc["position"]) if doc else 0
+
+    def handle(self, envelope: Mapping[str, Any], apply: Apply, fetch: Fetch) -> int:
+        """Apply ``envelope`` (and any missing predecessors) exactly once, in order.
+
+        Returns how many events were applied (0 for a duplicate)."""
+        stream_id, version = envelope["stream_id"], int(envelope["version"])
+        applied = self.applied_version(stream_id)
+        if version <= applied:
+            return 0
+        todo = [envelope] if version == applied + 1 else \
+            [e for e in fetch(stream_id, applied) if int(e["version"]) <= version]
+        count = 0
+        for event in sorted(todo, key=lambda e: int(e["version"])):
+            count += self._apply_one(event, apply)
+        return count
+
+    def _apply_one(self, envelope: Mapping[str, Any], apply: Apply) -> int:
+        stream_id, version = envelope["stream_id"], int(envelope["version"])
+
+        def step(session: ClientSession) -> int:
+            applied = self.applied_version(stream_id, session)
+            if version <= applied:
+                return 0
+            if version != applied + 1:
+                raise OutOfOrder(f"{stream_id} v{version} before v{applied + 1}")
+            self.collection.update_one(
+                {"_id": self._key(stream_id), "version": applied},
+                {"$set": {"version": version, "event_id": envelope["event_id"],
+                          "position": envelope.get("position")}},
+                upsert=True, session=session)
+            apply(envelope, session)
+            self.db["consumer_positions"].update_one(
+                {"_id": self.consumer}, {"$max": {"position": envelope.get("position") or 0}},
+                upsert=True, session=session)
+            return 1
+
+        try:
+            with self.db.client.start_session() as session:
+                return int(session.with_transaction(step))
+        except DuplicateKeyError:
+            return 0  # another instance applied it at the same moment

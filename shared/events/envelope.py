@@ -1,0 +1,114 @@
+"""The event envelope, its canonical form and the per-stream hash chain.
+
+An envelope is a plain dict with the fields of the contract:
+event_id, stream_id, stream_type, version, position, type, schema_version,
+occurred_at, actor, correlation_id, causation_id, data, prev_hash, hash.
+
+Its *wire* form (RabbitMQ, RPC) is JSON-safe: Decimals become strings. The hash is
+sha256 over the canonical JSON (sorted keys, no spaces, UTF-8) of the wire form
+without ``hash`` -- which includes ``prev_hash``, chaining the stream.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+GENESIS_HASH = "0" * 64
+
+ENVELOPE_FIELDS = (
+    "event_id", "stream_id", "stream_type", "version", "position", "type",
+    "schema_version", "occurred_at", "actor", "correlation_id", "causation_id",
+    "data", "prev_hash", "hash",
+)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event decided by a domain object, not yet stored."""
+
+    type: str
+    data: Mapping[str, Any]
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class StreamHead:
+    """Where a stream stands: its last version and that event's hash."""
+
+    version: int = 0
+    hash: str = GENESIS_HASH
+
+    @classmethod
+    def of(cls, events: Iterable[Mapping[str, Any]]) -> "StreamHead":
+        head = cls()
+        for event in events:
+            head = cls(int(event["version"]), str(event["hash"]))
+        return head
+
+
+@dataclass
+class Metadata:
+    """Who caused an append and why; travels with every event it produces."""
+
+    actor: Mapping[str, Any]
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def to_wire(value: Any) -> Any:
+    """Make a stored value JSON-safe: Decimal -> str, tuples -> lists, recursively."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    return value
+
+
+def envelope_to_wire(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: to_wire(envelope.get(name)) for name in ENVELOPE_FIELDS}
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(to_wire(value), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def compute_hash(envelope: Mapping[str, Any]) -> str:
+    body = {name: envelope.get(name) for name in ENVELOPE_FIELDS if name != "hash"}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+class ChainChecker:
+    """Checks events stream by stream as they come (in version order within a stream,
+    any interleaving across streams): gaps, broken links, hashes that do not match."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.checked = 0
+
+    def feed(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
+        stream_id, version = event["stream_id"], int(event["version"])
+        last_version, last_hash = self.heads.get(stream_id, (0, GENESIS_HASH))
+        broken = []
+        if version != last_version + 1:
+            broken.append(f"version gap: expected {last_version + 1}")
+        if event.get("prev_hash") != last_hash:
+            broken.append("prev_hash does not match the previous event's hash")
+        if compute_hash(event) != event.get("hash"):
+            broken.append("hash does not match the event's content")
+        self.heads[stream_id] = (version, str(event.get("hash")))
+        self.checked += 1
+        return [{"invoice_id": stream_id, "version": version, "reason": reason}
+                for reason in broken]
+
+
+def chain_breaks(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Check a sequence of events (each stream in version order)."""
+    checker = ChainChecker()
+    return [problem for event in events for problem in checker.feed(event)]

@@ -1,0 +1,171 @@
+"""The outbox relay: publishes stored events to RabbitMQ, in position order, with
+publisher confirms, and only then advances its checkpoint.
+
+The events collection *is* the outbox: nothing is marked or deleted. One relay per
+service database holds a lease at a time (several service instances may run; the others
+wait to take over), so a crash between store and publish, or a broker outage, delays
+delivery but never loses it. Delivery is at least once: after a crash the new lease
+holder republishes from the last checkpoint, and consumers drop what they have seen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import threading
+import uuid
+from typing import Any, Callable, Mapping
+
+from kombu import Connection, Producer
+from nameko.standalone.events import get_event_exchange
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.auth import bearer, service_token
+from shared.events.envelope import envelope_to_wire
+from shared.events.store import EventStore
+
+log = logging.getLogger(__name__)
+
+LEASE_ID = "outbox"
+
+
+class OutboxLease:
+    """A lease document that names the one relay allowed to publish, and its checkpoint."""
+
+    def __init__(self, store: EventStore, owner: str, ttl_seconds: float) -> None:
+        self.collection = store.db["outbox_relay"]
+        self.owner = owner
+        self.ttl = dt.timedelta(seconds=ttl_seconds)
+
+    def acquire(self) -> int | None:
+        """Take or renew the lease; return the checkpoint position, or None if held elsewhere."""
+        now = dt.datetime.now(dt.timezone.utc)
+        try:
+            doc = self.collection.find_one_and_update(
+                {"_id": LEASE_ID, "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "expires_at": now + self.ttl},
+                 "$setOnInsert": {"position": 0}},
+                upsert=True, return_document=True)
+        except DuplicateKeyError:
+            return None  # another relay holds a live lease
+        return int(doc.get("position") or 0)
+
+    def advance(self, position: int) -> bool:
+        """Record that everything up to ``position`` is published; False if the lease was lost."""
+        now = dt.datetime.now(dt.timezone.utc)
+        result = self.collection.update_one(
+            {"_id": LEASE_ID, "owner": self.owner, "position": {"$lte": position}},
+            {"$set": {"position": position, "expires_at": now + self.ttl}})
+        return result.matched_count == 1
+
+    def release(self) -> None:
+        self.collection.update_one({"_id": LEASE_ID, "owner": self.owner},
+                                   {"$set": {"expires_at": dt.datetime.fromtimestamp(0, dt.timezone.utc)}})
+
+    def checkpoint(self) -> int:
+        doc = self.collection.find_one({"_id": LEASE_ID})
+        return int(doc.get("position") or 0) if doc else 0
+
+
+class AmqpPublisher:
+    """Publishes wire envelopes to the service's nameko event exchange with confirms."""
+
+    def __init__(self, amqp_uri: str, service_name: str, secret: str,
+                 config: Mapping[str, Any]) -> None:
+        self.amqp_uri = amqp_uri
+        self.service_name = service_name
+        self.secret = secret
+        self.exchange = get_event_exchange(service_name, config)
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+
+    def _ensure(self) -> Producer:
+        if self._producer is None:
+            self._connection = Connection(self.amqp_uri,
+                                          transport_options={"confirm_publish": True})
+            self._connection.ensure_connection(max_retries=1)
+            self._producer = Producer(self._connection.channel(), exchange=self.exchange)
+            self.exchange(self._producer.channel).declare()
+        return self._producer
+
+    def publish(self, envelope: Mapping[str, Any]) -> None:
+        producer = self._ensure()
+        headers = {"nameko.authorization": bearer(service_token(self.secret, self.service_name)),
+                   "nameko.correlation_id": envelope.get("correlation_id") or ""}
+        producer.publish(envelope_to_wire(envelope), routing_key=envelope["type"],
+                         serializer="json", delivery_mode=2, headers=headers,
+                         message_id=envelope["event_id"], retry=False)
+
+    def close(self) -> None:
+        try:
+            if self._connection is not None:
+                self._connection.release()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail again
+            log.debug("closing the relay's AMQP connection failed", exc_info=True)
+        self._connection, self._producer = None, None
+
+
+class OutboxRelay:
+    """The relay loop; ``run`` is started as a managed thread by EventStoreProvider."""
+
+    def __init__(self, store: EventStore, publish: AmqpPublisher, *,
+                 batch_size: int = 500, poll_seconds: float = 0.25,
+                 lease_seconds: float = 10.0) -> None:
+        self.store = store
+        self.publisher = publish
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.lease = OutboxLease(store, owner, lease_seconds)
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        """Called after a local append so the event goes out without waiting for a poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+
+    def run(self, sleep: Callable[[float], None] | None = None) -> None:
+        backoff = self.poll_seconds
+        while not self._stopped.is_set():
+            try:
+                sent = self.run_once()
+                backoff = self.poll_seconds
+            except Exception:  # noqa: BLE001 - broker or store down: retry, never drop
+                log.warning("outbox relay: publishing failed, retrying in %.1fs", backoff,
+                            exc_info=True)
+                self.publisher.close()
+                sent = 0
+                self._wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent == 0:
+                self._wait(self.poll_seconds)
+        self.publisher.close()
+        try:
+            self.lease.release()
+        except PyMongoError:
+            log.debug("outbox relay: could not release the lease", exc_info=True)
+
+    def _wait(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def run_once(self) -> int:
+        """Publish one batch if this relay holds the lease; return how many went out."""
+        checkpoint = self.lease.acquire()
+        if checkpoint is None:
+            return 0
+        batch = self.store.read_all(after_position=checkpoint, limit=self.batch_size)
+        if not batch:
+            return 0
+        for envelope in batch:
+            self.publisher.publish(envelope)
+        if not self.lease.advance(int(batch[-1]["position"])):
+            log.warning("outbox relay: lease lost while publishing; the holder will resend")
+        self.published += len(batch)
+        return len(batch)

@@ -1,0 +1,163 @@
+"""The event store on MongoDB.
+
+One ``events`` collection per service database. Appends are atomic per command (one
+transaction for all its events plus any state the caller writes alongside), guarded by
+a unique (stream_id, version) index, and take their global ``position`` from a counter
+updated inside the same transaction: a second writer conflicts on the counter until
+the first commits, so positions become visible in increasing order and a reader that
+follows ``position`` never skips an event. Events are never updated or deleted.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Callable, Iterable, Sequence
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.dates import utc_now
+from shared.errors import ConcurrencyConflict
+from shared.events.envelope import (
+    ChainChecker, GENESIS_HASH, Metadata, PendingEvent, StreamHead, compute_hash,
+)
+from shared.events.upcasting import UpcasterRegistry
+from shared.mongo import is_duplicate_of
+
+STREAM_VERSION_INDEX = "stream_version_unique"
+POSITION_INDEX = "position_unique"
+
+AlsoWrite = Callable[[ClientSession, list[dict[str, Any]]], None]
+
+
+class EventStore:
+    """Append-only store of event envelopes (port + MongoDB adapter in one small class)."""
+
+    def __init__(self, db: Database[Any], upcasters: UpcasterRegistry | None = None,
+                 on_append: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.events = db["events"]
+        self.counters = db["counters"]
+        self.upcasters = upcasters or UpcasterRegistry()
+        self._on_append = on_append
+        # One append at a time per process: writers in one process would only collide
+        # on the position counter and retry; the store serialises commits anyway.
+        self._append_lock = threading.Lock()
+
+    def ensure_indexes(self) -> None:
+        self.events.create_index([("stream_id", ASCENDING), ("version", ASCENDING)],
+                                 unique=True, name=STREAM_VERSION_INDEX)
+        self.events.create_index([("position", ASCENDING)], unique=True, name=POSITION_INDEX)
+        self.events.create_index([("stream_id", ASCENDING), ("occurred_at", ASCENDING)],
+                                 name="stream_occurred_at")
+
+    # -- writing ---------------------------------------------------------------------
+    def append(self, stream_id: str, stream_type: str, head: StreamHead,
+               pending: Sequence[PendingEvent], meta: Metadata,
+               also: AlsoWrite | None = None) -> list[dict[str, Any]]:
+        """Append ``pending`` after ``head``; run ``also`` in the same transaction.
+
+        Raises ConcurrencyConflict when another writer appended after ``head`` first;
+        any other error from ``also`` (a DuplicateKeyError of the caller's own unique
+        index, say) aborts the whole append and propagates unchanged.
+        """
+        if not pending:
+            return []
+        occurred_at = utc_now()
+
+        def write(session: ClientSession) -> list[dict[str, Any]]:
+            counter = self.counters.find_one_and_update(
+                {"_id": "position"}, {"$inc": {"value": len(pending)}},
+                upsert=True, return_document=True, session=session)
+            first_position = int(counter["value"]) - len(pending) + 1
+            envelopes = self._envelopes(stream_id, stream_type, head, pending, meta,
+                                        occurred_at, first_position)
+            self.events.insert_many([dict(e, _id=e["event_id"]) for e in envelopes],
+                                    ordered=True, session=session)
+            if also is not None:
+                also(session, envelopes)
+            return envelopes
+
+        try:
+            with self._append_lock, self.db.client.start_session() as session:
+                envelopes = session.with_transaction(write)
+        except DuplicateKeyError as exc:
+            if is_duplicate_of(exc, STREAM_VERSION_INDEX) or is_duplicate_of(exc, "stream_id"):
+                raise ConcurrencyConflict(
+                    {"current_version": self.current_version(stream_id),
+                     "message": f"{stream_id} changed since version {head.version}"}) from None
+            raise
+        if self._on_append is not None:
+            self._on_append()
+        return envelopes
+
+    @staticmethod
+    def _envelopes(stream_id: str, stream_type: str, head: StreamHead,
+                   pending: Sequence[PendingEvent], meta: Metadata, occurred_at: str,
+                   first_position: int) -> list[dict[str, Any]]:
+        envelopes, prev_hash = [], head.hash or GENESIS_HASH
+        for offset, event in enumerate(pending):
+            envelope: dict[str, Any] = {
+                "event_id": uuid.uuid4().hex,
+                "stream_id": stream_id,
+                "stream_type": stream_type,
+                "version": head.version + offset + 1,
+                "position": first_position + offset,
+                "type": event.type,
+                "schema_version": event.schema_version,
+                "occurred_at": occurred_at,
+                "actor": dict(meta.actor),
+                "correlation_id": meta.correlation_id,
+                "causation_id": meta.causation_id,
+                "data": dict(event.data),
+                "prev_hash": prev_hash,
+            }
+            envelope["hash"] = compute_hash(envelope)
+            prev_hash = envelope["hash"]
+            envelopes.append(envelope)
+        return envelopes
+
+    # -- reading ---------------------------------------------------------------------
+    def stream(self, stream_id: str, after_version: int = 0,
+               up_to_version: int | None = None, upcast: bool = True) -> list[dict[str, Any]]:
+        """The stream's events in version order (upcast unless ``upcast=False``)."""
+        query: dict[str, Any] = {"stream_id": stream_id, "version": {"$gt": after_version}}
+        if up_to_version is not None:
+            query["version"]["$lte"] = up_to_version
+        docs = self.events.find(query, {"_id": 0}).sort("version", ASCENDING)
+        return [self.upcasters.upcast(d) if upcast else d for d in docs]
+
+    def read_all(self, after_position: int = 0, limit: int = 1000,
+                 upcast: bool = False) -> list[dict[str, Any]]:
+        """Every event after ``after_position`` in global order, at most ``limit``."""
+        docs = self.events.find({"position": {"$gt": after_position}}, {"_id": 0}) \
+            .sort("position", ASCENDING).limit(limit)
+        return [self.upcasters.upcast(d) if upcast else d for d in docs]
+
+    def current_version(self, stream_id: str) -> int:
+        last = self.events.find_one({"stream_id": stream_id}, {"version": 1},
+                                    sort=[("version", DESCENDING)])
+        return int(last["version"]) if last else 0
+
+    def last_position(self) -> int:
+        last = self.events.find_one({}, {"position": 1}, sort=[("position", DESCENDING)])
+        return int(last["position"]) if last else 0
+
+    # -- auditing --------------------------------------------------------------------
+    def verify(self, stream_ids: Iterable[str] | None = None,
+               batch_size: int = 2000) -> dict[str, Any]:
+        """Recompute every hash of the given streams (all when None); report breaks."""
+        checker, broken = ChainChecker(), []
+        if stream_ids is None:
+            position = 0
+            while batch := self.read_all(after_position=position, limit=batch_size):
+                for event in batch:
+                    broken.extend(checker.feed(event))
+                position = int(batch[-1]["position"])
+        else:
+            for stream_id in stream_ids:
+                for event in self.stream(stream_id, upcast=False):
+                    broken.extend(checker.feed(event))
+        return {"ok": not broken, "checked": checker.checked, "broken": broken}

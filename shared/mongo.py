@@ -1,0 +1,53 @@
+"""MongoDB client construction: one place that knows the connection rules."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
+from bson.decimal128 import Decimal128
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.write_concern import WriteConcern
+
+DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/?retryWrites=false"
+
+
+class DecimalCodec(TypeCodec):
+    """Store Python Decimals exactly as Decimal128 and read them back as Decimals."""
+
+    python_type = Decimal
+    bson_type = Decimal128
+
+    def transform_python(self, value: Decimal) -> Decimal128:
+        return Decimal128(value)
+
+    def transform_bson(self, value: Decimal128) -> Decimal:
+        return value.to_decimal()
+
+
+CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(
+    type_registry=TypeRegistry([DecimalCodec()]), tz_aware=True)
+
+
+def connect(url: str | None) -> MongoClient[Any]:
+    """A client for ``url``. Writes are journaled: an acknowledged event survives a crash."""
+    return MongoClient(url or DEFAULT_MONGO_URL, w=1, journal=True,
+                       serverSelectionTimeoutMS=10_000, connect=False)
+
+
+def database(client: MongoClient[Any], name: str) -> Database[Any]:
+    return client.get_database(name, codec_options=CODEC_OPTIONS,
+                               write_concern=WriteConcern(w=1, j=True))
+
+
+def database_name(config: dict[str, Any], service: str) -> str:
+    """Each service owns one database: ``<prefix><service>``."""
+    return f"{config.get('MONGO_DB_PREFIX') or 'crm_'}{service}"
+
+
+def is_duplicate_of(exc: Exception, index_name: str) -> bool:
+    """Whether a DuplicateKeyError came from the named unique index."""
+    details = getattr(exc, "details", None) or {}
+    text = f"{details.get('errmsg', '')} {exc}"
+    return index_name in text

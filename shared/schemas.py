@@ -1,0 +1,125 @@
+"""marshmallow building blocks used at every service's edge.
+
+``load`` turns marshmallow's errors into the contract's ValidationError (field ->
+messages, nested keys for nested input) so that bad input never reaches a use case.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Mapping
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import ValidationError as SchemaError
+
+from shared.dates import parse_date, parse_timestamp
+from shared.errors import ValidationError
+from shared.money import money_str, parse_money
+
+__all__ = ["EXCLUDE", "RAISE", "Schema", "fields", "validate", "load", "Money", "Date",
+           "Text", "Id", "Timestamp", "check_keys"]
+
+
+class Money(fields.Field):
+    """A decimal string with at most 2 places (ints accepted), loaded as Decimal."""
+
+    def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
+        self.positive = positive
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            return parse_money(value, positive=self.positive)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return money_str(value)
+
+
+class Date(fields.Field):
+    """A calendar date as 'YYYY-MM-DD', kept as that string."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+
+class Timestamp(fields.Field):
+    """An ISO 8601 timestamp, normalised to UTC with 'Z'."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        try:
+            return parse_timestamp(value)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+
+def Text(max_length: int, *, required: bool = False, allow_none: bool = True,
+         min_length: int = 0) -> fields.String:
+    return fields.String(required=required, allow_none=allow_none,
+                         validate=validate.Length(min=min_length, max=max_length))
+
+
+def Id(*, required: bool = False, allow_none: bool = True) -> fields.String:
+    return fields.String(required=required, allow_none=allow_none,
+                         validate=validate.Regexp(r"^[A-Za-z0-9_\-:.]{1,64}$",
+                                                  error="not a valid id"))
+
+
+def check_keys(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Find keys that could reach MongoDB as operators or paths ('$x', 'a.b')."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, str) or key.startswith("$") or "." in key or "\x00" in key:
+                errors[where] = ["keys may not start with '$' or contain '.'"]
+            else:
+                errors.update(check_keys(inner, where))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            errors.update(check_keys(inner, f"{path}[{index}]"))
+    return errors
+
+
+def load(schema: Schema, data: Any, *, name: str = "data", partial: bool = False) -> Any:
+    """Validate ``data`` with ``schema`` or raise the contract's ValidationError."""
+    if not isinstance(data, Mapping):
+        raise ValidationError.field(name, "must be an object")
+    try:
+        return schema.load(data, partial=partial)
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {name: exc.messages}
+        raise ValidationError(messages) from None
+
+
+def id_arg(value: Any, name: str) -> str:
+    """A positional id argument of an RPC call."""
+    if not isinstance(value, str) or not value or len(value) > 64 or value.startswith("$"):
+        raise ValidationError.field(name, "must be an id string")
+    return value
+
+
+def version_arg(value: Any, name: str = "expected_version") -> int | None:
+    """``expected_version`` (or another version argument): None or an int >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError.field(name, "must be a non-negative integer")
+    return value
+
+
+def flag_arg(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError.field(name, "must be true or false")
+    return value
+
+
+def changes_arg(schema: Schema, changes: Any) -> dict[str, Any]:
+    """A ``changes`` object loaded by ``schema``; at least one field."""
+    loaded = load(schema, changes, name="changes")
+    if not loaded:
+        raise ValidationError.field("changes", "must change at least one field")
+    return dict(loaded)

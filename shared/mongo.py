@@ -8,6 +8,7 @@ from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
 from bson.decimal128 import Decimal128
 from pymongo import MongoClient
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/?retryWrites=false"
@@ -47,7 +48,17 @@ def database_name(config: dict[str, Any], service: str) -> str:
 
 
 def is_duplicate_of(exc: Exception, index_name: str) -> bool:
-    """Whether a DuplicateKeyError came from the named unique index."""
+    """Whether a DuplicateKeyError (or a bulk write's duplicate) came from the named index."""
     details = getattr(exc, "details", None) or {}
-    text = f"{details.get('errmsg', '')} {exc}"
-    return index_name in text
+    messages = [str(details.get("errmsg", "")), str(exc)]
+    messages += [str(e.get("errmsg", "")) for e in details.get("writeErrors", [])
+                 if e.get("code") == 11000]
+    return any(index_name in message for message in messages)
+
+
+def is_duplicate_key(exc: Exception) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    details = getattr(exc, "details", None) or {}
+    return isinstance(exc, BulkWriteError) and \
+        any(e.get("code") == 11000 for e in details.get("writeErrors", []))

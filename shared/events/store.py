@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict
@@ -24,7 +24,7 @@ from shared.events.envelope import (
     ChainChecker, GENESIS_HASH, Metadata, PendingEvent, StreamHead, compute_hash,
 )
 from shared.events.upcasting import UpcasterRegistry
-from shared.mongo import is_duplicate_of
+from shared.mongo import is_duplicate_key, is_duplicate_of
 
 STREAM_VERSION_INDEX = "stream_version_unique"
 POSITION_INDEX = "position_unique"
@@ -83,8 +83,8 @@ class EventStore:
         try:
             with self._append_lock, self.db.client.start_session() as session:
                 envelopes = session.with_transaction(write)
-        except DuplicateKeyError as exc:
-            if is_duplicate_of(exc, STREAM_VERSION_INDEX) or is_duplicate_of(exc, "stream_id"):
+        except (DuplicateKeyError, BulkWriteError) as exc:
+            if is_duplicate_key(exc) and is_duplicate_of(exc, STREAM_VERSION_INDEX):
                 raise ConcurrencyConflict(
                     {"current_version": self.current_version(stream_id),
                      "message": f"{stream_id} changed since version {head.version}"}) from None

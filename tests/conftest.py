@@ -1,0 +1,50 @@
+"""Session-wide real infrastructure. nameko's services and clients need eventlet's
+monkey patching before anything else imports sockets or threads."""
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.infra import MongoProcess, RabbitVhost  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    for item in items:
+        for kind in ("unit", "integration", "e2e"):
+            if f"tests/{kind}/" in str(item.fspath).replace(os.sep, "/"):
+                item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[MongoProcess]:
+    server = MongoProcess()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def vhost() -> Iterator[RabbitVhost]:
+    created = RabbitVhost()
+    yield created
+    created.delete()
+
+
+@pytest.fixture(scope="session")
+def log_dir() -> str:
+    return tempfile.mkdtemp(prefix="test-services-")
+
+
+@pytest.fixture
+def db_prefix() -> str:
+    """A fresh database prefix: tests that build their own stores never share data."""
+    return f"t{uuid.uuid4().hex[:8]}_"

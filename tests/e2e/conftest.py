@@ -1,0 +1,74 @@
+"""The whole system (customer + invoice services, more when they exist) running as
+real processes on the test store and vhost, called through RPC like another system."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from tests.support.actors import Clients
+from tests.support.factories import World
+from tests.support.infra import GaveUp, ServiceProcess, service_env, wait_for
+
+E2E_SERVICES = ("customer", "invoice")
+
+
+class System:
+    def __init__(self, env: dict[str, str], log_dir: str, amqp_uri: str) -> None:
+        self.env, self.log_dir, self.amqp_uri = env, log_dir, amqp_uri
+        self.processes: list[ServiceProcess] = []
+
+    def start(self, name: str, wait: bool = True) -> ServiceProcess:
+        process = ServiceProcess(name, self.env, self.log_dir).start()
+        self.processes.append(process)
+        if wait:
+            self.wait_ready(name, process)
+        return process
+
+    def wait_ready(self, name: str, process: ServiceProcess) -> None:
+        clients = Clients(self.amqp_uri)
+        try:
+            hub = clients.as_user(roles=["admin"])
+            probe = {"customer": lambda: hub.customer.list_customers(limit=1) is not None,
+                     "invoice": lambda: hub.invoice.list_invoice_types() is not None}[name]
+
+            def ready() -> bool:
+                if not process.alive():
+                    raise GaveUp(f"{name} died:\n{process.log_tail()}")
+                return bool(probe())
+            wait_for(ready, timeout=60, interval=0.3, message=f"{name} to answer")
+        finally:
+            clients.close()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def system(mongo_server: Any, vhost: Any, log_dir: str) -> Iterator[System]:
+    env = service_env(vhost.amqp_uri, mongo_server.url, "e2e_")
+    running = System(env, log_dir, vhost.amqp_uri)
+    try:
+        for name in E2E_SERVICES:
+            running.start(name)
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture
+def clients(system: System) -> Iterator[Clients]:
+    opened = Clients(system.amqp_uri)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def admin(clients: Clients) -> Any:
+    return clients.as_user(roles=["admin"], sub="admin-1", name="管理员")
+
+
+@pytest.fixture
+def world(admin: Any) -> World:
+    return World(admin)

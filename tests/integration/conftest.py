@@ -1,0 +1,25 @@
+"""Integration fixtures: a fresh database on the session's real store per test."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+from pymongo.database import Database
+
+from shared.events.store import EventStore
+from shared.mongo import connect, database
+
+
+@pytest.fixture
+def db(mongo_server: Any, db_prefix: str) -> Iterator[Database[Any]]:
+    client = connect(mongo_server.url)
+    yield database(client, f"{db_prefix}store")
+    client.drop_database(f"{db_prefix}store")
+    client.close()
+
+
+@pytest.fixture
+def store(db: Database[Any]) -> EventStore:
+    created = EventStore(db)
+    created.ensure_indexes()
+    return created

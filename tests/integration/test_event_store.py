@@ -1,0 +1,101 @@
+"""The shared event store against the real Mongo-protocol store."""
+from __future__ import annotations
+
+from typing import Any
+
+import eventlet
+import pytest
+from eventlet import patcher
+
+from shared.errors import ConcurrencyConflict
+from shared.events.envelope import Metadata, PendingEvent, StreamHead
+from shared.events.store import EventStore
+
+META = Metadata(actor={"id": "u1", "name": "Ann"}, correlation_id="corr-1")
+
+
+def append(store: EventStore, stream: str, head: StreamHead, *types: str, also: Any = None) -> list[dict]:
+    return store.append(stream, "thing", head, [PendingEvent(t, {"t": t}) for t in types], META, also=also)
+
+
+def test_one_command_appends_all_its_events_with_consecutive_versions_and_positions(store: EventStore) -> None:
+    events = append(store, "s1", StreamHead(), "A", "B", "C")
+
+    assert [e["version"] for e in events] == [1, 2, 3]
+    assert [e["position"] for e in events] == [1, 2, 3]
+    assert store.stream("s1") == events
+    assert all(e["actor"] == {"id": "u1", "name": "Ann"} and e["correlation_id"] == "corr-1"
+               for e in events)
+
+
+def test_a_stale_head_is_a_concurrency_conflict_and_writes_nothing(store: EventStore) -> None:
+    first = append(store, "s1", StreamHead(), "A")
+    append(store, "s1", StreamHead.of(first), "B")
+
+    with pytest.raises(ConcurrencyConflict) as error:
+        append(store, "s1", StreamHead.of(first), "C")
+
+    assert error.value.current_version == 2
+    assert [e["type"] for e in store.stream("s1")] == ["A", "B"]
+    assert store.last_position() == 2
+
+
+def test_a_failure_in_the_same_transaction_leaves_no_event(store: EventStore) -> None:
+    def fail(session: Any, envelopes: list[dict]) -> None:
+        store.db["side"].insert_one({"x": 1}, session=session)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        append(store, "s1", StreamHead(), "A", "B", also=fail)
+
+    assert store.stream("s1") == [] and store.db["side"].count_documents({}) == 0
+
+
+def test_pymongo_runs_under_eventlet_and_concurrent_writers_lose_and_duplicate_nothing(store: EventStore) -> None:
+    assert patcher.is_monkey_patched("socket") and patcher.is_monkey_patched("thread")
+
+    def writer(n: int) -> int:
+        head, written = StreamHead(), 0
+        for _ in range(10):
+            try:
+                events = append(store, f"stream-{n % 4}", head, "X")
+                written += 1
+            except ConcurrencyConflict:
+                events = store.stream(f"stream-{n % 4}")
+            head = StreamHead.of(events) if len(events) > 0 and events[-1]["version"] > head.version \
+                else StreamHead.of(store.stream(f"stream-{n % 4}"))
+        return written
+
+    pool = eventlet.GreenPool(12)
+    written = sum(pool.imap(writer, range(12)))
+
+    everything = store.read_all(limit=10_000)
+    assert len(everything) == written
+    assert [e["position"] for e in everything] == list(range(1, written + 1))
+    for n in range(4):
+        assert [e["version"] for e in store.stream(f"stream-{n}")] == \
+            list(range(1, len(store.stream(f"stream-{n}")) + 1))
+    assert store.verify()["ok"] is True
+
+
+def test_verify_finds_an_event_changed_behind_the_stores_back(store: EventStore) -> None:
+    events = append(store, "s1", StreamHead(), "A", "B")
+    store.events.update_one({"_id": events[0]["event_id"]}, {"$set": {"data.t": "forged"}})
+
+    report = store.verify()
+
+    assert report["ok"] is False and report["checked"] == 2
+    assert report["broken"] == [{"invoice_id": "s1", "version": 1,
+                                 "reason": "hash does not match the event's content"}]
+
+
+def test_read_all_pages_in_global_order(store: EventStore) -> None:
+    a = append(store, "a", StreamHead(), "A1")
+    b = append(store, "b", StreamHead(), "B1")
+    append(store, "a", StreamHead.of(a), "A2")
+
+    first = store.read_all(after_position=0, limit=2)
+    rest = store.read_all(after_position=first[-1]["position"])
+
+    assert [e["type"] for e in first + rest] == ["A1", "B1", "A2"]
+    assert b[0]["position"] == 2

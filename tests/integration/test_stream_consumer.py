@@ -1,0 +1,143 @@
+"""The consumer base in real nameko containers on real RabbitMQ and the real store:
+duplicates and shuffled versions converge to one in-order application; failures end
+up on a dead-letter queue instead of vanishing; two instances apply each event once."""
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any, Callable
+
+import pytest
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from pymongo.database import Database
+
+from shared.events.consumer import ATTEMPTS_HEADER, ERROR_HEADER, StreamTracker, event_stream, queue_name
+from shared.events.envelope import Metadata, PendingEvent, StreamHead, envelope_to_wire
+from shared.events.relay import AmqpPublisher
+from shared.events.store import EventStore
+from tests.support.infra import SECRET, wait_for
+
+META = Metadata(actor={"id": "u1", "name": "Ann"})
+
+
+class Projection(DependencyProvider):
+    """Hands the test's database and tracker to the handler."""
+
+    def __init__(self, db: Database[Any], source: EventStore) -> None:
+        self.db, self.source = db, source
+
+    def get_dependency(self, worker_ctx: Any) -> "Projection":
+        return self
+
+    def apply(self, envelope: Any, session: Any) -> None:
+        self.db["things"].update_one({"_id": envelope["stream_id"]},
+                                     {"$push": {"versions": envelope["version"]}},
+                                     upsert=True, session=session)
+
+    def fetch(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
+        return [envelope_to_wire(e) for e in self.source.stream(stream_id, after_version=after_version)]
+
+
+def consumer_service(source_service: str, db: Database[Any], source: EventStore,
+                     fail: bool = False) -> type:
+    class ProjectorService:
+        name = f"projector{uuid.uuid4().hex[:6]}"
+        projection = Projection(db, source)
+
+        @event_stream(source_service, max_attempts=2)
+        def on_event(self, envelope: dict[str, Any]) -> None:
+            if fail:
+                raise RuntimeError("cannot apply this")
+            StreamTracker(db, "test").handle(envelope, self.projection.apply, self.projection.fetch)
+
+    return ProjectorService
+
+
+def config(vhost: Any) -> dict[str, Any]:
+    return {"AMQP_URI": vhost.amqp_uri, "serializer": "json", "AUTH_SECRET": SECRET}
+
+
+def stored_streams(store: EventStore, streams: int, versions: int) -> list[dict[str, Any]]:
+    events = []
+    for _ in range(streams):
+        stream, head = f"s-{uuid.uuid4().hex[:8]}", StreamHead()
+        for version in range(versions):
+            batch = store.append(stream, "thing", head, [PendingEvent("Happened", {"v": version})], META)
+            head = StreamHead.of(batch)
+            events += batch
+    return events
+
+
+@pytest.fixture
+def source_service() -> str:
+    return f"source{uuid.uuid4().hex[:6]}"
+
+
+def publish_all(vhost: Any, source_service: str, events: list[dict[str, Any]]) -> None:
+    publisher = AmqpPublisher(vhost.amqp_uri, source_service, SECRET, {})
+    for envelope in events:
+        publisher.publish(envelope)
+    publisher.close()
+
+
+def until_projected(db: Database[Any], events: list[dict[str, Any]]) -> Callable[[], bool]:
+    expected = {}
+    for e in events:
+        expected.setdefault(e["stream_id"], []).append(e["version"])
+
+    def done() -> bool:
+        return {d["_id"]: d["versions"] for d in db["things"].find()} == expected
+    return done
+
+
+def test_duplicated_and_shuffled_events_are_applied_once_in_version_order(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=4, versions=5)
+    container = container_factory(consumer_service(source_service, db, store), config(vhost))
+    container.start()
+
+    messy = events + random.sample(events, len(events) // 2)
+    random.shuffle(messy)
+    publish_all(vhost, source_service, messy)
+
+    wait_for(until_projected(db, events), timeout=30, message="the projection to converge")
+
+
+def test_two_instances_apply_each_event_exactly_once(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=6, versions=4)
+    service = consumer_service(source_service, db, store)
+    for _ in range(2):
+        container_factory(service, config(vhost)).start()
+
+    publish_all(vhost, source_service, events + events)
+
+    wait_for(until_projected(db, events), timeout=30, message="both instances to converge")
+
+
+def test_a_failing_event_is_retried_then_parked_on_the_dead_letter_queue(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=1, versions=1)
+    service = consumer_service(source_service, db, store, fail=True)
+    container_factory(service, config(vhost)).start()
+
+    publish_all(vhost, source_service, events)
+
+    dlq = f"{queue_name(source_service, service.name, 'on_event')}.dlq"
+    with Connection(vhost.amqp_uri) as connection:
+        def parked() -> Any:
+            channel = connection.channel()
+            try:
+                channel.queue_declare(dlq, passive=True)
+            except Exception:  # noqa: BLE001 - not declared yet
+                return None
+            return connection.SimpleQueue(dlq).get(timeout=1)
+        message = wait_for(parked, timeout=30, message="the event on the dead-letter queue")
+        message.ack()
+    assert message.payload["event_id"] == events[0]["event_id"]
+    assert message.headers[ATTEMPTS_HEADER] == 2
+    assert "cannot apply this" in message.headers[ERROR_HEADER]

@@ -1,0 +1,1 @@
+"""Test support: real processes (store, services), vhosts, tokens and factories."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jwt
 import yaml
@@ -40,7 +41,7 @@ class Actor:
                 "roles": list(self.roles)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Actor":
+    def from_dict(cls, data: Mapping[str, Any]) -> Actor:
         return cls(id=str(data["id"]), name=data.get("name") or "",
                    department=data.get("department"), roles=tuple(data.get("roles") or ()))
 
@@ -104,7 +105,7 @@ class Policy:
         self.scopes = {action: dict(by_role) for action, by_role in scopes.items()}
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Policy":
+    def load(cls, path: str | Path | None = None) -> Policy:
         with open(path or DEFAULT_POLICY_FILE, encoding="utf-8") as handle:
             data = yaml.safe_load(handle) or {}
         return cls(data.get("permissions", {}), data.get("scopes", {}))

@@ -5,7 +5,8 @@ Each is registered with nameko so that a caller gets an instance of the same cla
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
 
@@ -28,7 +29,7 @@ class ValidationError(ServiceError):
         return self.args[0]
 
     @classmethod
-    def field(cls, name: str, message: str) -> "ValidationError":
+    def field(cls, name: str, message: str) -> ValidationError:
         return cls({name: [message]})
 
 

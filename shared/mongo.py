@@ -48,12 +48,14 @@ def database_name(config: dict[str, Any], service: str) -> str:
 
 
 def is_duplicate_of(exc: Exception, index_name: str) -> bool:
-    """Whether a DuplicateKeyError (or a bulk write's duplicate) came from the named index."""
+    """Whether a DuplicateKeyError (or a bulk write's duplicate) came from the named index.
+
+    Matches the server's "index: <name> dup key" phrase, never the duplicated value."""
     details = getattr(exc, "details", None) or {}
-    messages = [str(details.get("errmsg", "")), str(exc)]
+    messages = [str(details.get("errmsg", ""))]
     messages += [str(e.get("errmsg", "")) for e in details.get("writeErrors", [])
                  if e.get("code") == 11000]
-    return any(index_name in message for message in messages)
+    return any(f"index: {index_name} " in message for message in messages)
 
 
 def is_duplicate_key(exc: Exception) -> bool:

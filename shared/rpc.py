@@ -3,14 +3,23 @@ current-actor dependency, and a client for calling services from outside nameko.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+import kombu.serialization
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.exceptions import get_module_path
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.auth import DEFAULT_SECRET, Actor, Policy, bearer, service_token, \
-    verify_authorization
+from shared.auth import DEFAULT_SECRET, Actor, Policy, bearer, service_token, verify_authorization
 
 AUTH_HEADER = "authorization"
 
@@ -20,9 +29,56 @@ def auth_secret(config: Mapping[str, Any]) -> str:
                or DEFAULT_SECRET)
 
 
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_value(v) for v in value]
+    return str(value)
+
+
+def serialize_error(exc: BaseException) -> dict[str, Any]:
+    """nameko's error payload, but numbers, booleans and null stay what they are
+    (nameko 2.14 turns them into strings: ``current_version`` must stay an int)."""
+    return {"exc_type": type(exc).__name__, "exc_path": get_module_path(type(exc)),
+            "exc_args": [_json_value(arg) for arg in exc.args], "value": str(exc)}
+
+
+class ContractResponder(Responder):
+    def send_response(self, result: Any, exc_info: Any) -> Any:
+        if exc_info is None:
+            return super().send_response(result, exc_info)
+        content_type = self.message.properties["content_type"]
+        serializer = kombu.serialization.registry.type_to_name[content_type]
+        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
+        publisher.publish({"result": None, "error": serialize_error(exc_info[1])},
+                          serializer=serializer, exchange=self.exchange,
+                          routing_key=self.message.properties["reply_to"],
+                          correlation_id=self.message.properties.get("correlation_id"))
+        return None, exc_info
+
+
+class ContractRpcConsumer(RpcConsumer):
+    """The RPC queue consumer, answering with ContractResponder."""
+
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
+        config = self.container.config
+        responder = ContractResponder(
+            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
 class AuthenticatedRpc(Rpc):
     """``@rpc`` whose calls are refused with Unauthorized unless the context carries a
     valid ``authorization`` token. No worker runs for a refused call."""
+
+    rpc_consumer = ContractRpcConsumer()
 
     def handle_message(self, body: Any, message: Any) -> None:
         context = self.unpack_message_headers(message)
@@ -39,6 +95,14 @@ class CurrentActor(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> Actor:
         return verify_authorization(worker_ctx.context_data.get(AUTH_HEADER),
                                     auth_secret(self.container.config))
+
+
+class CorrelationId(DependencyProvider):
+    """The id tying together everything one outside request causes: the caller's
+    ``correlation_id`` context value when given, else this call's id."""
+
+    def get_dependency(self, worker_ctx: Any) -> str:
+        return str(worker_ctx.context_data.get("correlation_id") or worker_ctx.call_id)
 
 
 class PolicyProvider(DependencyProvider):

@@ -5,8 +5,9 @@ messages, nested keys for nested input) so that bad input never reaches a use ca
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError

@@ -11,7 +11,8 @@ eventlet.monkey_patch()
 import os  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import Any
 
 import pytest  # noqa: E402
 

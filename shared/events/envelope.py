@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 GENESIS_HASH = "0" * 64
 
@@ -42,7 +43,7 @@ class StreamHead:
     hash: str = GENESIS_HASH
 
     @classmethod
-    def of(cls, events: Iterable[Mapping[str, Any]]) -> "StreamHead":
+    def of(cls, events: Iterable[Mapping[str, Any]]) -> StreamHead:
         head = cls()
         for event in events:
             head = cls(int(event["version"]), str(event["hash"]))

@@ -31,11 +31,11 @@ class EventStoreProvider(DependencyProvider):
         self.client: MongoClient[Any] = connect(config.get("MONGO_URL"))
         name = database_name(config, self.service_database or self.container.service_name)
         self.db: Database[Any] = database(self.client, name)
-        self.store = EventStore(self.db, self.upcasters)
         publisher = AmqpPublisher(config["AMQP_URI"], self.container.service_name,
                                   auth_secret(config), config)
+        self.store = EventStore(self.db, self.upcasters)
         self.relay = OutboxRelay(self.store, publisher)
-        self.store._on_append = self.relay.wake
+        self.store.on_append = self.relay.wake
         self.store.ensure_indexes()
         self.ensure_indexes(self.db)
         self.target = self.build(self.db, self.store)
@@ -46,6 +46,7 @@ class EventStoreProvider(DependencyProvider):
 
     def stop(self) -> None:
         self.relay.stop()
+        self.client.close()
 
     def kill(self) -> None:
         self.relay.stop()

@@ -14,7 +14,8 @@ import logging
 import socket
 import threading
 import uuid
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from kombu import Connection, Producer
 from nameko.standalone.events import get_event_exchange

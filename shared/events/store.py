@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
@@ -21,7 +22,12 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict
 from shared.events.envelope import (
-    ChainChecker, GENESIS_HASH, Metadata, PendingEvent, StreamHead, compute_hash,
+    GENESIS_HASH,
+    ChainChecker,
+    Metadata,
+    PendingEvent,
+    StreamHead,
+    compute_hash,
 )
 from shared.events.upcasting import UpcasterRegistry
 from shared.mongo import is_duplicate_key, is_duplicate_of
@@ -41,7 +47,7 @@ class EventStore:
         self.events = db["events"]
         self.counters = db["counters"]
         self.upcasters = upcasters or UpcasterRegistry()
-        self._on_append = on_append
+        self.on_append = on_append  # the relay's wake-up, set by EventStoreProvider
         # One append at a time per process: writers in one process would only collide
         # on the position counter and retry; the store serialises commits anyway.
         self._append_lock = threading.Lock()
@@ -89,8 +95,8 @@ class EventStore:
                     {"current_version": self.current_version(stream_id),
                      "message": f"{stream_id} changed since version {head.version}"}) from None
             raise
-        if self._on_append is not None:
-            self._on_append()
+        if self.on_append is not None:
+            self.on_append()
         return envelopes
 
     @staticmethod

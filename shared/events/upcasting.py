@@ -5,7 +5,8 @@ verifying the bytes as they were written.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -2,7 +2,8 @@
 real processes on the test store and vhost, called through RPC like another system."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

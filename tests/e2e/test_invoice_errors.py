@@ -42,7 +42,7 @@ def test_bad_invoice_input_names_the_field_and_appends_nothing(admin: Any, world
     before = log_end(admin)
 
     with pytest.raises(ValidationError) as error:
-        admin.invoice.create_invoice(invoice_data(customer_id, **override))
+        admin.invoice.create_invoice({**invoice_data(customer_id), **override})
 
     assert field in error.value.args[0], error.value.args[0]
     assert log_end(admin, before) == before

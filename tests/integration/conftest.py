@@ -1,7 +1,8 @@
 """Integration fixtures: a fresh database on the session's real store per test."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pymongo.database import Database

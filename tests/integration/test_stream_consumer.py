@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from kombu import Connection
@@ -27,7 +28,7 @@ class Projection(DependencyProvider):
     def __init__(self, db: Database[Any], source: EventStore) -> None:
         self.db, self.source = db, source
 
-    def get_dependency(self, worker_ctx: Any) -> "Projection":
+    def get_dependency(self, worker_ctx: Any) -> Projection:
         return self
 
     def apply(self, envelope: Any, session: Any) -> None:

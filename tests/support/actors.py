@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from contextlib import ExitStack
-from typing import Any, Iterable
+from typing import Any
 
 from nameko.standalone.rpc import ClusterRpcProxy
 

@@ -7,6 +7,7 @@ in-memory storage, and their own vhost, both removed at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,8 +15,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -55,13 +57,14 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
 class MongoProcess:
     """A SecantusDB server of our own (ephemeral storage, sync on commit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_disk: bool = False) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="test-mongo-")
         self.log = open(Path(self.dir) / "mongo.log", "wb")
+        storage = str(Path(self.dir) / "data") if on_disk else ":memory:"
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", ":memory:", "--sync-on-commit", "--log-level", "WARNING"],
+             "--storage-path", storage, "--sync-on-commit", "--log-level", "WARNING"],
             cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
         wait_for(self._ping, timeout=30, message="the test store to answer")
@@ -82,6 +85,7 @@ class MongoProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class RabbitVhost:
@@ -123,7 +127,7 @@ class ServiceProcess:
         self.log_path = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [NAMEKO, "run", "--config", str(ROOT / "services" / self.name / "config.yaml"),

@@ -6,7 +6,13 @@ from decimal import Decimal
 import pytest
 
 from shared.events.envelope import (
-    GENESIS_HASH, Metadata, PendingEvent, StreamHead, chain_breaks, compute_hash, envelope_to_wire,
+    GENESIS_HASH,
+    Metadata,
+    PendingEvent,
+    StreamHead,
+    chain_breaks,
+    compute_hash,
+    envelope_to_wire,
 )
 from shared.events.store import EventStore
 from shared.events.upcasting import UpcasterRegistry

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from invoice.domain.model import Invoice
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import Metadata, StreamHead
 from shared.events.store import EventStore
-from invoice.domain.model import Invoice
 
 
 def stored(invoice: Invoice, actor: str = "u1") -> list[dict[str, Any]]:

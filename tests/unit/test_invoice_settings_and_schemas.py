@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from shared.errors import ValidationError
 from invoice.domain.settings import validate_custom_value, validate_custom_values
 from invoice.schemas import load_changes
+from shared.errors import ValidationError
 
 DEFINITIONS = {
     "level": {"kind": "select", "options": ["A", "B"], "required": True, "active": True},

@@ -7,22 +7,28 @@ customers/contracts/payments, custom field definitions, invoice_no uniqueness, v
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
-from shared.auth import Actor, Policy
-from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
-from shared.events.envelope import Metadata, envelope_to_wire
 from invoice.domain import events as ev
 from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
 from invoice.domain.settings import (
-    SEEDED_TYPES, Setting, new_custom_field, new_invoice_type, validate_custom_values,
+    SEEDED_TYPES,
+    new_custom_field,
+    new_invoice_type,
+    validate_custom_values,
 )
 from invoice.ports import CustomerDirectory, EventLog, InvoiceRepository, SettingsRepository
+from shared.auth import Actor, Policy
+from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
+from shared.events.envelope import Metadata, envelope_to_wire
 
 T = TypeVar("T")
-SAVE_ATTEMPTS = 3
+SAVE_ATTEMPTS = 8
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
 
 
@@ -210,6 +216,7 @@ class InvoiceApplication:
                 # decide again on the new state. With it, the conflict is the answer.
                 if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
                     raise
+                time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
         raise AssertionError("unreachable")
 
     def _load_current(self, invoice_id: str) -> Invoice:

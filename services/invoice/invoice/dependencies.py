@@ -8,15 +8,15 @@ from typing import Any
 
 from pymongo.database import Database
 
-from shared.auth import Actor, Policy
-from shared.events.consumer import StreamTracker
-from shared.events.providers import EventStoreProvider
-from shared.events.store import EventStore
 from invoice.adapters.customers import CustomerReplica
 from invoice.adapters.invoices import MongoInvoiceRepository
 from invoice.adapters.settings import MongoSettingsRepository
 from invoice.application import InvoiceApplication
 from invoice.domain.events import upcasters
+from shared.auth import Actor, Policy
+from shared.events.consumer import StreamTracker
+from shared.events.providers import EventStoreProvider
+from shared.events.store import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,12 @@
-"""The ports the application needs; adapters implement them (MongoDB, RPC) and unit
-tests use the in-memory fakes in tests/unit/fakes.py against the same contract tests."""
+"""The ports the application needs; adapters implement them (MongoDB, RPC)."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from shared.events.envelope import Metadata
 from invoice.domain.model import Invoice
 from invoice.domain.settings import Setting
+from shared.events.envelope import Metadata
 
 
 class InvoiceRepository(Protocol):

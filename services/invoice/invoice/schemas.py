@@ -1,18 +1,28 @@
 """Request and response schemas of the invoice service (edges only)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from marshmallow import validates_schema
 from marshmallow import ValidationError as SchemaError
+from marshmallow import validates_schema
 
-from shared.events.envelope import to_wire
+from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
 from shared.errors import ValidationError
+from shared.events.envelope import to_wire
 from shared.money import money_str
 from shared.schemas import (
-    RAISE, Date, Id, Money, Schema, Text, check_keys, fields, load, validate,
+    RAISE,
+    Date,
+    Id,
+    Money,
+    Schema,
+    Text,
+    check_keys,
+    fields,
+    load,
+    validate,
 )
-from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
 
 EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
                    "contract_id", "payment_ids", "invoice_no", "tracking_number",

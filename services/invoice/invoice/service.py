@@ -9,20 +9,27 @@ from typing import Any
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
-from shared.auth import Actor, Policy
-from shared.errors import NotFound, ValidationError
-from shared.events.consumer import event_stream
-from shared.events.envelope import to_wire
-from shared.rpc import CurrentActor, PolicyProvider, rpc, system_rpc
-from shared.dates import parse_timestamp
-from shared.schemas import changes_arg, flag_arg, id_arg, load, version_arg
 from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.schemas import (
-    CustomFieldChanges, CustomFieldInput, InvoiceInput, InvoiceTypeChanges,
-    InvoiceTypeInput, ReadEventsInput, VoidInput, dump_invoice, load_changes,
+    CustomFieldChanges,
+    CustomFieldInput,
+    InvoiceInput,
+    InvoiceTypeChanges,
+    InvoiceTypeInput,
+    ReadEventsInput,
+    VoidInput,
+    dump_invoice,
+    load_changes,
 )
+from shared.auth import Actor, Policy
+from shared.dates import parse_timestamp
+from shared.errors import NotFound, ValidationError
+from shared.events.consumer import event_stream
+from shared.events.envelope import to_wire
+from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc, system_rpc
+from shared.schemas import changes_arg, flag_arg, id_arg, load, version_arg
 
 CUSTOMER_GETTERS = {"customer": "get_customer", "contract": "get_contract",
                     "payment": "get_payment"}
@@ -32,6 +39,7 @@ class InvoiceService:
     name = "invoice"
 
     actor: Actor = CurrentActor()
+    correlation_id: str = CorrelationId()
     policy: Policy = PolicyProvider()
     storage: InvoiceStorage = InvoiceStore()
     customer_rpc = RpcProxy("customer")
@@ -40,7 +48,7 @@ class InvoiceService:
     def _app(self) -> InvoiceApplication:
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
         return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
-                                  self.storage.log, self.policy, self.actor)
+                                  self.storage.log, self.policy, self.actor, self.correlation_id)
 
     def _lookup_customer_side(self, kind: str, record_id: str) -> Any:
         try:

@@ -6,7 +6,8 @@ to an RPC call, so a customer created a moment ago can be invoiced at once.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database

@@ -10,12 +10,12 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from invoice.domain.events import STREAM_INVOICE
+from invoice.domain.model import ACTIVE, Invoice
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
 from shared.mongo import is_duplicate_of
-from invoice.domain.events import STREAM_INVOICE
-from invoice.domain.model import ACTIVE, Invoice
 
 INVOICE_NO_INDEX = "invoice_no_unique_active"
 
@@ -56,7 +56,7 @@ class MongoInvoiceRepository:
             envelopes = self.store.append(invoice.id, STREAM_INVOICE, invoice.head,
                                           invoice.pending, meta, also=write_state)
         except DuplicateKeyError as exc:
-            if is_duplicate_of(exc, INVOICE_NO_INDEX) or is_duplicate_of(exc, "invoice_no"):
+            if is_duplicate_of(exc, INVOICE_NO_INDEX):
                 raise Conflict({"invoice_no": [
                     f"{invoice.fields.get('invoice_no')!r} is already used by an active "
                     f"invoice of type {invoice.fields.get('type')!r}"]}) from None

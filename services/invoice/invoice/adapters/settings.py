@@ -10,10 +10,10 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from invoice.domain.settings import Setting
 from shared.errors import ConcurrencyConflict, Conflict
 from shared.events.envelope import Metadata, StreamHead
 from shared.events.store import EventStore
-from invoice.domain.settings import Setting
 
 COLLECTIONS = {"invoice_type": "invoice_types", "custom_field": "custom_fields"}
 

@@ -8,12 +8,13 @@ always exactly the fold of the store.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
+from invoice.domain import events as ev
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import PendingEvent, StreamHead
-from invoice.domain import events as ev
 
 # Fields a caller may set, in display order.
 INVOICE_FIELDS = (
@@ -50,7 +51,7 @@ class Invoice:
 
     # -- commands --------------------------------------------------------------------
     @classmethod
-    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any]) -> "Invoice":
+    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any]) -> Invoice:
         invoice = cls(id=invoice_id)
         fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
         fields["payment_ids"] = list(fields["payment_ids"] or [])
@@ -116,7 +117,7 @@ class Invoice:
         self.pending.append(PendingEvent(event_type, data))
 
     @classmethod
-    def replay(cls, invoice_id: str, envelopes: Iterable[Mapping[str, Any]]) -> "Invoice":
+    def replay(cls, invoice_id: str, envelopes: Iterable[Mapping[str, Any]]) -> Invoice:
         invoice = cls(id=invoice_id)
         for envelope in envelopes:
             invoice.apply(envelope)

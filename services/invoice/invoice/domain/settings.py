@@ -3,15 +3,16 @@ of their own, plus the validation of custom values against their definitions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from invoice.domain import events as ev
 from shared.dates import parse_date
 from shared.errors import ValidationError
 from shared.events.envelope import PendingEvent, StreamHead
 from shared.money import parse_money
-from invoice.domain import events as ev
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -56,7 +57,7 @@ class Setting:
         self.head = StreamHead(self.version, envelope["hash"])
 
     @classmethod
-    def replay(cls, key: str, envelopes: Iterable[Mapping[str, Any]]) -> "Setting":
+    def replay(cls, key: str, envelopes: Iterable[Mapping[str, Any]]) -> Setting:
         setting = cls(key=key)
         for envelope in envelopes:
             setting.apply(envelope)

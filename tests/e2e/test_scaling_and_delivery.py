@@ -1,0 +1,83 @@
+"""Operators run several instances; events still reach RabbitMQ once per append,
+none lost, none doubled in the store, and the customer replica follows along."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import eventlet
+import pytest
+from kombu import Connection, Queue
+from nameko.standalone.events import get_event_exchange
+from pymongo import MongoClient
+
+from tests.e2e.test_invoice_lifecycle import log_end
+from tests.support.factories import World, invoice_data
+from tests.support.infra import wait_for
+
+
+@pytest.fixture
+def invoice_events(system: Any) -> Iterator[Any]:
+    """A queue bound to invoice.events before the test writes; drain() returns bodies."""
+    connection = Connection(system.amqp_uri)
+    queue = Queue(f"test-tap-{uuid.uuid4().hex[:6]}", exchange=get_event_exchange("invoice", {}),
+                  routing_key="#", auto_delete=False)
+    queue(connection.channel()).declare()
+    seen: list[dict[str, Any]] = []
+
+    def drain() -> list[dict[str, Any]]:
+        bound = queue(connection.channel())
+        while (message := bound.get(no_ack=True)) is not None:
+            seen.append(message.decode())
+        return seen
+
+    yield drain
+    queue(connection.channel()).delete()
+    connection.release()
+
+
+def test_two_invoice_instances_write_concurrently_without_losing_or_doubling_events(
+        system: Any, clients: Any, world: World, invoice_events: Any) -> None:
+    second = system.start("invoice")
+    customer_id = world.customer()["id"]
+    start = log_end(clients.as_user(roles=["admin"]))
+    hubs = [clients.as_user(roles=["admin"], sub=f"writer-{n}") for n in range(6)]
+
+    def write(hub: Any) -> int:
+        invoice = hub.invoice.create_invoice(invoice_data(customer_id))
+        for n in range(4):
+            hub.invoice.update_field(invoice["id"], "remarks", f"edit {n}")
+        return 5
+
+    try:
+        written = sum(eventlet.GreenPool(6).imap(write, hubs))
+        admin = hubs[0]
+        events = admin.invoice.read_events(after_position=start, limit=1000)["events"]
+        assert len(events) == written
+        assert [e["position"] for e in events] == list(range(start + 1, start + written + 1))
+        by_stream: dict[str, list[int]] = {}
+        for event in events:
+            by_stream.setdefault(event["stream_id"], []).append(event["version"])
+        assert all(versions == [1, 2, 3, 4, 5] for versions in by_stream.values())
+        assert admin.invoice.verify()["ok"] is True
+
+        expected = {e["event_id"] for e in events}
+        wait_for(lambda: expected <= {b["event_id"] for b in invoice_events()}, timeout=30,
+                 message="every appended event on the exchange")
+    finally:
+        second.stop()
+
+
+def test_customer_events_reach_the_invoice_services_replica(system: Any, world: World,
+                                                            mongo_server: Any) -> None:
+    customer, contract, payment = world.linked()
+    client: MongoClient[Any] = MongoClient(mongo_server.url)
+    replica = client["e2e_invoice"]
+    try:
+        wait_for(lambda: replica["replica_payments"].find_one({"_id": payment["id"]}), timeout=30,
+                 message="the payment in the invoice service's replica")
+        assert replica["replica_customers"].find_one({"_id": customer["id"]})["name"] == customer["name"]
+        assert replica["replica_contracts"].find_one({"_id": contract["id"]})["customer_id"] == customer["id"]
+    finally:
+        client.close()

@@ -1,0 +1,52 @@
+"""docker-compose.yml is valid and defines the whole system (no Docker engine needed:
+`docker-compose config` only parses and checks the file)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = shutil.which("docker-compose")
+
+pytestmark = pytest.mark.skipif(COMPOSE is None, reason="the docker-compose binary is not installed")
+
+
+def compose(*args: str) -> subprocess.CompletedProcess[str]:
+    assert COMPOSE is not None
+    return subprocess.run([COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_compose_file_is_valid() -> None:
+    result = compose("config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_file_defines_infrastructure_and_all_four_services() -> None:
+    result = compose("config", "--services")
+    assert result.returncode == 0, result.stderr
+    services = set(result.stdout.split())
+    assert {"rabbitmq", "mongo", "customer", "invoice", "approval", "search"} <= services
+
+
+def test_each_service_runs_its_own_module_with_config_from_the_environment() -> None:
+    yaml = pytest.importorskip("yaml")
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)["services"]
+    for name in ("customer", "invoice", "approval", "search"):
+        service = config[name]
+        assert f"{name}.service" in service["command"]
+        assert f"services/{name}/config.yaml" in service["command"]
+        env = service["environment"]
+        assert env["AMQP_URI"].startswith("amqp://") and "@rabbitmq:" in env["AMQP_URI"]
+        assert env["MONGO_URL"].startswith("mongodb://mongo:27017/") and "replicaSet=rs0" in env["MONGO_URL"]
+        assert env["INVOICE_AUTH_SECRET"]
+        assert f"/app/services/{name}" in env["PYTHONPATH"]
+        assert "ports" not in service, "published ports would stop --scale"
+    assert config["mongo"]["image"] == "mongo:7"
+    assert "--replSet" in config["mongo"]["command"]
+    assert config["rabbitmq"]["image"].startswith("rabbitmq:3-management")

@@ -1,0 +1,1 @@
+"""The customer service: customers, their contracts and the payments received (回款)."""

@@ -1,0 +1,1 @@
+"""Adapters: MongoDB repositories of customers, contracts and payments (implement the ports)."""

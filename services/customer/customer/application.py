@@ -1,0 +1,165 @@
+"""Customer, contract and payment use cases: load -> decide -> save. No transport code.
+
+Inputs arrive already shaped by the schemas (types, lengths, formats); this layer checks
+what needs the world: permissions, that linked records exist, contract number
+uniqueness, versions.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from customer.domain.model import Contract, Customer, number_taken
+from customer.ports import ContractRepository, CustomerRepository, EventLog, PaymentRepository
+from shared.auth import Actor, Policy
+from shared.errors import ConcurrencyConflict, NotFound, ValidationError
+from shared.events.envelope import Metadata, envelope_to_wire
+
+T = TypeVar("T")
+SAVE_ATTEMPTS = 8
+WRITE, READ, RECORD_PAYMENT, HISTORY = ("customer.write", "customer.read", "payment.record",
+                                        "history.read")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+@dataclass
+class CustomerApplication:
+    customers: CustomerRepository
+    contracts: ContractRepository
+    payments: PaymentRepository
+    log: EventLog
+    policy: Policy
+    actor: Actor
+    correlation_id: str | None = None
+
+    # -- customers -------------------------------------------------------------------
+    def create_customer(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, WRITE)
+        customer = Customer.create(new_id("cus"), self._owned(values))
+        self.customers.save(customer, self._meta())
+        return customer.to_dict()
+
+    def update_customer(self, customer_id: str, changes: Mapping[str, Any],
+                        expected_version: int | None) -> dict[str, Any]:
+        """Change several fields as one event; equal values append nothing."""
+        self.policy.require(self.actor, WRITE)
+        for attempt in range(SAVE_ATTEMPTS):
+            customer = self.customers.load(customer_id)
+            if expected_version is not None and expected_version != customer.version:
+                raise ConcurrencyConflict({"current_version": customer.version,
+                                           "message": f"expected version {expected_version}"})
+            customer.change(changes)
+            if not customer.pending:
+                return customer.to_dict()
+            try:
+                self.customers.save(customer, self._meta())
+                return customer.to_dict()
+            except ConcurrencyConflict:
+                # Without expected_version the caller asked for "apply to the latest":
+                # decide again on the new state. With it, the conflict is the answer.
+                if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
+                    raise
+                # Writers that lost together would collide again in lockstep: spread them.
+                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def get_customer(self, customer_id: str) -> dict[str, Any]:
+        self.policy.require(self.actor, READ)
+        return _found(self.customers.get(customer_id), "customer", customer_id)
+
+    def list_customers(self, name_contains: str | None, limit: int,
+                       cursor: str | None) -> dict[str, Any]:
+        self.policy.require(self.actor, READ)
+        return self.customers.page(name_contains, limit, cursor)
+
+    # -- contracts -------------------------------------------------------------------
+    def create_contract(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, WRITE)
+        customer = self._linked(self.customers.load, "customer_id", values["customer_id"])
+        if self.contracts.number_taken(values["number"]):
+            raise number_taken(values["number"])
+        contract = customer.open_contract(new_id("con"), self._owned(values))
+        self.contracts.save(contract, self._meta())
+        return contract.to_dict()
+
+    def get_contract(self, contract_id: str) -> dict[str, Any]:
+        self.policy.require(self.actor, READ)
+        return _found(self.contracts.get(contract_id), "contract", contract_id)
+
+    def list_contracts(self, customer_id: str) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, READ)
+        _found(self.customers.get(customer_id), "customer", customer_id)
+        return self.contracts.of_customer(customer_id)
+
+    # -- payments --------------------------------------------------------------------
+    def record_payment(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, RECORD_PAYMENT)
+        contract: Contract = self._linked(self.contracts.load, "contract_id", values["contract_id"])
+        payment = contract.receive_payment(new_id("pay"), values)
+        self.payments.save(payment, self._meta())
+        return payment.to_dict()
+
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        self.policy.require(self.actor, READ)
+        return _found(self.payments.get(payment_id), "payment", payment_id)
+
+    def list_payments(self, contract_id: str | None,
+                      customer_id: str | None) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, READ)
+        if contract_id is not None:
+            _found(self.contracts.get(contract_id), "contract", contract_id)
+        if customer_id is not None:
+            _found(self.customers.get(customer_id), "customer", customer_id)
+        return self.payments.find(contract_id, customer_id)
+
+    # -- events ----------------------------------------------------------------------
+    def events(self, stream_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        """One customer's, contract's or payment's envelopes as stored."""
+        self.policy.require(self.actor, HISTORY)
+        if self.log.current_version(stream_id) == 0:
+            raise NotFound(f"no customer, contract or payment {stream_id}")
+        return [envelope_to_wire(e)
+                for e in self.log.stream(stream_id, after_version=after_version, upcast=False)]
+
+    def read_events(self, after_position: int = 0, limit: int = 1000) -> dict[str, Any]:
+        self.policy.require(self.actor, HISTORY)
+        events = [envelope_to_wire(e) for e in self.log.read_all(after_position, limit)]
+        last = events[-1]["position"] if events else after_position
+        return {"events": events, "last_position": last}
+
+    # -- helpers ---------------------------------------------------------------------
+    def _owned(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Default owner and department: the actor and the actor's department."""
+        values = dict(values)
+        if values.get("owner_id") is None:
+            values["owner_id"] = self.actor.id
+        if values.get("department_id") is None:
+            values["department_id"] = self.actor.department
+        return values
+
+    @staticmethod
+    def _linked(load: Callable[[str], T], field: str, record_id: str) -> T:
+        """A record the input links to; a missing one is the input's fault."""
+        try:
+            return load(record_id)
+        except NotFound:
+            raise ValidationError.field(field, f"{record_id!r} does not exist") from None
+
+    def _meta(self) -> Metadata:
+        return Metadata(actor={"id": self.actor.id, "name": self.actor.name,
+                               "department": self.actor.department,
+                               "roles": list(self.actor.roles)},
+                        correlation_id=self.correlation_id)
+
+
+def _found(state: dict[str, Any] | None, kind: str, record_id: str) -> dict[str, Any]:
+    if state is None:
+        raise NotFound(f"{kind} {record_id} not found")
+    return state

@@ -1,0 +1,1 @@
+"""Pure domain code: no pymongo, nameko or marshmallow here."""

@@ -1,0 +1,197 @@
+"""Customers, contracts and payments received, each rebuilt by replaying its events.
+
+Public command methods check the rules and decide which event to record (``pending``);
+one small ``_apply_*`` method per event type changes state and nothing else. State
+moves forward only through ``apply`` with a stored envelope, so what a command sees is
+always exactly the fold of the store.
+
+A contract is opened by its customer and a payment is received on its contract: the
+links (``customer_id``, ``contract_id``) come from the record that owns them, never
+from the caller.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, Self
+
+from customer.domain import events as ev
+from shared.errors import Conflict, NotFound, ValidationError
+from shared.events.envelope import PendingEvent, StreamHead
+
+# Fields a caller may set, in display order.
+CUSTOMER_FIELDS = ("name", "code", "industry", "phone", "address", "owner_id", "department_id")
+CONTRACT_FIELDS = ("customer_id", "number", "title", "amount", "signed_on", "owner_id",
+                   "department_id")
+PAYMENT_FIELDS = ("contract_id", "customer_id", "amount", "received_on", "method",
+                  "reference", "note")
+
+Apply = Callable[[Any, Mapping[str, Any]], None]
+
+
+@dataclass
+class Record:
+    """What customers, contracts and payments share: a stream of events and audit fields."""
+
+    KIND: ClassVar[str] = ""
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+    APPLY: ClassVar[dict[str, Apply]] = {}
+
+    id: str
+    version: int = 0
+    head: StreamHead = field(default_factory=StreamHead)
+    fields: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    created_by: dict[str, Any] | None = None
+    updated_at: str | None = None
+    updated_by: dict[str, Any] | None = None
+    pending: list[PendingEvent] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id}
+        data.update(copy.deepcopy(self.fields))
+        data.update({"version": self.version, "created_at": self.created_at,
+                     "created_by": self.created_by, "updated_at": self.updated_at,
+                     "updated_by": self.updated_by})
+        return data
+
+    # -- event sourcing --------------------------------------------------------------
+    def _record(self, event_type: str, data: dict[str, Any]) -> None:
+        self.pending.append(PendingEvent(event_type, data))
+
+    def _record_created(self, event_type: str, values: Mapping[str, Any]) -> None:
+        self._record(event_type, {name: copy.deepcopy(values.get(name)) for name in self.FIELDS})
+
+    @classmethod
+    def replay(cls, record_id: str, envelopes: Iterable[Mapping[str, Any]]) -> Self:
+        record = cls(id=record_id)
+        for envelope in envelopes:
+            record.apply(envelope)
+        if record.version == 0:
+            raise NotFound(f"{cls.KIND} {record_id} not found")
+        return record
+
+    def apply(self, envelope: Mapping[str, Any]) -> None:
+        handler = self.APPLY.get(envelope["type"])
+        if handler is None:
+            raise ValueError(f"{self.KIND} cannot apply {envelope['type']}")
+        handler(self, envelope["data"])
+        self.version = int(envelope["version"])
+        self.head = StreamHead(self.version, envelope["hash"])
+        self.updated_at = envelope["occurred_at"]
+        self.updated_by = {"id": envelope["actor"].get("id"), "name": envelope["actor"].get("name")}
+        if self.version == 1:
+            self.created_at, self.created_by = self.updated_at, self.updated_by
+
+    def _apply_created(self, data: Mapping[str, Any]) -> None:
+        self.fields = {name: copy.deepcopy(data.get(name)) for name in self.FIELDS}
+
+
+@dataclass
+class Customer(Record):
+    """A customer (客户); its fields change through CustomerUpdated."""
+
+    KIND: ClassVar[str] = ev.STREAM_CUSTOMER
+    FIELDS: ClassVar[tuple[str, ...]] = CUSTOMER_FIELDS
+
+    @classmethod
+    def create(cls, customer_id: str, values: Mapping[str, Any]) -> Customer:
+        _require_text(values, "name")
+        customer = cls(id=customer_id)
+        customer._record_created(ev.CUSTOMER_CREATED, values)
+        return customer
+
+    def change(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """Record the fields whose value differs; nothing when all are equal."""
+        unknown = [name for name in values if name not in CUSTOMER_FIELDS]
+        if unknown:
+            raise ValidationError({name: ["is not an editable field"] for name in unknown})
+        if "name" in values:
+            _require_text(values, "name")
+        changes = {name: {"from": copy.deepcopy(self.fields.get(name)), "to": copy.deepcopy(new)}
+                   for name, new in values.items()
+                   if _normalise(self.fields.get(name)) != _normalise(new)}
+        if changes:
+            self._record(ev.CUSTOMER_UPDATED, {"changes": changes})
+        return changes
+
+    def open_contract(self, contract_id: str, values: Mapping[str, Any]) -> Contract:
+        """A new contract of this customer (``customer_id`` is this customer's id)."""
+        _require_text(values, "number")
+        _require_positive(values, "amount")
+        contract = Contract(id=contract_id)
+        contract._record_created(ev.CONTRACT_CREATED, dict(values, customer_id=self.id))
+        return contract
+
+    def _apply_updated(self, data: Mapping[str, Any]) -> None:
+        for name, change in data["changes"].items():
+            self.fields[name] = copy.deepcopy(change["to"])
+
+    APPLY: ClassVar[dict[str, Apply]] = {
+        ev.CUSTOMER_CREATED: Record._apply_created,
+        ev.CUSTOMER_UPDATED: _apply_updated,
+    }
+
+
+@dataclass
+class Contract(Record):
+    """A contract (合同) signed with one customer; payments are received on it."""
+
+    KIND: ClassVar[str] = ev.STREAM_CONTRACT
+    FIELDS: ClassVar[tuple[str, ...]] = CONTRACT_FIELDS
+    APPLY: ClassVar[dict[str, Apply]] = {ev.CONTRACT_CREATED: Record._apply_created}
+
+    @property
+    def customer_id(self) -> str:
+        return str(self.fields["customer_id"])
+
+    def receive_payment(self, payment_id: str, values: Mapping[str, Any]) -> Payment:
+        """A payment (回款) on this contract, credited to the contract's customer.
+
+        A ``customer_id`` in ``values`` is only a check: it must name that customer."""
+        claimed = values.get("customer_id")
+        if claimed is not None and claimed != self.customer_id:
+            raise ValidationError.field(
+                "customer_id", f"contract {self.id} belongs to customer {self.customer_id}")
+        _require_positive(values, "amount")
+        payment = Payment(id=payment_id)
+        payment._record_created(ev.PAYMENT_RECEIVED,
+                                dict(values, contract_id=self.id, customer_id=self.customer_id))
+        return payment
+
+
+@dataclass
+class Payment(Record):
+    """A payment received (回款) on a contract; never changed once recorded."""
+
+    KIND: ClassVar[str] = ev.STREAM_PAYMENT
+    FIELDS: ClassVar[tuple[str, ...]] = PAYMENT_FIELDS
+    APPLY: ClassVar[dict[str, Apply]] = {ev.PAYMENT_RECEIVED: Record._apply_created}
+
+
+def number_taken(number: Any) -> Conflict:
+    """The error for a contract number that another contract has already."""
+    return Conflict({"number": [f"contract number {number!r} is already used"]})
+
+
+def _require_text(values: Mapping[str, Any], name: str) -> None:
+    value = values.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError.field(name, "is required")
+
+
+def _require_positive(values: Mapping[str, Any], name: str) -> None:
+    value = values.get(name)
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise ValidationError.field(name, "must be an amount greater than 0")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+def _normalise(value: Any) -> Any:
+    """Treat empty values alike, so clearing an already-empty field records nothing."""
+    return None if _is_empty(value) else value

@@ -10,66 +10,38 @@ throughput; RSS <= 150 MB per service.
 """
 from __future__ import annotations
 
-import warnings
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    import eventlet
-eventlet.monkey_patch()
-
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from tests.support.actors import token_for  # noqa: E402
-from tests.support.infra import (  # noqa: E402
-    MongoProcess,
-    RabbitVhost,
-    ServiceProcess,
-    service_env,
-    wait_for,
-)
+from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
 
-def worker(args: tuple[str, str, float, dict[str, Any], int]) -> dict[str, Any]:
-    """One client process: call ``operation`` for ``seconds``; return latencies."""
-    amqp_uri, operation, seconds, fixture, index = args
-    from nameko.standalone.rpc import ClusterRpcProxy
-    config = {"AMQP_URI": amqp_uri, "serializer": "json"}
-    context = {"authorization": token_for(roles=["admin"], sub=f"bench-{index}")}
-    latencies: list[float] = []
-    with ClusterRpcProxy(config, context_data=context, timeout=30) as hub:
-        invoice_id = None
-        if operation == "update_field":
-            invoice_id = hub.invoice.create_invoice(fixture["invoice"])["id"]
-        call = {
-            "echo": lambda n: hub.bench_echo.echo({"n": n, "payload": fixture["invoice"]}),
-            "create_invoice": lambda n: hub.invoice.create_invoice(fixture["invoice"]),
-            "update_field": lambda n: hub.invoice.update_field(invoice_id, "remarks", f"r{index}-{n}"),
-        }[operation]
-        for n in range(3):  # warm up connections and caches
-            call(-n - 1)
-        deadline = time.perf_counter() + seconds
-        n = 0
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            call(n)
-            latencies.append(time.perf_counter() - started)
-            n += 1
-    return {"latencies": latencies}
+def clients(amqp_uri: str, operation: str, concurrency: int, seconds: float,
+            fixture: dict[str, Any]) -> tuple[list[list[float]], float]:
+    """Run ``concurrency`` client processes at once; return their latencies and the wall time."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-W", "ignore", "-m", "bench.client", amqp_uri,
+                               operation, str(seconds), str(i), json.dumps(fixture)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+             for i in range(concurrency)]
+    outputs = [p.communicate(timeout=seconds + 120)[0] for p in procs]
+    elapsed = time.perf_counter() - started
+    if any(p.returncode != 0 for p in procs):
+        raise RuntimeError(f"a {operation} client failed")
+    return [json.loads(out.decode().strip().splitlines()[-1]) for out in outputs], elapsed
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -77,15 +49,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def measure(pool: Any, amqp_uri: str, operation: str, concurrency: int, seconds: float,
+def measure(amqp_uri: str, operation: str, concurrency: int, seconds: float,
             fixture: dict[str, Any]) -> dict[str, Any]:
-    started = time.perf_counter()
-    results = pool.map(worker, [(amqp_uri, operation, seconds, fixture, i) for i in range(concurrency)])
-    elapsed = time.perf_counter() - started
-    latencies = [lat for r in results for lat in r["latencies"]]
-    wall = max(seconds, min(elapsed, seconds * 1.5))
+    per_client, _ = clients(amqp_uri, operation, concurrency, seconds, fixture)
+    latencies = [lat for client in per_client for lat in client]
     return {"operation": operation, "concurrency": concurrency, "calls": len(latencies),
-            "calls_per_s": round(len(latencies) / wall, 1),
+            "calls_per_s": round(len(latencies) / seconds, 1),
             "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 2)}
 
@@ -111,30 +80,20 @@ def main() -> int:
     env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
     services = {name: ServiceProcess(name, env, log_dir).start() for name in ("customer", "invoice")}
     echo = ServiceProcess("bench_echo", env, log_dir)
-    echo.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", vhost.amqp_uri,
+    echo.proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "nameko", "run",
+                                  "--broker", vhost.amqp_uri,
                                   "echo_service"], cwd=ROOT / "bench", env=env,
                                  stdout=open(echo.log_path, "ab"), stderr=subprocess.STDOUT)
     services["bench_echo"] = echo
     try:
-        from nameko.standalone.rpc import ClusterRpcProxy
-        config = {"AMQP_URI": vhost.amqp_uri, "serializer": "json"}
-        with ClusterRpcProxy(config, context_data={"authorization": token_for(roles=["admin"])}) as hub:
-            wait_for(lambda: hub.bench_echo.echo(1) == 1, timeout=60, interval=0.5, message="echo")
-            wait_for(lambda: hub.invoice.list_invoice_types(), timeout=60, interval=0.5, message="invoice")
-            wait_for(lambda: hub.customer.list_customers(limit=1) is not None, timeout=60, interval=0.5,
-                     message="customer")
-            customer = hub.customer.create_customer({"name": "压测客户"})
-        fixture = {"invoice": {"title": "压测发票", "type": "vat_ordinary", "amount": "100.00",
-                               "issued_on": "2026-05-01", "customer_id": customer["id"]}}
+        fixture = clients(vhost.amqp_uri, "setup", 1, 0, {})[0][0]
         rows = []
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(max(options.concurrency)) as pool:
-            for concurrency in options.concurrency:
-                for operation in ("echo", "create_invoice", "update_field"):
-                    row = measure(pool, vhost.amqp_uri, operation, concurrency, options.seconds, fixture)
-                    rows.append(row)
-                    print(f"  {operation:15} c={concurrency}  {row['calls_per_s']:8.1f} calls/s  "
-                          f"p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms", flush=True)
+        for concurrency in options.concurrency:
+            for operation in ("echo", "create_invoice", "update_field"):
+                row = measure(vhost.amqp_uri, operation, concurrency, options.seconds, fixture)
+                rows.append(row)
+                print(f"  {operation:15} c={concurrency}  {row['calls_per_s']:8.1f} calls/s  "
+                      f"p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms", flush=True)
         for row in rows:
             baseline = next(r for r in rows if r["operation"] == "echo"
                             and r["concurrency"] == row["concurrency"])

@@ -1,0 +1,35 @@
+# Operational entry points. Everything runs from the repository root.
+SHELL := /bin/bash
+PYTHON_VENV := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run stop test bench lint venv rabbitmq mongo
+
+## run: start RabbitMQ, the local store and the four services; load the demo data
+run:
+	scripts/run.sh
+
+## stop: stop the services and the local store started by `make run`
+stop:
+	scripts/stop.sh
+
+## test: the whole test suite (the tests start their own store and RabbitMQ vhost)
+test: venv rabbitmq
+	$(PYTHON_VENV) -m pytest -q -ra $(PYTEST_ARGS)
+
+## bench: the benchmarks (bench/)
+bench: venv rabbitmq
+	$(PYTHON_VENV) -m bench
+
+## lint: ruff
+lint: venv
+	$(PYTHON_VENV) -m ruff check .
+
+venv:
+	scripts/venv.sh
+
+rabbitmq:
+	scripts/rabbitmq.sh
+
+mongo:
+	scripts/mongo.sh start

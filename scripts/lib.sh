@@ -1,0 +1,111 @@
+# shellcheck shell=bash disable=SC2034
+# Helpers sourced by the other scripts (not run on its own).
+# Paths are relative to the repository root, which every script cd's into first.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+VAR="$ROOT/var"
+LOG_DIR="$VAR/log"
+RUN_DIR="$VAR/run"
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf '==> WARNING: %s\n' "$*" >&2; }
+die() { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
+
+# port_open HOST PORT: true when something accepts TCP connections there.
+port_open() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+# pid_alive PIDFILE [PATTERN]: true when the pid in PIDFILE runs and, if PATTERN is
+# given, its command line contains PATTERN (guards against a recycled pid).
+pid_alive() {
+    local file="$1" pattern="${2:-}" pid
+    [[ -s "$file" ]] || return 1
+    pid="$(cat "$file")"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    if [[ -n "$pattern" ]]; then
+        tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern" || return 1
+    fi
+}
+
+descendants() {  # descendants PID: every process below PID, one pid a line
+    local child
+    for child in $(pgrep -P "$1" || true); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+is_service_process() {  # is_service_process PID: a `nameko run` of ours
+    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q "nameko run --config services/"
+}
+
+# url_host URL: the host part of a mongodb:// or amqp:// URL (first host of a list).
+url_host() {
+    local rest="${1#*://}"
+    rest="${rest##*@}"
+    rest="${rest%%/*}"
+    rest="${rest%%\?*}"
+    rest="${rest%%,*}"
+    if [[ "$rest" == \[* ]]; then
+        rest="${rest#[}"; echo "${rest%%]*}"
+    else
+        echo "${rest%%:*}"
+    fi
+}
+
+# url_port URL DEFAULT: the port of the first host, or DEFAULT.
+url_port() {
+    local rest="${1#*://}"
+    rest="${rest##*@}"
+    rest="${rest%%/*}"
+    rest="${rest%%\?*}"
+    rest="${rest%%,*}"
+    rest="${rest##*]}"
+    if [[ "$rest" == *:* ]]; then echo "${rest##*:}"; else echo "$2"; fi
+}
+
+is_local_host() {
+    case "$1" in
+        127.*|localhost|::1|"") return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# Local MongoDB (SecantusDB) settings. MONGO_URL may point elsewhere (real MongoDB);
+# then the scripts leave the store alone.
+mongo_is_external() {
+    [[ -n "${MONGO_URL:-}" ]] && ! is_local_host "$(url_host "$MONGO_URL")"
+}
+
+mongo_port() {  # the port of a local MONGO_URL, else MONGO_PORT, else 27017
+    if [[ -n "${MONGO_URL:-}" ]]; then
+        url_port "$MONGO_URL" 27017
+    else
+        echo "${MONGO_PORT:-27017}"
+    fi
+}
+
+# The connection string the services get. SecantusDB needs retryWrites=false (see
+# docs): it is added to a local URL that lacks it.
+mongo_url() {
+    local url
+    if [[ -n "${MONGO_URL:-}" ]]; then
+        url="$MONGO_URL"
+        if ! mongo_is_external && [[ "$url" != *retryWrites=* ]]; then
+            if [[ "$url" == *\?* ]]; then url="$url&retryWrites=false"
+            elif [[ "$url" == */ ]]; then url="${url}?retryWrites=false"
+            else url="$url/?retryWrites=false"; fi
+        fi
+        echo "$url"
+    else
+        echo "mongodb://127.0.0.1:$(mongo_port)/?retryWrites=false"
+    fi
+}
+
+amqp_uri() {
+    echo "${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}"
+}

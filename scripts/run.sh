@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Run the whole system locally: virtualenv, RabbitMQ, the local store (SecantusDB), the
+# four services under honcho (Procfile) in the background, then the demo data.
+# Idempotent: when the services already run, it says so and starts nothing twice.
+#   SERVICES="invoice approval"  run only some services (default: all in the Procfile)
+#   SCALE="invoice=3,search=2"   processes per service (honcho --concurrency; default 1)
+#   SKIP_DEMO=1                  do not load/print the demo data
+#   READY_TIMEOUT=120            seconds to wait for the services to answer
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+HONCHO_PID="$RUN_DIR/honcho.pid"
+SERVICES_PIDS="$RUN_DIR/services.pids"
+SERVICES_LOG="$LOG_DIR/services.log"
+read -r -a services <<< "${SERVICES:-$(cut -d: -f1 Procfile | tr '\n' ' ')}"
+
+"$ROOT/scripts/venv.sh"
+"$ROOT/scripts/rabbitmq.sh"
+"$ROOT/scripts/mongo.sh" start
+
+AMQP_URI="$(amqp_uri)"
+MONGO_URL="$(mongo_url)"
+export AMQP_URI MONGO_URL
+export INVOICE_AUTH_SECRET="${INVOICE_AUTH_SECRET:-dev-secret-change-me}"
+# Drop the notices nameko's CLI triggers at every start (eventlet deprecated, pkg_resources);
+# other warnings stay.
+export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main}"
+mkdir -p "$LOG_DIR" "$RUN_DIR"
+
+if pid_alive "$HONCHO_PID" honcho; then
+    say "services already running under honcho (pid $(cat "$HONCHO_PID")): not starting them again"
+else
+    if [[ -s "$SERVICES_PIDS" ]]; then
+        mapfile -t leftover < <(while read -r pid; do
+            if is_service_process "$pid"; then echo "$pid"; fi; done < "$SERVICES_PIDS")
+        if (( ${#leftover[@]} )); then
+            die "service processes of an earlier run are still alive without honcho" \
+                "(pids ${leftover[*]}): run 'make stop' first"
+        fi
+    fi
+    for name in "${services[@]}"; do
+        if ! error="$(PYTHONPATH=".:services/$name" "$PY" -W ignore -c "import $name.service" 2>&1)"; then
+            printf '%s\n' "$error" | tail -n 5 >&2
+            die "service '$name' does not import (above); to run the others: SERVICES=\"...\" scripts/run.sh"
+        fi
+    done
+    scale=()
+    if [[ -n "${SCALE:-}" ]]; then scale=(--concurrency "$SCALE"); fi
+    say "starting services: ${services[*]}${SCALE:+ (scale $SCALE)} (honcho, log ${SERVICES_LOG#"$ROOT"/})"
+    printf '\n===== %s scripts/run.sh: starting %s\n' "$(date -u +%FT%TZ)" "${services[*]}" >> "$SERVICES_LOG"
+    # setsid: honcho leads its own session, so closing this terminal or Ctrl-C does not
+    # stop the services; scripts/stop.sh does.
+    setsid "$VENV/bin/honcho" start -f Procfile -d "$ROOT" "${scale[@]}" "${services[@]}" \
+        >>"$SERVICES_LOG" 2>&1 < /dev/null &
+    echo $! > "$HONCHO_PID"
+fi
+
+say "waiting for the services to answer RPC calls"
+if ! "$PY" scripts/wait_ready.py "${services[@]}" --timeout "${READY_TIMEOUT:-120}" --pid-file "$HONCHO_PID"; then
+    echo "---- last lines of ${SERVICES_LOG#"$ROOT"/}:" >&2
+    tail -n 40 "$SERVICES_LOG" >&2 || true
+    die "services did not become ready (scripts/stop.sh stops what was started)"
+fi
+# The nameko processes (honcho runs each in a session of its own), for scripts/stop.sh.
+descendants "$(cat "$HONCHO_PID")" | while read -r pid; do
+    if is_service_process "$pid"; then echo "$pid"; fi
+done > "$SERVICES_PIDS"
+say "all services ready: ${services[*]}"
+
+if [[ -n "${SKIP_DEMO:-}" ]]; then
+    say "SKIP_DEMO set: no demo data"
+elif [[ " ${services[*]} " == *" customer "* && " ${services[*]} " == *" invoice "* ]]; then
+    "$PY" scripts/demo.py
+else
+    say "demo data needs the customer and invoice services: skipped"
+fi
+
+cat <<INFO
+==> running. RPC over $AMQP_URI, store $MONGO_URL
+    logs:   ${SERVICES_LOG#"$ROOT"/} (services, one prefix per service)
+            ${LOG_DIR#"$ROOT"/}/mongo.log (SecantusDB, when started here)
+    follow: tail -f ${SERVICES_LOG#"$ROOT"/}
+    stop:   make stop   (scripts/stop.sh)
+INFO

@@ -1,0 +1,1 @@
+"""search service (read projections) — a skeleton until its own issue lands."""

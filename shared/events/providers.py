@@ -41,11 +41,15 @@ class EventStoreProvider(DependencyProvider):
         self.target = self.build(self.db, self.store)
 
     def start(self) -> None:
+        self._relay_thread = None
         if self.container.config.get("OUTBOX_RELAY", True):
-            self.container.spawn_managed_thread(self.relay.run)
+            self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
 
     def stop(self) -> None:
+        """Let the relay save its checkpoint and finish before the client closes."""
         self.relay.stop()
+        if self._relay_thread is not None:
+            self._relay_thread.wait()
         self.client.close()
 
     def kill(self) -> None:

@@ -13,8 +13,9 @@ import datetime as dt
 import logging
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from kombu import Connection, Producer
@@ -107,19 +108,26 @@ class AmqpPublisher:
 
 
 class OutboxRelay:
-    """The relay loop; ``run`` is started as a managed thread by EventStoreProvider."""
+    """The relay loop; ``run`` is started as a managed thread by EventStoreProvider.
+
+    While it holds the lease it keeps its position in memory and writes the checkpoint
+    (which also renews the lease) at most every ``flush_seconds``: after a crash the
+    successor resends at most that much, which consumers drop as duplicates."""
 
     def __init__(self, store: EventStore, publish: AmqpPublisher, *,
                  batch_size: int = 500, poll_seconds: float = 0.25,
-                 lease_seconds: float = 10.0) -> None:
+                 lease_seconds: float = 10.0, flush_seconds: float = 0.5) -> None:
         self.store = store
         self.publisher = publish
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.flush_seconds = min(flush_seconds, lease_seconds / 3)
         owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.lease = OutboxLease(store, owner, lease_seconds)
         self._wake = threading.Event()
         self._stopped = threading.Event()
+        self.position: int | None = None  # None: not holding the lease
+        self._saved_at = 0.0
         self.published = 0
 
     def wake(self) -> None:
@@ -130,7 +138,7 @@ class OutboxRelay:
         self._stopped.set()
         self._wake.set()
 
-    def run(self, sleep: Callable[[float], None] | None = None) -> None:
+    def run(self) -> None:
         backoff = self.poll_seconds
         while not self._stopped.is_set():
             try:
@@ -140,33 +148,51 @@ class OutboxRelay:
                 log.warning("outbox relay: publishing failed, retrying in %.1fs", backoff,
                             exc_info=True)
                 self.publisher.close()
-                sent = 0
+                self.position = None  # re-read the checkpoint: resend, never skip
                 self._wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent == 0:
                 self._wait(self.poll_seconds)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
         self.publisher.close()
         try:
+            self.flush()
             self.lease.release()
         except PyMongoError:
-            log.debug("outbox relay: could not release the lease", exc_info=True)
+            log.debug("outbox relay: could not save the checkpoint on stop", exc_info=True)
 
     def _wait(self, seconds: float) -> None:
         self._wake.wait(seconds)
         self._wake.clear()
 
+    def flush(self) -> bool:
+        """Save the position (renewing the lease); False when the lease was lost."""
+        if self.position is None:
+            return False
+        if not self.lease.advance(self.position):
+            log.warning("outbox relay: lease lost; another instance publishes now")
+            self.position = None
+            return False
+        self._saved_at = time.monotonic()
+        return True
+
     def run_once(self) -> int:
         """Publish one batch if this relay holds the lease; return how many went out."""
-        checkpoint = self.lease.acquire()
-        if checkpoint is None:
+        if self.position is None:
+            checkpoint = self.lease.acquire()
+            if checkpoint is None:
+                return 0
+            self.position, self._saved_at = checkpoint, time.monotonic()
+        elif time.monotonic() - self._saved_at >= self.flush_seconds and not self.flush():
             return 0
-        batch = self.store.read_all(after_position=checkpoint, limit=self.batch_size)
-        if not batch:
-            return 0
+        assert self.position is not None
+        batch = self.store.read_all(after_position=self.position, limit=self.batch_size)
         for envelope in batch:
             self.publisher.publish(envelope)
-        if not self.lease.advance(int(batch[-1]["position"])):
-            log.warning("outbox relay: lease lost while publishing; the holder will resend")
-        self.published += len(batch)
+        if batch:
+            self.position = int(batch[-1]["position"])
+            self.published += len(batch)
         return len(batch)

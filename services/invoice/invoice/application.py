@@ -11,13 +11,14 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from invoice.domain import events as ev
 from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
 from invoice.domain.settings import (
     SEEDED_TYPES,
+    Setting,
     new_custom_field,
     new_invoice_type,
     validate_custom_values,
@@ -41,6 +42,7 @@ class InvoiceApplication:
     policy: Policy
     actor: Actor
     correlation_id: str | None = None
+    _settings_seen: dict[str, dict[str, Setting]] | None = field(default=None, init=False)
 
     # -- invoices --------------------------------------------------------------------
     def create_invoice(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,8 +240,14 @@ class InvoiceApplication:
                 raise NotFound(f"invoice {state.get('id')} not found")
             raise Forbidden(f"you may not {action} invoice {state.get('id')}")
 
+    def _catalog(self) -> dict[str, dict[str, Setting]]:
+        """Types and custom field definitions, read once per use case."""
+        if self._settings_seen is None:
+            self._settings_seen = self.settings.catalog()
+        return self._settings_seen
+
     def _check_type(self, type_key: str) -> None:
-        setting = self.settings.get("invoice_type", type_key)
+        setting = self._catalog()["invoice_type"].get(type_key)
         if setting is None or not setting.values.get("active"):
             raise ValidationError.field("type", f"{type_key!r} is not an active invoice type")
 
@@ -275,7 +283,7 @@ class InvoiceApplication:
                 f"{invoice_no!r} is already used by an active invoice of type {invoice_type!r}"]})
 
     def _definitions(self) -> dict[str, dict[str, Any]]:
-        return {s.key: s.values for s in self.settings.all("custom_field")}
+        return {key: s.values for key, s in self._catalog()["custom_field"].items()}
 
     def _change_setting(self, kind: str, key: str, event_type: str,
                         changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,9 @@ class SettingsRepository(Protocol):
     def all(self, kind: str) -> list[Setting]:
         """Every setting of a kind, in key order."""
 
+    def catalog(self) -> dict[str, dict[str, Setting]]:
+        """Every setting at once: ``{kind: {key: Setting}}`` (one read)."""
+
     def save(self, kind: str, setting: Setting, meta: Metadata) -> None:
         """Append the setting's pending events with its state; Conflict on a new key taken."""
 

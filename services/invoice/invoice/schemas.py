@@ -136,6 +136,7 @@ class ReadEventsInput(Schema):
     limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
 
 
+_CHANGES_SCHEMA = InvoiceInput()
 NOT_EDITABLE = ("id", "number", "status", "approval_status", "version", "created_at",
                 "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id")
 
@@ -162,7 +163,7 @@ def load_changes(changes: Any) -> dict[str, Any]:
     if isinstance(plain.get("custom"), Mapping):
         custom.update(plain.pop("custom"))
     try:
-        loaded = load(InvoiceInput(), plain, partial=True) if plain else {}
+        loaded = load(_CHANGES_SCHEMA, plain, partial=True) if plain else {}
     except ValidationError as exc:
         errors.update(exc.messages)
         loaded = {}

@@ -31,6 +31,19 @@ from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc, system_rpc
 from shared.schemas import changes_arg, flag_arg, id_arg, load, version_arg
 
+
+class SCHEMAS:
+    """One instance of each request schema: marshmallow schemas are reusable."""
+
+    invoice_input = InvoiceInput()
+    void_input = VoidInput()
+    read_events_input = ReadEventsInput()
+    invoice_type_input = InvoiceTypeInput()
+    invoice_type_changes = InvoiceTypeChanges()
+    custom_field_input = CustomFieldInput()
+    custom_field_changes = CustomFieldChanges()
+
+
 CUSTOMER_GETTERS = {"customer": "get_customer", "contract": "get_contract",
                     "payment": "get_payment"}
 
@@ -61,7 +74,7 @@ class InvoiceService:
     def create_invoice(self, data: Any) -> dict[str, Any]:
         """Record an invoice. Example: ``{"title": "May service fee", "type": "vat_special",
         "amount": "1200.00", "issued_on": "2026-05-20", "customer_id": "cus_…"}``."""
-        return dump_invoice(self._app().create_invoice(load(InvoiceInput(), data)))
+        return dump_invoice(self._app().create_invoice(load(SCHEMAS.invoice_input, data)))
 
     @rpc
     def update_field(self, invoice_id: str, field: Any, value: Any,
@@ -85,7 +98,7 @@ class InvoiceService:
     def void_invoice(self, invoice_id: str, reason: Any,
                      expected_version: int | None = None) -> dict[str, Any]:
         """Void (作废) an invoice; its invoice_no becomes free for its type again."""
-        loaded = load(VoidInput(), {"reason": reason})
+        loaded = load(SCHEMAS.void_input, {"reason": reason})
         return dump_invoice(self._app().void_invoice(
             _id(invoice_id), loaded["reason"], version_arg(expected_version)))
 
@@ -109,7 +122,7 @@ class InvoiceService:
     @rpc
     def read_events(self, after_position: int = 0, limit: int = 1000) -> dict[str, Any]:
         """Every event in global order: ``{events, last_position}``."""
-        args = load(ReadEventsInput(), {"after_position": after_position, "limit": limit})
+        args = load(SCHEMAS.read_events_input, {"after_position": after_position, "limit": limit})
         return self._app().read_events(args["after_position"], args["limit"])
 
     @rpc
@@ -134,13 +147,13 @@ class InvoiceService:
     @rpc
     def create_invoice_type(self, data: Any) -> dict[str, Any]:
         """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC"}``."""
-        loaded = load(InvoiceTypeInput(), data)
+        loaded = load(SCHEMAS.invoice_type_input, data)
         return self._app().create_invoice_type(loaded["key"], loaded["label"], loaded["color"])
 
     @rpc
     def update_invoice_type(self, key: str, changes: Any) -> dict[str, Any]:
         """Admin: change ``label``, ``color`` or ``active``."""
-        return self._app().update_invoice_type(_id(key, "key"), changes_arg(InvoiceTypeChanges(), changes))
+        return self._app().update_invoice_type(_id(key, "key"), changes_arg(SCHEMAS.invoice_type_changes, changes))
 
     @rpc
     def list_custom_fields(self) -> list[dict[str, Any]]:
@@ -150,12 +163,12 @@ class InvoiceService:
     @rpc
     def define_custom_field(self, data: Any) -> dict[str, Any]:
         """Admin: ``{"key": "level", "label": "等级", "kind": "select", "options": ["A", "B"]}``."""
-        return self._app().define_custom_field(load(CustomFieldInput(), data))
+        return self._app().define_custom_field(load(SCHEMAS.custom_field_input, data))
 
     @rpc
     def update_custom_field(self, key: str, changes: Any) -> dict[str, Any]:
         """Admin: change ``label``, ``options``, ``required`` or ``active``."""
-        return self._app().update_custom_field(_id(key, "key"), changes_arg(CustomFieldChanges(), changes))
+        return self._app().update_custom_field(_id(key, "key"), changes_arg(SCHEMAS.custom_field_changes, changes))
 
     # -- events from the customer service --------------------------------------------
     @event_stream("customer")

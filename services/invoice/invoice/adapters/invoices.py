@@ -3,6 +3,7 @@ state collection written in the same transaction (fast reads, invoice_no uniquen
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 from pymongo import ASCENDING
@@ -18,6 +19,7 @@ from shared.events.store import EventStore
 from shared.mongo import is_duplicate_of
 
 INVOICE_NO_INDEX = "invoice_no_unique_active"
+NUMBER_BLOCK = 20
 
 
 class MongoInvoiceRepository:
@@ -25,6 +27,8 @@ class MongoInvoiceRepository:
         self.store = store
         self.states = db["invoices"]
         self.counters = db["counters"]
+        self._number_lock = threading.Lock()
+        self._number_block: tuple[int, int, int] = (0, 1, 0)
 
     @staticmethod
     def ensure_indexes(db: Database[Any]) -> None:
@@ -36,6 +40,12 @@ class MongoInvoiceRepository:
 
     def load(self, invoice_id: str, up_to_version: int | None = None,
              as_of: str | None = None) -> Invoice:
+        if up_to_version is None and as_of is None:
+            doc = self.states.find_one({"_id": invoice_id})
+            if doc is not None and doc.get("head_hash"):
+                head_hash = doc.pop("head_hash")
+                doc["id"] = doc.pop("_id")
+                return Invoice.from_snapshot(doc, head_hash)
         events = self.store.stream(invoice_id, up_to_version=up_to_version)
         if as_of is not None:
             events = [e for e in events if e["occurred_at"] <= as_of]
@@ -67,7 +77,7 @@ class MongoInvoiceRepository:
         return envelopes
 
     def state(self, invoice_id: str) -> dict[str, Any] | None:
-        doc = self.states.find_one({"_id": invoice_id})
+        doc = self.states.find_one({"_id": invoice_id}, {"head_hash": 0})
         if doc is None:
             return None
         doc["id"] = doc.pop("_id")
@@ -80,10 +90,19 @@ class MongoInvoiceRepository:
         return self.states.find_one(query, {"_id": 1}) is not None
 
     def next_number(self, year: int) -> str:
-        counter = self.counters.find_one_and_update(
-            {"_id": f"invoice_number:{year}"}, {"$inc": {"value": 1}},
-            upsert=True, return_document=True)
-        return f"INV-{year}-{int(counter['value']):06d}"
+        """Numbers come from blocks reserved in the store (hi/lo): unique across
+        instances, gap-tolerant (an instance's unused block is skipped), one write per
+        block instead of one per invoice."""
+        with self._number_lock:
+            block_year, following, end = self._number_block
+            if block_year != year or following > end:
+                counter = self.counters.find_one_and_update(
+                    {"_id": f"invoice_number:{year}"}, {"$inc": {"value": NUMBER_BLOCK}},
+                    upsert=True, return_document=True)
+                end = int(counter["value"])
+                following = end - NUMBER_BLOCK + 1
+            self._number_block = (year, following + 1, end)
+            return f"INV-{year}-{following:06d}"
 
     def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
         events = self.store.stream(invoice_id, after_version=after_version, upcast=False)
@@ -95,4 +114,5 @@ class MongoInvoiceRepository:
 def _state_document(invoice: Invoice) -> dict[str, Any]:
     doc = invoice.to_dict()
     doc["_id"] = doc.pop("id")
+    doc["head_hash"] = invoice.head.hash
     return doc

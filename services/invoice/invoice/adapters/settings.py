@@ -15,7 +15,7 @@ from shared.errors import ConcurrencyConflict, Conflict
 from shared.events.envelope import Metadata, StreamHead
 from shared.events.store import EventStore
 
-COLLECTIONS = {"invoice_type": "invoice_types", "custom_field": "custom_fields"}
+KINDS = ("invoice_type", "custom_field")
 
 
 def stream_id(kind: str, key: str) -> str:
@@ -23,32 +23,33 @@ def stream_id(kind: str, key: str) -> str:
 
 
 class MongoSettingsRepository:
+    """All settings live in one small ``settings`` collection, so a use case reads every
+    type and custom field definition it needs in one round trip (``catalog``)."""
+
     def __init__(self, db: Database[Any], store: EventStore) -> None:
-        self.db = db
+        self.collection = db["settings"]
         self.store = store
 
     def get(self, kind: str, key: str) -> Setting | None:
-        doc = self.db[COLLECTIONS[kind]].find_one({"_id": key})
-        if doc is None:
-            return None
-        return _from_document(doc)
+        doc = self.collection.find_one({"_id": f"{kind}:{key}"})
+        return None if doc is None else _from_document(doc)
 
     def all(self, kind: str) -> list[Setting]:
-        return [_from_document(d) for d in self.db[COLLECTIONS[kind]].find().sort("_id", ASCENDING)]
+        return [_from_document(d) for d in self.collection.find({"setting_kind": kind}).sort("key", ASCENDING)]
 
-    def load(self, kind: str, key: str) -> Setting | None:
-        events = self.store.stream(stream_id(kind, key))
-        return Setting.replay(key, events) if events else None
+    def catalog(self) -> dict[str, dict[str, Setting]]:
+        found: dict[str, dict[str, Setting]] = {kind: {} for kind in KINDS}
+        for doc in self.collection.find():
+            found[doc["setting_kind"]][doc["key"]] = _from_document(doc)
+        return found
 
     def save(self, kind: str, setting: Setting, meta: Metadata) -> None:
-        collection = self.db[COLLECTIONS[kind]]
-
         def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
             after = copy.deepcopy(setting)
             for envelope in envelopes:
                 after.apply(envelope)
-            collection.replace_one({"_id": setting.key}, _to_document(after),
-                                   upsert=True, session=session)
+            self.collection.replace_one({"_id": f"{kind}:{setting.key}"}, _to_document(kind, after),
+                                        upsert=True, session=session)
 
         try:
             envelopes = self.store.append(stream_id(kind, setting.key), kind, setting.head,
@@ -62,12 +63,16 @@ class MongoSettingsRepository:
         setting.pending.clear()
 
 
-def _to_document(setting: Setting) -> dict[str, Any]:
-    return dict(setting.values, _id=setting.key, version=setting.version,
-                head_hash=setting.head.hash)
+STATE_KEYS = ("_id", "setting_kind", "key", "version", "head_hash")
+
+
+def _to_document(kind: str, setting: Setting) -> dict[str, Any]:
+    return dict(setting.values, _id=f"{kind}:{setting.key}", setting_kind=kind, key=setting.key,
+                version=setting.version, head_hash=setting.head.hash)
 
 
 def _from_document(doc: dict[str, Any]) -> Setting:
-    values = {k: v for k, v in doc.items() if k not in ("_id", "version", "head_hash")}
-    return Setting(key=doc["_id"], values=values, version=int(doc["version"]),
+    values = {k: v for k, v in doc.items() if k not in STATE_KEYS}
+    values["key"] = doc["key"]
+    return Setting(key=doc["key"], values=values, version=int(doc["version"]),
                    head=StreamHead(int(doc["version"]), doc["head_hash"]))

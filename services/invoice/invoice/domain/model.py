@@ -125,6 +125,21 @@ class Invoice:
             raise NotFound(f"invoice {invoice_id} not found")
         return invoice
 
+    @classmethod
+    def from_snapshot(cls, state: Mapping[str, Any], head_hash: str) -> Invoice:
+        """Rebuild from a state written atomically with the events up to its version
+        (the same fold, saved): commands on long streams stay one read."""
+        actor_fields = ("created_by", "updated_by")
+        return cls(
+            id=str(state["id"]), version=int(state["version"]),
+            head=StreamHead(int(state["version"]), head_hash), number=state["number"],
+            fields={name: copy.deepcopy(state.get(name)) for name in INVOICE_FIELDS},
+            status=state["status"], void_reason=state.get("void_reason"),
+            approval_status=state["approval_status"],
+            approval_request_id=state.get("approval_request_id"),
+            created_at=state.get("created_at"), updated_at=state.get("updated_at"),
+            **{name: dict(state[name]) if state.get(name) else None for name in actor_fields})
+
     def apply(self, envelope: Mapping[str, Any]) -> None:
         handler = _APPLY.get(envelope["type"])
         if handler is None:

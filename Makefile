@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON_VENV := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run stop test bench lint venv rabbitmq mongo
+.PHONY: run stop test bench lint venv rabbitmq mongo tools
 
 ## run: start RabbitMQ, the local store and the four services; load the demo data
 run:
@@ -14,7 +14,7 @@ stop:
 	scripts/stop.sh
 
 ## test: the whole test suite (the tests start their own store and RabbitMQ vhost)
-test: venv rabbitmq
+test: venv rabbitmq tools
 	$(PYTHON_VENV) -m pytest -q -ra $(PYTEST_ARGS)
 
 ## bench: the benchmarks (bench/)
@@ -30,6 +30,9 @@ venv:
 
 rabbitmq:
 	scripts/rabbitmq.sh
+
+tools:
+	scripts/tools.sh
 
 mongo:
 	scripts/mongo.sh start

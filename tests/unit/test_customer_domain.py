@@ -58,7 +58,7 @@ def stored(record: Record, actor: dict[str, Any] = ALICE,
     envelopes, prev_hash = [], record.head.hash or GENESIS_HASH
     for offset, event in enumerate(record.pending):
         envelope = {"event_id": uuid.uuid4().hex, "stream_id": record.id,
-                    "stream_type": record.KIND, "version": record.version + offset + 1,
+                    "stream_type": record.STREAM_TYPE, "version": record.version + offset + 1,
                     "position": offset + 1, "type": event.type,
                     "schema_version": event.schema_version, "occurred_at": at,
                     "actor": actor, "correlation_id": None, "causation_id": None,

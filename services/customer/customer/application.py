@@ -6,8 +6,6 @@ uniqueness, versions.
 """
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,11 +14,11 @@ from typing import Any, TypeVar
 from customer.domain.model import Contract, Customer, number_taken
 from customer.ports import ContractRepository, CustomerRepository, EventLog, PaymentRepository
 from shared.auth import Actor, Policy
-from shared.errors import ConcurrencyConflict, NotFound, ValidationError
+from shared.errors import NotFound, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire
+from shared.events.repository import decide_and_save
 
 T = TypeVar("T")
-SAVE_ATTEMPTS = 8
 WRITE, READ, RECORD_PAYMENT, HISTORY = ("customer.write", "customer.read", "payment.record",
                                         "history.read")
 
@@ -50,25 +48,11 @@ class CustomerApplication:
                         expected_version: int | None) -> dict[str, Any]:
         """Change several fields as one event; equal values append nothing."""
         self.policy.require(self.actor, WRITE)
-        for attempt in range(SAVE_ATTEMPTS):
-            customer = self.customers.load(customer_id)
-            if expected_version is not None and expected_version != customer.version:
-                raise ConcurrencyConflict({"current_version": customer.version,
-                                           "message": f"expected version {expected_version}"})
-            customer.change(changes)
-            if not customer.pending:
-                return customer.to_dict()
-            try:
-                self.customers.save(customer, self._meta())
-                return customer.to_dict()
-            except ConcurrencyConflict:
-                # Without expected_version the caller asked for "apply to the latest":
-                # decide again on the new state. With it, the conflict is the answer.
-                if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
-                    raise
-                # Writers that lost together would collide again in lockstep: spread them.
-                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
-        raise AssertionError("unreachable")
+        customer = decide_and_save(lambda: self.customers.load(customer_id),
+                                   lambda loaded: loaded.change(changes),
+                                   lambda changed: self.customers.save(changed, self._meta()),
+                                   expected_version)
+        return customer.to_dict()
 
     def get_customer(self, customer_id: str) -> dict[str, Any]:
         self.policy.require(self.actor, READ)

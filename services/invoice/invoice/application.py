@@ -7,8 +7,6 @@ customers/contracts/payments, custom field definitions, invoice_no uniqueness, v
 from __future__ import annotations
 
 import datetime as dt
-import random
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,9 +25,9 @@ from invoice.ports import CustomerDirectory, EventLog, InvoiceRepository, Settin
 from shared.auth import Actor, Policy
 from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire
+from shared.events.repository import decide_and_save
 
 T = TypeVar("T")
-SAVE_ATTEMPTS = 8
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
 
 
@@ -97,7 +95,7 @@ class InvoiceApplication:
         self.policy.require(self.actor, "approval.status")
         return self._edit(invoice_id, None,
                           lambda invoice: invoice.set_approval_status(status, request_id),
-                          check_edit_scope=False, allow_void=True)
+                          check_edit_scope=False)
 
     def get_invoice(self, invoice_id: str, only_filled: bool = False,
                     as_of: int | str | None = None) -> dict[str, Any]:
@@ -154,7 +152,7 @@ class InvoiceApplication:
         if self.settings.get("invoice_type", key) is not None:
             raise Conflict({"key": [f"invoice type {key!r} exists already"]})
         setting = new_invoice_type(key, label, color)
-        self.settings.save("invoice_type", setting, self._meta())
+        self.settings.save(setting, self._meta())
         return setting.to_dict()
 
     def update_invoice_type(self, key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,7 +168,7 @@ class InvoiceApplication:
         if self.settings.get("custom_field", definition["key"]) is not None:
             raise Conflict({"key": [f"custom field {definition['key']!r} exists already"]})
         setting = new_custom_field(definition)
-        self.settings.save("custom_field", setting, self._meta())
+        self.settings.save(setting, self._meta())
         return setting.to_dict()
 
     def update_custom_field(self, key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,7 +186,7 @@ class InvoiceApplication:
         for seed in SEEDED_TYPES:
             if self.settings.get("invoice_type", seed["key"]) is None:
                 try:
-                    self.settings.save("invoice_type", new_invoice_type(**seed), self._meta())
+                    self.settings.save(new_invoice_type(**seed), self._meta())
                     created += 1
                 except (Conflict, ConcurrencyConflict):
                     pass  # another instance seeded it first
@@ -196,33 +194,19 @@ class InvoiceApplication:
 
     # -- helpers ---------------------------------------------------------------------
     def _edit(self, invoice_id: str, expected_version: int | None,
-              decide: Callable[[Invoice], Any], check_edit_scope: bool = True,
-              allow_void: bool = False) -> dict[str, Any]:
-        for attempt in range(SAVE_ATTEMPTS):
-            invoice = self._load_current(invoice_id)
+              decide: Callable[[Invoice], Any], check_edit_scope: bool = True) -> dict[str, Any]:
+        def load_in_scope() -> Invoice:
+            invoice = self.invoices.load(invoice_id)
             state = invoice.to_dict()
             self._require_scope(state, "view")
             if check_edit_scope:
                 self._require_scope(state, "edit", error=Forbidden)
-            if expected_version is not None and expected_version != invoice.version:
-                raise ConcurrencyConflict({"current_version": invoice.version,
-                                           "message": f"expected version {expected_version}"})
-            decide(invoice)
-            if not invoice.pending:
-                return invoice.to_dict()
-            try:
-                self.invoices.save(invoice, self._meta())
-                return invoice.to_dict()
-            except ConcurrencyConflict:
-                # Without expected_version the caller asked for "apply to the latest":
-                # decide again on the new state. With it, the conflict is the answer.
-                if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
-        raise AssertionError("unreachable")
+            return invoice
 
-    def _load_current(self, invoice_id: str) -> Invoice:
-        return self.invoices.load(invoice_id)
+        invoice = decide_and_save(load_in_scope, decide,
+                                  lambda changed: self.invoices.save(changed, self._meta()),
+                                  expected_version)
+        return invoice.to_dict()
 
     def _load_at(self, invoice_id: str, as_of: int | str) -> Invoice:
         if isinstance(as_of, int):
@@ -291,7 +275,7 @@ class InvoiceApplication:
         if setting is None:
             raise NotFound(f"{kind.replace('_', ' ')} {key!r} not found")
         if setting.change(event_type, changes):
-            self.settings.save(kind, setting, self._meta())
+            self.settings.save(setting, self._meta())
         return setting.to_dict()
 
     @staticmethod

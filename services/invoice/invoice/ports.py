@@ -42,7 +42,7 @@ class SettingsRepository(Protocol):
     def catalog(self) -> dict[str, dict[str, Setting]]:
         """Every setting at once: ``{kind: {key: Setting}}`` (one read)."""
 
-    def save(self, kind: str, setting: Setting, meta: Metadata) -> None:
+    def save(self, setting: Setting, meta: Metadata) -> Any:
         """Append the setting's pending events with its state; Conflict on a new key taken."""
 
 

@@ -16,7 +16,7 @@ NUMBER_INDEX = "contract_number_unique"
 
 
 class MongoContractRepository(MongoRecordRepository[Contract]):
-    record_type = Contract
+    aggregate_type = Contract
     collection_name = "contracts"
 
     @staticmethod

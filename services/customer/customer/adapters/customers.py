@@ -60,7 +60,7 @@ def decode_cursor(cursor: str) -> str:
 
 
 class MongoCustomerRepository(MongoRecordRepository[Customer]):
-    record_type = Customer
+    aggregate_type = Customer
     collection_name = "customers"
     internal_fields = ("name_lower", "name_grams", "sort_key")
 

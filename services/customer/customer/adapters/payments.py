@@ -14,7 +14,7 @@ ORDER = [("received_on", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDIN
 
 
 class MongoPaymentRepository(MongoRecordRepository[Payment]):
-    record_type = Payment
+    aggregate_type = Payment
     collection_name = "payments"
 
     @staticmethod

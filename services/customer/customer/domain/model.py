@@ -12,14 +12,14 @@ from the caller.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from customer.domain import events as ev
-from shared.errors import Conflict, NotFound, ValidationError
-from shared.events.envelope import PendingEvent, StreamHead
+from shared.errors import Conflict, ValidationError
+from shared.events.aggregate import Aggregate, Apply
 
 # Fields a caller may set, in display order.
 CUSTOMER_FIELDS = ("name", "code", "industry", "phone", "address", "owner_id", "department_id")
@@ -28,62 +28,22 @@ CONTRACT_FIELDS = ("customer_id", "number", "title", "amount", "signed_on", "own
 PAYMENT_FIELDS = ("contract_id", "customer_id", "amount", "received_on", "method",
                   "reference", "note")
 
-Apply = Callable[[Any, Mapping[str, Any]], None]
-
-
 @dataclass
-class Record:
-    """What customers, contracts and payments share: a stream of events and audit fields."""
+class Record(Aggregate):
+    """What customers, contracts and payments share: their fields and audit fields."""
 
-    KIND: ClassVar[str] = ""
     FIELDS: ClassVar[tuple[str, ...]] = ()
-    APPLY: ClassVar[dict[str, Apply]] = {}
 
-    id: str
-    version: int = 0
-    head: StreamHead = field(default_factory=StreamHead)
     fields: dict[str, Any] = field(default_factory=dict)
-    created_at: str | None = None
-    created_by: dict[str, Any] | None = None
-    updated_at: str | None = None
-    updated_by: dict[str, Any] | None = None
-    pending: list[PendingEvent] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id}
         data.update(copy.deepcopy(self.fields))
-        data.update({"version": self.version, "created_at": self.created_at,
-                     "created_by": self.created_by, "updated_at": self.updated_at,
-                     "updated_by": self.updated_by})
+        data.update(self.audit_fields())
         return data
 
-    # -- event sourcing --------------------------------------------------------------
-    def _record(self, event_type: str, data: dict[str, Any]) -> None:
-        self.pending.append(PendingEvent(event_type, data))
-
     def _record_created(self, event_type: str, values: Mapping[str, Any]) -> None:
-        self._record(event_type, {name: copy.deepcopy(values.get(name)) for name in self.FIELDS})
-
-    @classmethod
-    def replay(cls, record_id: str, envelopes: Iterable[Mapping[str, Any]]) -> Self:
-        record = cls(id=record_id)
-        for envelope in envelopes:
-            record.apply(envelope)
-        if record.version == 0:
-            raise NotFound(f"{cls.KIND} {record_id} not found")
-        return record
-
-    def apply(self, envelope: Mapping[str, Any]) -> None:
-        handler = self.APPLY.get(envelope["type"])
-        if handler is None:
-            raise ValueError(f"{self.KIND} cannot apply {envelope['type']}")
-        handler(self, envelope["data"])
-        self.version = int(envelope["version"])
-        self.head = StreamHead(self.version, envelope["hash"])
-        self.updated_at = envelope["occurred_at"]
-        self.updated_by = {"id": envelope["actor"].get("id"), "name": envelope["actor"].get("name")}
-        if self.version == 1:
-            self.created_at, self.created_by = self.updated_at, self.updated_by
+        self.record(event_type, {name: copy.deepcopy(values.get(name)) for name in self.FIELDS})
 
     def _apply_created(self, data: Mapping[str, Any]) -> None:
         self.fields = {name: copy.deepcopy(data.get(name)) for name in self.FIELDS}
@@ -93,7 +53,7 @@ class Record:
 class Customer(Record):
     """A customer (客户); its fields change through CustomerUpdated."""
 
-    KIND: ClassVar[str] = ev.STREAM_CUSTOMER
+    STREAM_TYPE: ClassVar[str] = ev.STREAM_CUSTOMER
     FIELDS: ClassVar[tuple[str, ...]] = CUSTOMER_FIELDS
 
     @classmethod
@@ -114,7 +74,7 @@ class Customer(Record):
                    for name, new in values.items()
                    if _normalise(self.fields.get(name)) != _normalise(new)}
         if changes:
-            self._record(ev.CUSTOMER_UPDATED, {"changes": changes})
+            self.record(ev.CUSTOMER_UPDATED, {"changes": changes})
         return changes
 
     def open_contract(self, contract_id: str, values: Mapping[str, Any]) -> Contract:
@@ -139,7 +99,7 @@ class Customer(Record):
 class Contract(Record):
     """A contract (合同) signed with one customer; payments are received on it."""
 
-    KIND: ClassVar[str] = ev.STREAM_CONTRACT
+    STREAM_TYPE: ClassVar[str] = ev.STREAM_CONTRACT
     FIELDS: ClassVar[tuple[str, ...]] = CONTRACT_FIELDS
     APPLY: ClassVar[dict[str, Apply]] = {ev.CONTRACT_CREATED: Record._apply_created}
 
@@ -166,7 +126,7 @@ class Contract(Record):
 class Payment(Record):
     """A payment received (回款) on a contract; never changed once recorded."""
 
-    KIND: ClassVar[str] = ev.STREAM_PAYMENT
+    STREAM_TYPE: ClassVar[str] = ev.STREAM_PAYMENT
     FIELDS: ClassVar[tuple[str, ...]] = PAYMENT_FIELDS
     APPLY: ClassVar[dict[str, Apply]] = {ev.PAYMENT_RECEIVED: Record._apply_created}
 

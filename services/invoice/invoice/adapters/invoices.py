@@ -2,19 +2,17 @@
 state collection written in the same transaction (fast reads, invoice_no uniqueness)."""
 from __future__ import annotations
 
-import copy
 import threading
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from invoice.domain.events import STREAM_INVOICE
 from invoice.domain.model import ACTIVE, Invoice
 from shared.errors import Conflict, NotFound
-from shared.events.envelope import Metadata
+from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
 from shared.mongo import is_duplicate_of
 
@@ -22,10 +20,11 @@ INVOICE_NO_INDEX = "invoice_no_unique_active"
 NUMBER_BLOCK = 20
 
 
-class MongoInvoiceRepository:
+class MongoInvoiceRepository(AggregateRepository[Invoice]):
+    aggregate_type = Invoice
+
     def __init__(self, db: Database[Any], store: EventStore) -> None:
-        self.store = store
-        self.states = db["invoices"]
+        super().__init__(store, db["invoices"])
         self.counters = db["counters"]
         self._number_lock = threading.Lock()
         self._number_block: tuple[int, int, int] = (0, 1, 0)
@@ -40,6 +39,8 @@ class MongoInvoiceRepository:
 
     def load(self, invoice_id: str, up_to_version: int | None = None,
              as_of: str | None = None) -> Invoice:
+        """Now: from the state written with the last append (one read); at an earlier
+        version or time: by replaying the stream up to there."""
         if up_to_version is None and as_of is None:
             doc = self.states.find_one({"_id": invoice_id})
             if doc is not None and doc.get("head_hash"):
@@ -53,28 +54,17 @@ class MongoInvoiceRepository:
             raise NotFound(f"invoice {invoice_id} not found")
         return Invoice.replay(invoice_id, events)
 
-    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
-        def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
-            # Fold onto a copy: the transaction may be retried with fresh envelopes.
-            after = copy.deepcopy(invoice)
-            for envelope in envelopes:
-                after.apply(envelope)
-            self.states.replace_one({"_id": invoice.id}, _state_document(after),
-                                    upsert=True, session=session)
+    def state_document(self, invoice: Invoice) -> dict[str, Any]:
+        doc = invoice.to_dict()
+        doc["_id"] = doc.pop("id")
+        doc["head_hash"] = invoice.head.hash
+        return doc
 
-        try:
-            envelopes = self.store.append(invoice.id, STREAM_INVOICE, invoice.head,
-                                          invoice.pending, meta, also=write_state)
-        except DuplicateKeyError as exc:
-            if is_duplicate_of(exc, INVOICE_NO_INDEX):
-                raise Conflict({"invoice_no": [
-                    f"{invoice.fields.get('invoice_no')!r} is already used by an active "
-                    f"invoice of type {invoice.fields.get('type')!r}"]}) from None
-            raise
-        for envelope in envelopes:
-            invoice.apply(envelope)
-        invoice.pending.clear()
-        return envelopes
+    def on_duplicate(self, invoice: Invoice, exc: DuplicateKeyError) -> None:
+        if is_duplicate_of(exc, INVOICE_NO_INDEX):
+            raise Conflict({"invoice_no": [
+                f"{invoice.fields.get('invoice_no')!r} is already used by an active "
+                f"invoice of type {invoice.fields.get('type')!r}"]}) from None
 
     def state(self, invoice_id: str) -> dict[str, Any] | None:
         doc = self.states.find_one({"_id": invoice_id}, {"head_hash": 0})
@@ -109,10 +99,3 @@ class MongoInvoiceRepository:
         if events and events[0].get("stream_type") != STREAM_INVOICE:
             return []
         return events
-
-
-def _state_document(invoice: Invoice) -> dict[str, Any]:
-    doc = invoice.to_dict()
-    doc["_id"] = doc.pop("id")
-    doc["head_hash"] = invoice.head.hash
-    return doc

@@ -1,20 +1,16 @@
-"""The invoice aggregate, rebuilt by replaying its events.
-
-Public command methods check the rules and decide which event to record (``pending``);
-one small ``_apply_*`` method per event type changes state and nothing else. State
-moves forward only through ``apply`` with a stored envelope, so what a command sees is
-always exactly the fold of the store.
-"""
+"""The invoice aggregate (see shared.events.aggregate for how commands, events and
+apply methods divide the work)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from invoice.domain import events as ev
-from shared.errors import Conflict, NotFound
-from shared.events.envelope import PendingEvent, StreamHead
+from shared.errors import Conflict
+from shared.events.aggregate import Aggregate
+from shared.events.envelope import StreamHead
 
 # Fields a caller may set, in display order.
 INVOICE_FIELDS = (
@@ -33,21 +29,15 @@ def custom_key(field_name: str) -> str | None:
 
 
 @dataclass
-class Invoice:
-    id: str
-    version: int = 0
-    head: StreamHead = field(default_factory=StreamHead)
+class Invoice(Aggregate):
+    STREAM_TYPE: ClassVar[str] = ev.STREAM_INVOICE
+
     number: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     status: str = ACTIVE
     void_reason: str | None = None
     approval_status: str = "none"
     approval_request_id: str | None = None
-    created_at: str | None = None
-    created_by: dict[str, Any] | None = None
-    updated_at: str | None = None
-    updated_by: dict[str, Any] | None = None
-    pending: list[PendingEvent] = field(default_factory=list)
 
     # -- commands --------------------------------------------------------------------
     @classmethod
@@ -56,7 +46,7 @@ class Invoice:
         fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
         fields["payment_ids"] = list(fields["payment_ids"] or [])
         fields["custom"] = dict(fields["custom"] or {})
-        invoice._record(ev.INVOICE_CREATED, {"number": number, "fields": fields})
+        invoice.record(ev.INVOICE_CREATED, {"number": number, "fields": fields})
         return invoice
 
     def change(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -71,20 +61,20 @@ class Invoice:
             if _normalise(old) != _normalise(new):
                 changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
         if changes:
-            self._record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
+            self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
         return changes
 
     def void(self, reason: str) -> None:
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void already")
-        self._record(ev.INVOICE_VOIDED, {"reason": reason})
+        self.record(ev.INVOICE_VOIDED, {"reason": reason})
 
     def set_approval_status(self, status: str, request_id: str | None) -> bool:
         if status not in APPROVAL_STATUSES:
             raise ValueError(f"unknown approval status {status!r}")
         if status == self.approval_status and request_id == self.approval_request_id:
             return False
-        self._record(ev.INVOICE_APPROVAL_STATUS_CHANGED,
+        self.record(ev.INVOICE_APPROVAL_STATUS_CHANGED,
                      {"from": self.approval_status, "to": status, "request_id": request_id})
         return True
 
@@ -102,28 +92,14 @@ class Invoice:
             "status": self.status, "void_reason": self.void_reason,
             "approval_status": self.approval_status,
             "approval_request_id": self.approval_request_id,
-            "version": self.version, "created_at": self.created_at,
-            "created_by": self.created_by, "updated_at": self.updated_at,
-            "updated_by": self.updated_by,
         })
+        data.update(self.audit_fields())
         return only_filled_values(data) if only_filled else data
 
     # -- event sourcing --------------------------------------------------------------
     def _require_active(self) -> None:
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void and cannot be changed")
-
-    def _record(self, event_type: str, data: dict[str, Any]) -> None:
-        self.pending.append(PendingEvent(event_type, data))
-
-    @classmethod
-    def replay(cls, invoice_id: str, envelopes: Iterable[Mapping[str, Any]]) -> Invoice:
-        invoice = cls(id=invoice_id)
-        for envelope in envelopes:
-            invoice.apply(envelope)
-        if invoice.version == 0:
-            raise NotFound(f"invoice {invoice_id} not found")
-        return invoice
 
     @classmethod
     def from_snapshot(cls, state: Mapping[str, Any], head_hash: str) -> Invoice:
@@ -139,18 +115,6 @@ class Invoice:
             approval_request_id=state.get("approval_request_id"),
             created_at=state.get("created_at"), updated_at=state.get("updated_at"),
             **{name: dict(state[name]) if state.get(name) else None for name in actor_fields})
-
-    def apply(self, envelope: Mapping[str, Any]) -> None:
-        handler = _APPLY.get(envelope["type"])
-        if handler is None:
-            raise ValueError(f"invoice cannot apply {envelope['type']}")
-        handler(self, envelope["data"])
-        self.version = int(envelope["version"])
-        self.head = StreamHead(self.version, envelope["hash"])
-        self.updated_at = envelope["occurred_at"]
-        self.updated_by = {"id": envelope["actor"].get("id"), "name": envelope["actor"].get("name")}
-        if self.version == 1:
-            self.created_at, self.created_by = self.updated_at, self.updated_by
 
     def _apply_created(self, data: Mapping[str, Any]) -> None:
         self.number = data["number"]
@@ -177,7 +141,7 @@ class Invoice:
         self.approval_request_id = data.get("request_id")
 
 
-_APPLY: dict[str, Callable[[Invoice, Mapping[str, Any]], None]] = {
+Invoice.APPLY = {
     ev.INVOICE_CREATED: Invoice._apply_created,
     ev.INVOICE_FIELDS_CHANGED: Invoice._apply_fields_changed,
     ev.INVOICE_VOIDED: Invoice._apply_voided,

@@ -3,7 +3,7 @@ of their own, plus the validation of custom values against their definitions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from invoice.domain import events as ev
 from shared.dates import parse_date
 from shared.errors import ValidationError
-from shared.events.envelope import PendingEvent, StreamHead
+from shared.events.aggregate import Aggregate
 from shared.money import parse_money
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -26,18 +26,25 @@ SEEDED_TYPES = (
 )
 
 
+def setting_stream(kind: str, key: str) -> str:
+    return f"{kind}-{key}"
+
+
 @dataclass
-class Setting:
-    """An invoice type or a custom field definition: a keyed record with a history."""
+class Setting(Aggregate):
+    """An invoice type or a custom field definition: a keyed record with a history.
+    Its id (= stream id) is ``<kind>-<key>``, e.g. ``invoice_type-receipt``."""
 
-    key: str
+    kind: str = ""
+    key: str = ""
     values: dict[str, Any] = field(default_factory=dict)
-    version: int = 0
-    head: StreamHead = field(default_factory=StreamHead)
-    pending: list[PendingEvent] = field(default_factory=list)
 
-    def record(self, event_type: str, data: dict[str, Any]) -> None:
-        self.pending.append(PendingEvent(event_type, data))
+    def stream_type(self) -> str:
+        return self.kind  # one class, two kinds of stream
+
+    @classmethod
+    def new(cls, kind: str, key: str) -> Setting:
+        return cls(id=setting_stream(kind, key), kind=kind, key=key)
 
     def change(self, event_type: str, changes: Mapping[str, Any]) -> bool:
         diff = {k: {"from": self.values.get(k), "to": v} for k, v in changes.items()
@@ -46,36 +53,34 @@ class Setting:
             self.record(event_type, {"changes": diff})
         return bool(diff)
 
-    def apply(self, envelope: Mapping[str, Any]) -> None:
-        data = envelope["data"]
-        if "changes" in data:
-            for name, change in data["changes"].items():
-                self.values[name] = change["to"]
-        else:
-            self.values = dict(data)
-        self.version = int(envelope["version"])
-        self.head = StreamHead(self.version, envelope["hash"])
+    def _apply_defined(self, data: Mapping[str, Any]) -> None:
+        self.values = dict(data)
 
-    @classmethod
-    def replay(cls, key: str, envelopes: Iterable[Mapping[str, Any]]) -> Setting:
-        setting = cls(key=key)
-        for envelope in envelopes:
-            setting.apply(envelope)
-        return setting
+    def _apply_changed(self, data: Mapping[str, Any]) -> None:
+        for name, change in data["changes"].items():
+            self.values[name] = change["to"]
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.values, key=self.key, version=self.version)
 
 
+Setting.APPLY = {
+    ev.INVOICE_TYPE_CREATED: Setting._apply_defined,
+    ev.INVOICE_TYPE_UPDATED: Setting._apply_changed,
+    ev.CUSTOM_FIELD_DEFINED: Setting._apply_defined,
+    ev.CUSTOM_FIELD_UPDATED: Setting._apply_changed,
+}
+
+
 def new_invoice_type(key: str, label: str, color: str) -> Setting:
-    setting = Setting(key=key)
+    setting = Setting.new(ev.STREAM_INVOICE_TYPE, key)
     setting.record(ev.INVOICE_TYPE_CREATED,
                    {"key": key, "label": label, "color": color.upper(), "active": True})
     return setting
 
 
 def new_custom_field(definition: Mapping[str, Any]) -> Setting:
-    setting = Setting(key=definition["key"])
+    setting = Setting.new(ev.STREAM_CUSTOM_FIELD, definition["key"])
     setting.record(ev.CUSTOM_FIELD_DEFINED, {
         "key": definition["key"], "label": definition["label"], "kind": definition["kind"],
         "options": list(definition.get("options") or []),

@@ -1,0 +1,98 @@
+"""Saving aggregates: the stream in the shared event store plus a state document in the
+service's own collection, written in the same transaction (fast reads, and unique
+indexes on the state that reject a whole append). Also the "decide again on the latest
+state" loop every edit without ``expected_version`` uses."""
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import ConcurrencyConflict, NotFound
+from shared.events.aggregate import Aggregate
+from shared.events.envelope import Metadata
+from shared.events.store import EventStore
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+SAVE_ATTEMPTS = 8
+
+
+class AggregateRepository(Generic[A]):
+    """Load by replay, save atomically with a state document. Hooks for subclasses:
+    ``state_document`` (what to store), ``write_state`` (how, when more than one
+    document changes) and ``on_duplicate`` (unique index -> contract error)."""
+
+    aggregate_type: ClassVar[type[Aggregate]]
+
+    def __init__(self, store: EventStore, states: Collection[Any]) -> None:
+        self.store = store
+        self.states = states
+
+    def load(self, aggregate_id: str) -> A:
+        events = self.store.stream(aggregate_id)
+        if events and events[0].get("stream_type") != self.aggregate_type.STREAM_TYPE:
+            raise NotFound(f"{self.aggregate_type.STREAM_TYPE} {aggregate_id} not found")
+        return self.aggregate_type.replay(aggregate_id, events)  # type: ignore[return-value]
+
+    def save(self, aggregate: A, meta: Metadata) -> list[dict[str, Any]]:
+        """Append the pending events and write the state; then apply them to ``aggregate``."""
+        def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
+            # Fold onto a copy: the transaction may be retried with fresh envelopes.
+            after = copy.deepcopy(aggregate)
+            for envelope in envelopes:
+                after.apply(envelope)
+            self.write_state(aggregate, after, session)
+
+        try:
+            envelopes = self.store.append(aggregate.id, aggregate.stream_type(), aggregate.head,
+                                          aggregate.pending, meta, also=write_state)
+        except DuplicateKeyError as exc:
+            self.on_duplicate(aggregate, exc)
+            raise
+        for envelope in envelopes:
+            aggregate.apply(envelope)
+        aggregate.pending.clear()
+        return envelopes
+
+    # -- hooks -----------------------------------------------------------------------
+    def write_state(self, before: A, after: A, session: ClientSession) -> None:
+        """Store ``after``'s state (``before`` is the aggregate as it was loaded)."""
+        self.states.replace_one({"_id": after.id}, self.state_document(after),
+                                upsert=True, session=session)
+
+    def state_document(self, aggregate: A) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def on_duplicate(self, aggregate: A, exc: DuplicateKeyError) -> None:
+        """Raise the contract error for a violation of the state's own unique index."""
+
+
+def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
+                    save: Callable[[A], Any], expected_version: int | None) -> A:
+    """Load, check ``expected_version``, decide, save. Without ``expected_version`` the
+    caller asked for "apply to the latest": a race is decided again on the new state
+    (with a short random back-off so losers do not collide in lockstep); with it, the
+    conflict is the answer."""
+    for attempt in range(SAVE_ATTEMPTS):
+        aggregate = load()
+        if expected_version is not None and expected_version != aggregate.version:
+            raise ConcurrencyConflict({"current_version": aggregate.version,
+                                       "message": f"expected version {expected_version}"})
+        decide(aggregate)
+        if not aggregate.pending:
+            return aggregate
+        try:
+            save(aggregate)
+            return aggregate
+        except ConcurrencyConflict:
+            if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+    raise AssertionError("unreachable")

@@ -2,39 +2,25 @@
 none lost, none doubled in the store, and the customer replica follows along."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import eventlet
 import pytest
-from kombu import Connection, Queue
-from nameko.standalone.events import get_event_exchange
 from pymongo import MongoClient
 
 from tests.e2e.test_invoice_lifecycle import log_end
+from tests.support.amqp import EventTap
 from tests.support.factories import World, invoice_data
 from tests.support.infra import wait_for
 
 
 @pytest.fixture
 def invoice_events(system: Any) -> Iterator[Any]:
-    """A queue bound to invoice.events before the test writes; drain() returns bodies."""
-    connection = Connection(system.amqp_uri)
-    queue = Queue(f"test-tap-{uuid.uuid4().hex[:6]}", exchange=get_event_exchange("invoice", {}),
-                  routing_key="#", auto_delete=False)
-    queue(connection.channel()).declare()
-    seen: list[dict[str, Any]] = []
-
-    def drain() -> list[dict[str, Any]]:
-        bound = queue(connection.channel())
-        while (message := bound.get(no_ack=True)) is not None:
-            seen.append(message.decode())
-        return seen
-
-    yield drain
-    queue(connection.channel()).delete()
-    connection.release()
+    """A tap on invoice.events, bound before the test writes."""
+    tap = EventTap(system.amqp_uri, "invoice")
+    yield tap.drain
+    tap.close()
 
 
 def test_two_invoice_instances_write_concurrently_without_losing_or_doubling_events(

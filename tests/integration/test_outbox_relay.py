@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kombu import Connection, Queue
 from kombu.exceptions import OperationalError
-from nameko.standalone.events import get_event_exchange
 
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
+from tests.support.amqp import EventTap
 from tests.support.infra import SECRET, free_port
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
@@ -27,22 +26,15 @@ def service_name() -> str:
 
 @pytest.fixture
 def received(vhost: Any, service_name: str) -> Iterator[Any]:
-    """A queue bound to the service's event exchange; call it to drain what arrived."""
-    connection = Connection(vhost.amqp_uri)
-    exchange = get_event_exchange(service_name, {})
-    queue = Queue(f"q-{service_name}", exchange=exchange, routing_key="#", auto_delete=False)
-    queue(connection.channel()).declare()
+    """Call it to get what reached the service's event exchange since the last call."""
+    tap = EventTap(vhost.amqp_uri, service_name)
 
-    def drain() -> list[dict[str, Any]]:
-        bodies = []
-        bound = queue(connection.channel())
-        while (message := bound.get(no_ack=True)) is not None:
-            bodies.append(message.decode())
-        return bodies
+    def new_bodies() -> list[dict[str, Any]]:
+        before = len(tap.seen)
+        return tap.drain()[before:]
 
-    yield drain
-    queue(connection.channel()).delete()
-    connection.release()
+    yield new_bodies
+    tap.close()
 
 
 def publisher(uri: str, service_name: str) -> AmqpPublisher:

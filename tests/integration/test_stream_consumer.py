@@ -13,6 +13,7 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider
 from pymongo.database import Database
 
+from shared.dlq import main as dlq_main
 from shared.events.consumer import ATTEMPTS_HEADER, ERROR_HEADER, StreamTracker, event_stream, queue_name
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.relay import AmqpPublisher
@@ -142,3 +143,48 @@ def test_a_failing_event_is_retried_then_parked_on_the_dead_letter_queue(
     assert message.payload["event_id"] == events[0]["event_id"]
     assert message.headers[ATTEMPTS_HEADER] == 2
     assert "cannot apply this" in message.headers[ERROR_HEADER]
+
+
+def test_an_operator_replays_parked_events_once_the_cause_is_fixed(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=2, versions=1)
+    broken = consumer_service(source_service, db, store, fail=True)
+    container = container_factory(broken, config(vhost))
+    container.start()
+    publish_all(vhost, source_service, events)
+    dlq = f"{queue_name(source_service, broken.name, 'on_event')}.dlq"
+    wait_for(lambda: parked_count(vhost, dlq) == 2, timeout=30, message="two parked events")
+    container.stop()
+
+    fixed = consumer_service(source_service, db, store)
+    fixed.name = broken.name  # same service, new code: same queue
+    container_factory(fixed, config(vhost)).start()
+    assert dlq_main(["--amqp-uri", vhost.amqp_uri, "replay", dlq]) == 0
+
+    wait_for(until_projected(db, events), timeout=30, message="the replayed events applied")
+    assert parked_count(vhost, dlq) == 0
+
+
+def test_an_event_without_a_service_signature_is_parked_unapplied(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=1, versions=1)
+    service = consumer_service(source_service, db, store)
+    container_factory(service, config(vhost)).start()
+
+    forged = AmqpPublisher(vhost.amqp_uri, source_service, "not-the-secret-0123456789-0123456789", {})
+    forged.publish(events[0])
+    forged.close()
+
+    dlq = f"{queue_name(source_service, service.name, 'on_event')}.dlq"
+    wait_for(lambda: parked_count(vhost, dlq) == 1, timeout=30, message="the forged event parked")
+    assert db["things"].count_documents({}) == 0
+
+
+def parked_count(vhost: Any, queue: str) -> int:
+    with Connection(vhost.amqp_uri) as connection:
+        try:
+            return int(connection.channel().queue_declare(queue, passive=True).message_count)
+        except Exception:  # noqa: BLE001 - not declared yet
+            return -1

@@ -9,7 +9,6 @@ with warnings.catch_warnings():
 eventlet.monkey_patch()
 
 import os  # noqa: E402
-import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from typing import Any
@@ -41,8 +40,9 @@ def vhost() -> Iterator[RabbitVhost]:
 
 
 @pytest.fixture(scope="session")
-def log_dir() -> str:
-    return tempfile.mkdtemp(prefix="test-services-")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Service logs; pytest keeps the last few runs' under its temp dir."""
+    return str(tmp_path_factory.mktemp("service-logs"))
 
 
 @pytest.fixture

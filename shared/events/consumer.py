@@ -182,3 +182,30 @@ class StreamTracker:
                 return int(session.with_transaction(step))
         except DuplicateKeyError:
             return 0  # another instance applied it at the same moment
+
+
+ReadPage = Callable[[int, int], Mapping[str, Any]]
+
+
+def catch_up(tracker: StreamTracker, apply: Apply, read_page: ReadPage, fetch: Fetch,
+             page_size: int = 500) -> int:
+    """Feed every source event after this consumer's catch-up checkpoint through the
+    tracker, in global order; return how many were newly applied.
+
+    Run at start-up, it covers what no queue held for this consumer: events published
+    before its queue existed, or while it was being set up. Already applied events are
+    skipped by the tracker, so running it again is harmless."""
+    checkpoints = tracker.db["consumer_catch_up"]
+    doc = checkpoints.find_one({"_id": tracker.consumer})
+    position = int(doc["position"]) if doc else 0
+    applied = 0
+    while True:
+        page = read_page(position, page_size)
+        events = page.get("events") or []
+        if not events:
+            return applied
+        for envelope in events:
+            applied += tracker.handle(envelope, apply, fetch)
+        position = int(page["last_position"])
+        checkpoints.update_one({"_id": tracker.consumer}, {"$max": {"position": position}},
+                               upsert=True)

@@ -42,7 +42,7 @@ class EventStoreProvider(DependencyProvider):
 
     def start(self) -> None:
         self._relay_thread = None
-        if self.container.config.get("OUTBOX_RELAY", True):
+        if str(self.container.config.get("OUTBOX_RELAY", True)).lower() not in ("false", "0", "no"):
             self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
 
     def stop(self) -> None:

@@ -19,8 +19,8 @@ class System:
         self.env, self.log_dir, self.amqp_uri = env, log_dir, amqp_uri
         self.processes: list[ServiceProcess] = []
 
-    def start(self, name: str, wait: bool = True) -> ServiceProcess:
-        process = ServiceProcess(name, self.env, self.log_dir).start()
+    def start(self, name: str, wait: bool = True, env: dict[str, str] | None = None) -> ServiceProcess:
+        process = ServiceProcess(name, {**self.env, **(env or {})}, self.log_dir).start()
         self.processes.append(process)
         if wait:
             self.wait_ready(name, process)

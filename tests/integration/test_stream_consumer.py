@@ -14,7 +14,14 @@ from nameko.extensions import DependencyProvider
 from pymongo.database import Database
 
 from shared.dlq import main as dlq_main
-from shared.events.consumer import ATTEMPTS_HEADER, ERROR_HEADER, StreamTracker, event_stream, queue_name
+from shared.events.consumer import (
+    ATTEMPTS_HEADER,
+    ERROR_HEADER,
+    StreamTracker,
+    catch_up,
+    event_stream,
+    queue_name,
+)
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.relay import AmqpPublisher
 from shared.events.store import EventStore
@@ -188,3 +195,20 @@ def parked_count(vhost: Any, queue: str) -> int:
             return int(connection.channel().queue_declare(queue, passive=True).message_count)
         except Exception:  # noqa: BLE001 - not declared yet
             return -1
+
+
+def test_catching_up_applies_what_no_queue_delivered_and_is_harmless_to_repeat(
+        db: Database[Any], store: EventStore) -> None:
+    events = stored_streams(store, streams=3, versions=3)
+    projection = Projection(db, store)
+    tracker = StreamTracker(db, "catch-up-test")
+
+    def read_page(after: int, limit: int) -> dict[str, Any]:
+        page = [envelope_to_wire(e) for e in store.read_all(after_position=after, limit=limit)]
+        return {"events": page, "last_position": page[-1]["position"] if page else after}
+
+    first = catch_up(tracker, projection.apply, read_page, projection.fetch, page_size=4)
+    again = catch_up(tracker, projection.apply, read_page, projection.fetch, page_size=4)
+
+    assert first == len(events) and again == 0
+    assert until_projected(db, events)()

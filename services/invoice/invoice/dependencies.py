@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import eventlet
 from pymongo.database import Database
 
 from invoice.adapters.customers import CustomerReplica
@@ -14,9 +15,10 @@ from invoice.adapters.settings import MongoSettingsRepository
 from invoice.application import InvoiceApplication
 from invoice.domain.events import upcasters
 from shared.auth import Actor, Policy
-from shared.events.consumer import StreamTracker
+from shared.events.consumer import StreamTracker, catch_up
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
+from shared.rpc import system_rpc
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +61,23 @@ class InvoiceStore(EventStoreProvider):
         if created:
             log.info("seeded %d invoice types", created)
         super().start()
+        self.container.spawn_managed_thread(self._catch_up_customer_events)
+
+    def _catch_up_customer_events(self) -> None:
+        """Bring the customer replica up to date with what the customer service stored
+        before this service's queue existed (retrying until the customer service answers)."""
+        storage: InvoiceStorage = self.target
+        delay = 0.5
+        while True:
+            try:
+                with system_rpc(self.container.config, "invoice") as rpc_client:
+                    applied = catch_up(
+                        storage.tracker, storage.replica.apply,
+                        lambda after, limit: rpc_client.customer.read_events(after, limit),
+                        lambda stream, after: rpc_client.customer.get_events(stream, after))
+                log.info("customer replica caught up (%d events applied)", applied)
+                return
+            except Exception:  # noqa: BLE001 - customer service not up yet: try again
+                log.info("customer replica: catch-up waits for the customer service", exc_info=True)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 30.0)

@@ -14,16 +14,18 @@ stop:
 	scripts/stop.sh
 
 ## test: the whole test suite (the tests start their own store and RabbitMQ vhost)
-test: venv rabbitmq tools
+test: venv rabbitmq tools lint
 	$(PYTHON_VENV) -m pytest -q -ra $(PYTEST_ARGS)
 
 ## bench: the benchmarks (bench/)
 bench: venv rabbitmq
 	$(PYTHON_VENV) -m bench
 
-## lint: ruff
+## lint: ruff and mypy (make test runs it first)
 lint: venv
 	$(PYTHON_VENV) -m ruff check .
+	$(PYTHON_VENV) -m mypy shared services/customer/customer services/invoice/invoice \
+		services/approval/approval services/search/search
 
 venv:
 	scripts/venv.sh

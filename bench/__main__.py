@@ -59,6 +59,34 @@ def measure(amqp_uri: str, operation: str, concurrency: int, seconds: float,
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 2)}
 
 
+def store_round_trips(mongo_url: str, count: int = 300) -> dict[str, float]:
+    """What the store itself costs on this machine, for reading the ratios: one find by
+    _id, and one transaction shaped like an append (counter, insert, replace, commit)."""
+    from pymongo import MongoClient, ReturnDocument
+    client: MongoClient[Any] = MongoClient(mongo_url, journal=True)
+    db = client["bench_raw"]
+    db.events.insert_one({"_id": "probe"})
+
+    def append(session: Any) -> None:
+        position = db.counters.find_one_and_update({"_id": "p"}, {"$inc": {"v": 1}}, upsert=True,
+                                                   return_document=ReturnDocument.AFTER, session=session)
+        db.events.insert_one({"position": position["v"], "data": "x" * 400}, session=session)
+        db.states.replace_one({"_id": "s"}, {"v": position["v"]}, upsert=True, session=session)
+
+    started = time.perf_counter()
+    for _ in range(count):
+        db.events.find_one({"_id": "probe"})
+    find_ms = (time.perf_counter() - started) / count * 1000
+    started = time.perf_counter()
+    for _ in range(count):
+        with client.start_session() as session:
+            session.with_transaction(append)
+    append_ms = (time.perf_counter() - started) / count * 1000
+    client.drop_database("bench_raw")
+    client.close()
+    return {"find_by_id_ms": round(find_ms, 2), "append_transaction_ms": round(append_ms, 2)}
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -99,14 +127,18 @@ def main() -> int:
                             and r["concurrency"] == row["concurrency"])
             row["ratio_to_echo"] = round(row["calls_per_s"] / baseline["calls_per_s"], 3)
         memory = {name: rss_mb(p.proc.pid) for name, p in services.items() if p.alive()}
+        raw = store_round_trips(mongo.url)
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "seconds": options.seconds,
-                  "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory,
+                  "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory, "store": raw,
                   "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150}}
         print("\nratio to echo (target >= 0.6):")
         for row in rows:
             if row["operation"] != "echo":
                 mark = "ok" if row["ratio_to_echo"] >= 0.6 else "BELOW TARGET"
                 print(f"  {row['operation']:15} c={row['concurrency']}  {row['ratio_to_echo']:.2f}x  {mark}")
+        print(f"the store alone: find by _id {raw['find_by_id_ms']} ms, "
+              f"append-shaped transaction {raw['append_transaction_ms']} ms "
+              "(create_invoice = 2 reads + 1 such transaction, plus the RPC)")
         print("RSS per service (target <= 150 MB):",
               ", ".join(f"{k} {v} MB" for k, v in memory.items()))
         RESULTS.mkdir(parents=True, exist_ok=True)

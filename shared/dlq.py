@@ -40,7 +40,7 @@ def list_parked(vhost: str) -> list[tuple[str, int]]:
 def show(connection: Connection, queue: str, limit: int) -> int:
     """Print parked events without taking them off the queue."""
     channel = connection.channel()
-    held = []
+    held: list[Any] = []
     try:
         while len(held) < limit and (message := channel.basic_get(queue, no_ack=False)):
             held.append(message)

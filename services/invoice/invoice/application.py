@@ -73,7 +73,7 @@ class InvoiceApplication:
                 self._check_type(flat["type"])
             if any(name in flat for name in LINK_FIELDS):
                 self._check_links(merged)
-            custom_updates = {custom_key(k): v for k, v in flat.items() if custom_key(k)}
+            custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
             if custom_updates:
                 validated = validate_custom_values(self._definitions(), custom_updates,
                                                    creating=False)

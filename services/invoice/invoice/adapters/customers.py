@@ -55,7 +55,7 @@ class ReplicatedCustomerDirectory:
     def _find(self, kind: str, record_id: str) -> Mapping[str, Any] | None:
         found = self.replica.get(kind, record_id)
         if found is None and self.fallback is not None:
-            found = self.fallback(kind, record_id)
+            return self.fallback(kind, record_id)
         return found
 
     def customer(self, customer_id: str) -> Mapping[str, Any] | None:

@@ -105,7 +105,9 @@ class Invoice(Aggregate):
     def from_snapshot(cls, state: Mapping[str, Any], head_hash: str) -> Invoice:
         """Rebuild from a state written atomically with the events up to its version
         (the same fold, saved): commands on long streams stay one read."""
-        actor_fields = ("created_by", "updated_by")
+        def actor(name: str) -> dict[str, Any] | None:
+            return dict(state[name]) if state.get(name) else None
+
         return cls(
             id=str(state["id"]), version=int(state["version"]),
             head=StreamHead(int(state["version"]), head_hash), number=state["number"],
@@ -113,8 +115,8 @@ class Invoice(Aggregate):
             status=state["status"], void_reason=state.get("void_reason"),
             approval_status=state["approval_status"],
             approval_request_id=state.get("approval_request_id"),
-            created_at=state.get("created_at"), updated_at=state.get("updated_at"),
-            **{name: dict(state[name]) if state.get(name) else None for name in actor_fields})
+            created_at=state.get("created_at"), created_by=actor("created_by"),
+            updated_at=state.get("updated_at"), updated_by=actor("updated_by"))
 
     def _apply_created(self, data: Mapping[str, Any]) -> None:
         self.number = data["number"]

@@ -20,6 +20,7 @@ from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.auth import DEFAULT_SECRET, Actor, Policy, bearer, service_token, verify_authorization
+from shared.errors import Unauthorized
 
 AUTH_HEADER = "authorization"
 
@@ -89,12 +90,24 @@ class AuthenticatedRpc(Rpc):
 rpc = AuthenticatedRpc.decorator
 
 
+ANONYMOUS = Actor(id="anonymous", name="anonymous")
+
+
 class CurrentActor(DependencyProvider):
-    """Injects the verified Actor of the call (or event) being handled."""
+    """Injects the verified Actor of the call (or event) being handled.
+
+    RPC calls were verified before their worker started (AuthenticatedRpc); events may
+    wait in a queue longer than a token lives, so their expiry is not checked here. This
+    never raises: an exception while injecting would kill the whole container, so a
+    token that cannot be verified yields an actor without roles, allowed nothing."""
 
     def get_dependency(self, worker_ctx: Any) -> Actor:
-        return verify_authorization(worker_ctx.context_data.get(AUTH_HEADER),
-                                    auth_secret(self.container.config))
+        is_call = isinstance(worker_ctx.entrypoint, AuthenticatedRpc)
+        try:
+            return verify_authorization(worker_ctx.context_data.get(AUTH_HEADER),
+                                        auth_secret(self.container.config), check_expiry=is_call)
+        except Unauthorized:
+            return ANONYMOUS
 
 
 class CorrelationId(DependencyProvider):

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from kombu import Connection
 from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
 from pymongo.database import Database
 
+from shared.auth import bearer, issue_token
 from shared.dlq import main as dlq_main
 from shared.events.consumer import (
     ATTEMPTS_HEADER,
@@ -25,6 +27,7 @@ from shared.events.consumer import (
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.relay import AmqpPublisher
 from shared.events.store import EventStore
+from shared.rpc import CurrentActor
 from tests.support.infra import SECRET, wait_for
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
@@ -53,6 +56,7 @@ def consumer_service(source_service: str, db: Database[Any], source: EventStore,
     class ProjectorService:
         name = f"projector{uuid.uuid4().hex[:6]}"
         projection = Projection(db, source)
+        actor = CurrentActor()  # as in the real services: must not break event workers
 
         @event_stream(source_service, max_attempts=2)
         def on_event(self, envelope: dict[str, Any]) -> None:
@@ -187,6 +191,25 @@ def test_an_event_without_a_service_signature_is_parked_unapplied(
     dlq = f"{queue_name(source_service, service.name, 'on_event')}.dlq"
     wait_for(lambda: parked_count(vhost, dlq) == 1, timeout=30, message="the forged event parked")
     assert db["things"].count_documents({}) == 0
+
+
+def test_an_event_signed_long_ago_is_still_applied_and_the_service_lives_on(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=1, versions=2)
+    container = container_factory(consumer_service(source_service, db, store), config(vhost))
+    container.start()
+
+    with Connection(vhost.amqp_uri) as connection:
+        producer = connection.Producer()
+        expired = bearer(issue_token(SECRET, sub="service:source", roles=["service"], ttl_seconds=-60))
+        for envelope in events:
+            producer.publish(envelope_to_wire(envelope), exchange=get_event_exchange(source_service, {}),
+                             routing_key=envelope["type"], serializer="json",
+                             headers={"nameko.authorization": expired}, declare=[])
+
+    # A dependency raising while a worker is set up would kill the container: nothing applied.
+    wait_for(until_projected(db, events), timeout=30, message="the old events applied")
 
 
 def parked_count(vhost: Any, queue: str) -> int:

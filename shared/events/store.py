@@ -78,7 +78,7 @@ class EventStore:
                 {"_id": "position"}, {"$inc": {"value": len(pending)}},
                 upsert=True, return_document=True, session=session)
             first_position = int(counter["value"]) - len(pending) + 1
-            envelopes = self._envelopes(stream_id, stream_type, head, pending, meta,
+            envelopes = build_envelopes(stream_id, stream_type, head, pending, meta,
                                         occurred_at, first_position)
             self.events.insert_many([dict(e, _id=e["event_id"]) for e in envelopes],
                                     ordered=True, session=session)
@@ -97,32 +97,6 @@ class EventStore:
             raise
         if self.on_append is not None:
             self.on_append()
-        return envelopes
-
-    @staticmethod
-    def _envelopes(stream_id: str, stream_type: str, head: StreamHead,
-                   pending: Sequence[PendingEvent], meta: Metadata, occurred_at: str,
-                   first_position: int) -> list[dict[str, Any]]:
-        envelopes, prev_hash = [], head.hash or GENESIS_HASH
-        for offset, event in enumerate(pending):
-            envelope: dict[str, Any] = {
-                "event_id": uuid.uuid4().hex,
-                "stream_id": stream_id,
-                "stream_type": stream_type,
-                "version": head.version + offset + 1,
-                "position": first_position + offset,
-                "type": event.type,
-                "schema_version": event.schema_version,
-                "occurred_at": occurred_at,
-                "actor": dict(meta.actor),
-                "correlation_id": meta.correlation_id,
-                "causation_id": meta.causation_id,
-                "data": dict(event.data),
-                "prev_hash": prev_hash,
-            }
-            envelope["hash"] = compute_hash(envelope)
-            prev_hash = envelope["hash"]
-            envelopes.append(envelope)
         return envelopes
 
     # -- reading ---------------------------------------------------------------------
@@ -167,3 +141,31 @@ class EventStore:
                 for event in self.stream(stream_id, upcast=False):
                     broken.extend(checker.feed(event))
         return {"ok": not broken, "checked": checker.checked, "broken": broken}
+
+
+def build_envelopes(stream_id: str, stream_type: str, head: StreamHead,
+                    pending: Sequence[PendingEvent], meta: Metadata, occurred_at: str,
+                    first_position: int) -> list[dict[str, Any]]:
+    """Number, chain and hash the events of one append (positions from first_position)."""
+    envelopes: list[dict[str, Any]] = []
+    prev_hash = head.hash or GENESIS_HASH
+    for offset, event in enumerate(pending):
+        envelope: dict[str, Any] = {
+            "event_id": uuid.uuid4().hex,
+            "stream_id": stream_id,
+            "stream_type": stream_type,
+            "version": head.version + offset + 1,
+            "position": first_position + offset,
+            "type": event.type,
+            "schema_version": event.schema_version,
+            "occurred_at": occurred_at,
+            "actor": dict(meta.actor),
+            "correlation_id": meta.correlation_id,
+            "causation_id": meta.causation_id,
+            "data": dict(event.data),
+            "prev_hash": prev_hash,
+        }
+        envelope["hash"] = compute_hash(envelope)
+        prev_hash = envelope["hash"]
+        envelopes.append(envelope)
+    return envelopes

@@ -14,13 +14,13 @@ from shared.events.envelope import (
     compute_hash,
     envelope_to_wire,
 )
-from shared.events.store import EventStore
+from shared.events.store import build_envelopes
 from shared.events.upcasting import UpcasterRegistry
 
 
 def make_stream(count: int = 3) -> list[dict]:
     pending = [PendingEvent("Thing", {"n": i, "amount": Decimal("1.50")}) for i in range(count)]
-    return EventStore._envelopes("s1", "thing", StreamHead(), pending,
+    return build_envelopes("s1", "thing", StreamHead(), pending,
                                  Metadata(actor={"id": "u1"}), "2026-01-01T00:00:00.000Z", 1)
 
 

@@ -9,12 +9,12 @@ import pytest
 from invoice.domain.model import Invoice
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import Metadata, StreamHead
-from shared.events.store import EventStore
+from shared.events.store import build_envelopes
 
 
 def stored(invoice: Invoice, actor: str = "u1") -> list[dict[str, Any]]:
     """Turn pending events into envelopes the way the store does, and apply them."""
-    envelopes = EventStore._envelopes(invoice.id, "invoice", invoice.head, invoice.pending,
+    envelopes = build_envelopes(invoice.id, "invoice", invoice.head, invoice.pending,
                                       Metadata(actor={"id": actor, "name": actor}),
                                       "2026-05-01T00:00:00.000Z", invoice.version + 1)
     for envelope in envelopes:

@@ -1,0 +1,96 @@
+"""What every InvoiceRepository (fake or MongoDB) must do."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from invoice.domain.model import Invoice
+from invoice.ports import InvoiceRepository
+from shared.errors import ConcurrencyConflict, Conflict, NotFound
+from shared.events.envelope import Metadata, StreamHead, chain_breaks
+
+META = Metadata(actor={"id": "u1", "name": "Ann"})
+
+
+def new_invoice(**values: Any) -> Invoice:
+    fields = {"title": "发票", "type": "receipt", "amount": Decimal("10.00"),
+              "issued_on": "2026-05-01", "customer_id": "cus_1", **values}
+    suffix = uuid.uuid4().hex
+    return Invoice.create(f"inv_{suffix}", f"INV-T-{suffix[:12]}", fields)
+
+
+class InvoiceRepositoryContract:
+    """Subclasses provide the ``repository`` fixture."""
+
+    def test_a_saved_invoice_loads_back_as_the_same_fold(self, repository: InvoiceRepository) -> None:
+        invoice = new_invoice(custom={"budget": Decimal("12.50")})
+        repository.save(invoice, META)
+        invoice.change({"remarks": "x"})
+        repository.save(invoice, META)
+
+        loaded = repository.load(invoice.id)
+
+        assert loaded.to_dict() == invoice.to_dict() and loaded.version == 2
+        assert repository.state(invoice.id) == invoice.to_dict()
+        assert loaded.head == StreamHead(2, invoice.head.hash)
+
+    def test_earlier_versions_replay_from_the_stream(self, repository: InvoiceRepository) -> None:
+        invoice = new_invoice()
+        repository.save(invoice, META)
+        invoice.change({"remarks": "later"})
+        repository.save(invoice, META)
+
+        first = repository.load(invoice.id, up_to_version=1)
+
+        assert first.version == 1 and first.fields["remarks"] is None
+        with pytest.raises(NotFound):
+            repository.load(invoice.id, as_of="2001-01-01T00:00:00.000Z")
+
+    def test_a_stale_head_is_a_concurrency_conflict(self, repository: InvoiceRepository) -> None:
+        invoice = new_invoice()
+        repository.save(invoice, META)
+        stale = repository.load(invoice.id)
+        invoice.change({"remarks": "first"})
+        repository.save(invoice, META)
+
+        stale.change({"remarks": "second"})
+        with pytest.raises(ConcurrencyConflict):
+            repository.save(stale, META)
+        assert repository.load(invoice.id).fields["remarks"] == "first"
+
+    def test_an_invoice_no_is_unique_among_active_invoices_of_a_type(self, repository: InvoiceRepository) -> None:
+        number = f"NO-{uuid.uuid4().hex[:6]}"
+        first = new_invoice(invoice_no=number)
+        repository.save(first, META)
+
+        assert repository.invoice_no_taken("receipt", number, None)
+        assert not repository.invoice_no_taken("receipt", number, first.id)
+        assert not repository.invoice_no_taken("vat_special", number, None)
+        with pytest.raises(Conflict):
+            repository.save(new_invoice(invoice_no=number), META)
+        first.void("wrong")
+        repository.save(first, META)
+        assert not repository.invoice_no_taken("receipt", number, None)
+        repository.save(new_invoice(invoice_no=number), META)
+
+    def test_record_numbers_are_never_handed_out_twice(self, repository: InvoiceRepository) -> None:
+        numbers = [repository.next_number(2026) for _ in range(45)]
+        assert len(set(numbers)) == 45 and all(n.startswith("INV-2026-") for n in numbers)
+
+    def test_events_are_the_chained_envelopes_of_the_invoice_only(self, repository: InvoiceRepository) -> None:
+        invoice = new_invoice()
+        repository.save(invoice, META)
+        invoice.change({"courier": "EMS"})
+        repository.save(invoice, META)
+
+        events = repository.events(invoice.id)
+
+        assert [e["type"] for e in events] == ["InvoiceCreated", "InvoiceFieldsChanged"]
+        assert chain_breaks(events) == []
+        assert repository.events(invoice.id, after_version=1) == events[1:]
+        assert repository.events("inv_unknown") == []
+        with pytest.raises(NotFound):
+            repository.load("inv_unknown")

@@ -1,0 +1,15 @@
+"""The MongoDB InvoiceRepository honours the port's contract."""
+from typing import Any
+
+import pytest
+
+from invoice.adapters.invoices import MongoInvoiceRepository
+from shared.events.store import EventStore
+from tests.contracts.invoice_repository import InvoiceRepositoryContract
+
+
+class TestMongoInvoiceRepository(InvoiceRepositoryContract):
+    @pytest.fixture
+    def repository(self, db: Any, store: EventStore) -> MongoInvoiceRepository:
+        MongoInvoiceRepository.ensure_indexes(db)
+        return MongoInvoiceRepository(db, store)

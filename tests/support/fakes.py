@@ -1,0 +1,152 @@
+"""Hand-written in-memory fakes of the invoice service's ports. They pass the same
+contract tests as the MongoDB adapters (tests/contracts/), so they cannot drift."""
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from invoice.domain.events import STREAM_INVOICE
+from invoice.domain.model import ACTIVE, Invoice
+from invoice.domain.settings import Setting, setting_stream
+from shared.dates import utc_now
+from shared.errors import ConcurrencyConflict, Conflict, NotFound
+from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead
+from shared.events.store import build_envelopes
+
+
+class InMemoryEventLog:
+    """The event store's behaviour (versions, positions, hash chain, atomic appends)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def append(self, stream_id: str, stream_type: str, head: StreamHead,
+               pending: list[PendingEvent], meta: Metadata,
+               also: Callable[[Any, list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+        current = self.current_version(stream_id)
+        if head.version != current:
+            raise ConcurrencyConflict({"current_version": current, "message": "stale head"})
+        envelopes = build_envelopes(stream_id, stream_type, head, pending, meta, utc_now(),
+                                    len(self.events) + 1)
+        if also is not None:
+            also(None, envelopes)  # raising here aborts the append, as a transaction would
+        self.events.extend(copy.deepcopy(envelopes))
+        return envelopes
+
+    def current_version(self, stream_id: str) -> int:
+        return max((e["version"] for e in self.events if e["stream_id"] == stream_id), default=0)
+
+    def stream(self, stream_id: str, after_version: int = 0,
+               up_to_version: int | None = None) -> list[dict[str, Any]]:
+        return [copy.deepcopy(e) for e in self.events if e["stream_id"] == stream_id
+                and e["version"] > after_version
+                and (up_to_version is None or e["version"] <= up_to_version)]
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        return [copy.deepcopy(e) for e in self.events if e["position"] > after_position][:limit]
+
+    def verify(self, stream_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        wanted = None if stream_ids is None else set(stream_ids)
+        checker = ChainChecker()
+        broken = [problem for e in self.events if wanted is None or e["stream_id"] in wanted
+                  for problem in checker.feed(e)]
+        return {"ok": not broken, "checked": checker.checked, "broken": broken}
+
+
+class FakeInvoiceRepository:
+    def __init__(self, log: InMemoryEventLog) -> None:
+        self.log = log
+        self.states: dict[str, dict[str, Any]] = {}
+        self._numbers = itertools.count(1)
+
+    def load(self, invoice_id: str, up_to_version: int | None = None,
+             as_of: str | None = None) -> Invoice:
+        events = self.log.stream(invoice_id, up_to_version=up_to_version)
+        if as_of is not None:
+            events = [e for e in events if e["occurred_at"] <= as_of]
+        if events and events[0]["stream_type"] != STREAM_INVOICE:
+            raise NotFound(f"invoice {invoice_id} not found")
+        return Invoice.replay(invoice_id, events)
+
+    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
+        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
+            after = copy.deepcopy(invoice)
+            for envelope in envelopes:
+                after.apply(envelope)
+            fields = after.fields
+            if after.status == ACTIVE and fields.get("invoice_no") and \
+                    self.invoice_no_taken(fields["type"], fields["invoice_no"], after.id):
+                raise Conflict({"invoice_no": [f"{fields['invoice_no']!r} is already used"]})
+            self.states[after.id] = after.to_dict()
+
+        envelopes = self.log.append(invoice.id, STREAM_INVOICE, invoice.head, invoice.pending,
+                                    meta, also=write_state)
+        for envelope in envelopes:
+            invoice.apply(envelope)
+        invoice.pending.clear()
+        return envelopes
+
+    def state(self, invoice_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.states.get(invoice_id))
+
+    def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
+        return any(s["type"] == invoice_type and s.get("invoice_no") == invoice_no
+                   and s["status"] == ACTIVE and s["id"] != except_id for s in self.states.values())
+
+    def next_number(self, year: int) -> str:
+        return f"INV-{year}-{next(self._numbers):06d}"
+
+    def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        events = self.log.stream(invoice_id, after_version=after_version)
+        return events if not events or events[0]["stream_type"] == STREAM_INVOICE else []
+
+
+class FakeSettingsRepository:
+    def __init__(self, log: InMemoryEventLog) -> None:
+        self.log = log
+        self.settings: dict[str, Setting] = {}
+
+    def get(self, kind: str, key: str) -> Setting | None:
+        return copy.deepcopy(self.settings.get(setting_stream(kind, key)))
+
+    def all(self, kind: str) -> list[Setting]:
+        return sorted((copy.deepcopy(s) for s in self.settings.values() if s.kind == kind),
+                      key=lambda s: s.key)
+
+    def catalog(self) -> dict[str, dict[str, Setting]]:
+        return {kind: {s.key: s for s in self.all(kind)} for kind in ("invoice_type", "custom_field")}
+
+    def save(self, setting: Setting, meta: Metadata) -> list[dict[str, Any]]:
+        try:
+            envelopes = self.log.append(setting.id, setting.stream_type(), setting.head,
+                                        setting.pending, meta)
+        except ConcurrencyConflict:
+            if setting.version == 0:
+                raise Conflict({"key": [f"{setting.key!r} exists already"]}) from None
+            raise
+        for envelope in envelopes:
+            setting.apply(envelope)
+        setting.pending.clear()
+        self.settings[setting.id] = copy.deepcopy(setting)
+        return envelopes
+
+
+class FakeCustomerDirectory:
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Mapping[str, Any]]] = {
+            "customer": {}, "contract": {}, "payment": {}}
+
+    def add(self, kind: str, record_id: str, **values: Any) -> str:
+        self.records[kind][record_id] = {"id": record_id, **values}
+        return record_id
+
+    def customer(self, customer_id: str) -> Mapping[str, Any] | None:
+        return self.records["customer"].get(customer_id)
+
+    def contract(self, contract_id: str) -> Mapping[str, Any] | None:
+        return self.records["contract"].get(contract_id)
+
+    def payment(self, payment_id: str) -> Mapping[str, Any] | None:
+        return self.records["payment"].get(payment_id)

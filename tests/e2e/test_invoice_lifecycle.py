@@ -181,3 +181,18 @@ def test_admins_add_invoice_types_with_a_colour_and_retire_them(admin: Any, worl
     assert key in {t["key"] for t in admin.invoice.list_invoice_types(include_inactive=True)}
     with pytest.raises(Conflict):
         admin.invoice.create_invoice_type({"key": key, "label": "again", "color": "#000000"})
+
+
+def test_an_auditor_replays_the_whole_history_and_finds_every_chain_intact(clients: Any, world: World) -> None:
+    from shared.audit import audit
+    admin = clients.as_user(roles=["admin"])
+    admin.invoice.create_invoice(invoice_data(world.customer()["id"]))
+    auditor = clients.as_user(roles=["auditor"])
+    seen: list[int] = []
+
+    invoice_report = audit(auditor.invoice, page_size=7, progress=lambda n, rate: seen.append(n))
+    customer_report = audit(auditor.customer)
+
+    assert invoice_report["ok"] and invoice_report["checked"] == log_end(admin)
+    assert seen == sorted(seen) and seen[-1] == invoice_report["checked"]
+    assert customer_report["ok"] and customer_report["checked"] > 0

@@ -60,6 +60,11 @@ class Metadata:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def metadata_for(actor: Any, correlation_id: str | None = None) -> Metadata:
+    """The metadata of an append caused by ``actor`` (a shared.auth.Actor)."""
+    return Metadata(actor=actor.to_dict(), correlation_id=correlation_id)
+
+
 def to_wire(value: Any) -> Any:
     """Make a stored value JSON-safe: Decimal -> str, tuples -> lists, recursively."""
     if isinstance(value, Decimal):

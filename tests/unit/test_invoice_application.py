@@ -8,6 +8,7 @@ import pytest
 
 from invoice.application import InvoiceApplication
 from invoice.domain.model import Invoice
+from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
 from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
 from shared.events.envelope import Metadata
@@ -33,7 +34,10 @@ class World:
         self.directory.add("contract", "con_a", customer_id="cus_a")
         self.directory.add("payment", "pay_a", customer_id="cus_a", contract_id="con_a")
         self.directory.add("contract", "con_a2", customer_id="cus_a")
-        self.app_as(ADMIN).seed_invoice_types()
+        self.settings_as(ADMIN).seed_invoice_types()
+
+    def settings_as(self, actor: Actor) -> SettingsApplication:
+        return SettingsApplication(self.settings, POLICY, actor)
 
     def app_as(self, actor: Actor) -> InvoiceApplication:
         return InvoiceApplication(self.invoices, self.settings, self.directory, self.log,
@@ -81,7 +85,7 @@ def test_a_create_that_breaks_a_rule_names_the_field_and_appends_nothing(
 
 def test_a_retired_type_cannot_be_used_for_new_invoices(world: World) -> None:
     admin = world.app_as(ADMIN)
-    admin.update_invoice_type("receipt", {"active": False})
+    world.settings_as(ADMIN).update_invoice_type("receipt", {"active": False})
 
     with pytest.raises(ValidationError):
         admin.create_invoice(values())
@@ -89,7 +93,7 @@ def test_a_retired_type_cannot_be_used_for_new_invoices(world: World) -> None:
 
 def test_a_required_custom_field_is_checked_on_create_and_on_clear(world: World) -> None:
     admin = world.app_as(ADMIN)
-    admin.define_custom_field({"key": "level", "label": "等级", "kind": "select",
+    world.settings_as(ADMIN).define_custom_field({"key": "level", "label": "等级", "kind": "select",
                                "options": ["A", "B"], "required": True})
     with pytest.raises(ValidationError):
         admin.create_invoice(values())

@@ -15,7 +15,7 @@ from customer.domain.model import Contract, Customer, number_taken
 from customer.ports import ContractRepository, CustomerRepository, EventLog, PaymentRepository
 from shared.auth import Actor, Policy
 from shared.errors import NotFound, ValidationError
-from shared.events.envelope import Metadata, envelope_to_wire
+from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
 
 T = TypeVar("T")
@@ -137,10 +137,7 @@ class CustomerApplication:
             raise ValidationError.field(field, f"{record_id!r} does not exist") from None
 
     def _meta(self) -> Metadata:
-        return Metadata(actor={"id": self.actor.id, "name": self.actor.name,
-                               "department": self.actor.department,
-                               "roles": list(self.actor.roles)},
-                        correlation_id=self.correlation_id)
+        return metadata_for(self.actor, self.correlation_id)
 
 
 def _found(state: dict[str, Any] | None, kind: str, record_id: str) -> dict[str, Any]:

@@ -12,19 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from invoice.domain import events as ev
+from invoice.domain.history import history_entry
 from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
 from invoice.domain.settings import (
-    SEEDED_TYPES,
     Setting,
-    new_custom_field,
-    new_invoice_type,
     validate_custom_values,
 )
 from invoice.ports import CustomerDirectory, EventLog, InvoiceRepository, SettingsRepository
 from shared.auth import Actor, Policy
-from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
-from shared.events.envelope import Metadata, envelope_to_wire
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
 
 T = TypeVar("T")
@@ -115,7 +112,7 @@ class InvoiceApplication:
 
     def history(self, invoice_id: str) -> list[dict[str, Any]]:
         events = self._readable_events(invoice_id, 0)
-        return [_history_entry(e) for e in events]
+        return [history_entry(e) for e in events]
 
     def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
         return [envelope_to_wire(e) for e in self._readable_events(invoice_id, after_version)]
@@ -140,57 +137,6 @@ class InvoiceApplication:
             return self.log.verify(None)
         self._readable_events(invoice_id, 0)  # exists and in scope
         return self.log.verify([invoice_id])
-
-    # -- settings --------------------------------------------------------------------
-    def list_invoice_types(self, include_inactive: bool = False) -> list[dict[str, Any]]:
-        self.policy.require(self.actor, "settings.read")
-        types = [s.to_dict() for s in self.settings.all("invoice_type")]
-        return types if include_inactive else [t for t in types if t.get("active")]
-
-    def create_invoice_type(self, key: str, label: str, color: str) -> dict[str, Any]:
-        self.policy.require(self.actor, "settings.manage")
-        if self.settings.get("invoice_type", key) is not None:
-            raise Conflict({"key": [f"invoice type {key!r} exists already"]})
-        setting = new_invoice_type(key, label, color)
-        self.settings.save(setting, self._meta())
-        return setting.to_dict()
-
-    def update_invoice_type(self, key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        self.policy.require(self.actor, "settings.manage")
-        return self._change_setting("invoice_type", key, ev.INVOICE_TYPE_UPDATED, changes)
-
-    def list_custom_fields(self) -> list[dict[str, Any]]:
-        self.policy.require(self.actor, "settings.read")
-        return [s.to_dict() for s in self.settings.all("custom_field")]
-
-    def define_custom_field(self, definition: Mapping[str, Any]) -> dict[str, Any]:
-        self.policy.require(self.actor, "settings.manage")
-        if self.settings.get("custom_field", definition["key"]) is not None:
-            raise Conflict({"key": [f"custom field {definition['key']!r} exists already"]})
-        setting = new_custom_field(definition)
-        self.settings.save(setting, self._meta())
-        return setting.to_dict()
-
-    def update_custom_field(self, key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        self.policy.require(self.actor, "settings.manage")
-        current = self.settings.get("custom_field", key)
-        if current is not None and current.values.get("kind") == "select":
-            options = changes.get("options", current.values.get("options"))
-            if not options:
-                raise ValidationError.field("options", "a select field needs options")
-        return self._change_setting("custom_field", key, ev.CUSTOM_FIELD_UPDATED, changes)
-
-    def seed_invoice_types(self) -> int:
-        """Create the three standard types where missing (idempotent, race-safe)."""
-        created = 0
-        for seed in SEEDED_TYPES:
-            if self.settings.get("invoice_type", seed["key"]) is None:
-                try:
-                    self.settings.save(new_invoice_type(**seed), self._meta())
-                    created += 1
-                except (Conflict, ConcurrencyConflict):
-                    pass  # another instance seeded it first
-        return created
 
     # -- helpers ---------------------------------------------------------------------
     def _edit(self, invoice_id: str, expected_version: int | None,
@@ -269,15 +215,6 @@ class InvoiceApplication:
     def _definitions(self) -> dict[str, dict[str, Any]]:
         return {key: s.values for key, s in self._catalog()["custom_field"].items()}
 
-    def _change_setting(self, kind: str, key: str, event_type: str,
-                        changes: Mapping[str, Any]) -> dict[str, Any]:
-        setting = self.settings.get(kind, key)
-        if setting is None:
-            raise NotFound(f"{kind.replace('_', ' ')} {key!r} not found")
-        if setting.change(event_type, changes):
-            self.settings.save(setting, self._meta())
-        return setting.to_dict()
-
     @staticmethod
     def _flatten_custom(changes: Mapping[str, Any]) -> dict[str, Any]:
         flat = {k: v for k, v in changes.items() if k != "custom"}
@@ -286,32 +223,4 @@ class InvoiceApplication:
         return flat
 
     def _meta(self) -> Metadata:
-        return Metadata(actor={"id": self.actor.id, "name": self.actor.name,
-                               "department": self.actor.department,
-                               "roles": list(self.actor.roles)},
-                        correlation_id=self.correlation_id)
-
-
-def _history_entry(envelope: Mapping[str, Any]) -> dict[str, Any]:
-    data, event_type = envelope["data"], envelope["type"]
-    if event_type == ev.INVOICE_CREATED:
-        changes = {"number": {"from": None, "to": data["number"]}}
-        for name, value in data["fields"].items():
-            if name == "custom":
-                changes.update({f"custom.{k}": {"from": None, "to": v} for k, v in value.items()})
-            elif value not in (None, "", []):
-                changes[name] = {"from": None, "to": value}
-    elif event_type == ev.INVOICE_FIELDS_CHANGED:
-        changes = dict(data["changes"])
-    elif event_type == ev.INVOICE_VOIDED:
-        changes = {"status": {"from": "active", "to": "void"},
-                   "void_reason": {"from": None, "to": data.get("reason")}}
-    elif event_type == ev.INVOICE_APPROVAL_STATUS_CHANGED:
-        changes = {"approval_status": {"from": data["from"], "to": data["to"]},
-                   "approval_request_id": {"from": None, "to": data.get("request_id")}}
-    else:
-        changes = {}
-    actor = envelope.get("actor") or {}
-    return {"version": envelope["version"], "event_type": event_type,
-            "occurred_at": envelope["occurred_at"],
-            "actor": {"id": actor.get("id"), "name": actor.get("name")}, "changes": changes}
+        return metadata_for(self.actor, self.correlation_id)

@@ -12,8 +12,8 @@ from pymongo.database import Database
 from invoice.adapters.customers import CustomerReplica
 from invoice.adapters.invoices import MongoInvoiceRepository
 from invoice.adapters.settings import MongoSettingsRepository
-from invoice.application import InvoiceApplication
 from invoice.domain.events import upcasters
+from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
 from shared.events.consumer import StreamTracker, catch_up
 from shared.events.providers import EventStoreProvider
@@ -53,11 +53,8 @@ class InvoiceStore(EventStoreProvider):
 
     def start(self) -> None:
         storage: InvoiceStorage = self.target
-        app = InvoiceApplication(storage.invoices, storage.settings, directory=None,  # type: ignore[arg-type]
-                                 log=storage.log, policy=Policy.load(
-                                     self.container.config.get("POLICY_FILE") or None),
-                                 actor=SYSTEM_ACTOR)
-        created = app.seed_invoice_types()
+        policy = Policy.load(self.container.config.get("POLICY_FILE") or None)
+        created = SettingsApplication(storage.settings, policy, SYSTEM_ACTOR).seed_invoice_types()
         if created:
             log.info("seeded %d invoice types", created)
         super().start()

@@ -23,6 +23,7 @@ from invoice.schemas import (
     dump_invoice,
     load_changes,
 )
+from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
 from shared.dates import parse_timestamp
 from shared.errors import NotFound, ValidationError
@@ -62,6 +63,9 @@ class InvoiceService:
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
         return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
                                   self.storage.log, self.policy, self.actor, self.correlation_id)
+
+    def _settings(self) -> SettingsApplication:
+        return SettingsApplication(self.storage.settings, self.policy, self.actor, self.correlation_id)
 
     def _lookup_customer_side(self, kind: str, record_id: str) -> Any:
         try:
@@ -142,33 +146,33 @@ class InvoiceService:
     @rpc
     def list_invoice_types(self, include_inactive: bool = False) -> list[dict[str, Any]]:
         """The invoice types (票据类型) with label and colour."""
-        return self._app().list_invoice_types(flag_arg(include_inactive, "include_inactive"))
+        return self._settings().list_invoice_types(flag_arg(include_inactive, "include_inactive"))
 
     @rpc
     def create_invoice_type(self, data: Any) -> dict[str, Any]:
         """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC"}``."""
         loaded = load(SCHEMAS.invoice_type_input, data)
-        return self._app().create_invoice_type(loaded["key"], loaded["label"], loaded["color"])
+        return self._settings().create_invoice_type(loaded["key"], loaded["label"], loaded["color"])
 
     @rpc
     def update_invoice_type(self, key: str, changes: Any) -> dict[str, Any]:
         """Admin: change ``label``, ``color`` or ``active``."""
-        return self._app().update_invoice_type(_id(key, "key"), changes_arg(SCHEMAS.invoice_type_changes, changes))
+        return self._settings().update_invoice_type(_id(key, "key"), changes_arg(SCHEMAS.invoice_type_changes, changes))
 
     @rpc
     def list_custom_fields(self) -> list[dict[str, Any]]:
         """The custom field definitions."""
-        return self._app().list_custom_fields()
+        return self._settings().list_custom_fields()
 
     @rpc
     def define_custom_field(self, data: Any) -> dict[str, Any]:
         """Admin: ``{"key": "level", "label": "等级", "kind": "select", "options": ["A", "B"]}``."""
-        return self._app().define_custom_field(load(SCHEMAS.custom_field_input, data))
+        return self._settings().define_custom_field(load(SCHEMAS.custom_field_input, data))
 
     @rpc
     def update_custom_field(self, key: str, changes: Any) -> dict[str, Any]:
         """Admin: change ``label``, ``options``, ``required`` or ``active``."""
-        return self._app().update_custom_field(_id(key, "key"), changes_arg(SCHEMAS.custom_field_changes, changes))
+        return self._settings().update_custom_field(_id(key, "key"), changes_arg(SCHEMAS.custom_field_changes, changes))
 
     # -- events from the customer service --------------------------------------------
     @event_stream("customer")

@@ -66,3 +66,17 @@ class Aggregate:
         if aggregate.version == 0:
             raise NotFound(f"{cls.STREAM_TYPE or cls.__name__} {aggregate_id} not found")
         return aggregate
+
+
+def is_empty(value: Any) -> bool:
+    """None, "", [] and {} all mean "no value"."""
+    if value is None:
+        return True
+    if isinstance(value, (str, list, tuple, dict)):
+        return len(value) == 0
+    return False
+
+
+def differs(old: Any, new: Any) -> bool:
+    """Whether setting ``new`` over ``old`` is a change worth an event (empty == empty)."""
+    return (None if is_empty(old) else old) != (None if is_empty(new) else new)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from customer.domain import events as ev
 from shared.errors import Conflict, ValidationError
-from shared.events.aggregate import Aggregate, Apply
+from shared.events.aggregate import Aggregate, Apply, differs
 
 # Fields a caller may set, in display order.
 CUSTOMER_FIELDS = ("name", "code", "industry", "phone", "address", "owner_id", "department_id")
@@ -72,7 +72,7 @@ class Customer(Record):
             _require_text(values, "name")
         changes = {name: {"from": copy.deepcopy(self.fields.get(name)), "to": copy.deepcopy(new)}
                    for name, new in values.items()
-                   if _normalise(self.fields.get(name)) != _normalise(new)}
+                   if differs(self.fields.get(name), new)}
         if changes:
             self.record(ev.CUSTOMER_UPDATED, {"changes": changes})
         return changes
@@ -146,12 +146,3 @@ def _require_positive(values: Mapping[str, Any], name: str) -> None:
     value = values.get(name)
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise ValidationError.field(name, "must be an amount greater than 0")
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value == "")
-
-
-def _normalise(value: Any) -> Any:
-    """Treat empty values alike, so clearing an already-empty field records nothing."""
-    return None if _is_empty(value) else value

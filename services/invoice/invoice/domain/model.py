@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from invoice.domain import events as ev
 from shared.errors import Conflict
-from shared.events.aggregate import Aggregate
+from shared.events.aggregate import Aggregate, differs, is_empty
 from shared.events.envelope import StreamHead
 
 # Fields a caller may set, in display order.
@@ -58,7 +58,7 @@ class Invoice(Aggregate):
         changes: dict[str, dict[str, Any]] = {}
         for name, new in values.items():
             old = self.value_of(name)
-            if _normalise(old) != _normalise(new):
+            if differs(old, new):
                 changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
         if changes:
             self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
@@ -151,24 +151,11 @@ Invoice.APPLY = {
 }
 
 
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, (str, list, tuple, dict)):
-        return len(value) == 0
-    return False
-
-
 def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """Leave out empty fields (None, "", [], {}), inside ``custom`` too."""
-    result = {k: v for k, v in data.items() if not _is_empty(v)}
+    result = {k: v for k, v in data.items() if not is_empty(v)}
     if isinstance(result.get("custom"), dict):
-        result["custom"] = {k: v for k, v in result["custom"].items() if not _is_empty(v)}
+        result["custom"] = {k: v for k, v in result["custom"].items() if not is_empty(v)}
         if not result["custom"]:
             del result["custom"]
     return result
-
-
-def _normalise(value: Any) -> Any:
-    """Treat empty values alike, so clearing an already-empty field records nothing."""
-    return None if _is_empty(value) else value

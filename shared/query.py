@@ -381,7 +381,7 @@ def to_mongo(conditions: Sequence[Condition], match: str,
 def condition_to_mongo(condition: Condition) -> dict[str, Any]:
     field, op, value = condition.field, condition.op, condition.value
     if op == "exists":
-        empties = [None, "", [], {}]
+        empties: list[Any] = [None, "", [], {}]
         return {field: {"$nin": empties} if value else {"$in": empties}}
     if op in _MONGO_OPS:
         return {field: {_MONGO_OPS[op]: value}}

@@ -1,22 +1,110 @@
-"""The search service — SKELETON.
+"""The search service: read projections of invoices, customers, contracts and payments,
+built only from events, and the read calls over them (docs/rpc.md, "search").
 
-Only enough for the service to start, join the cluster and answer a readiness probe:
-``projection_status()`` reports an empty projection. It consumes no events and builds
-no projections yet; search, stats, calendar, reconciliation and the other read calls
-(see docs/rpc.md, "search") arrive with the search service's own issue.
+Every call needs context data ``authorization: "Bearer <JWT>"`` and answers only with
+what the caller may view.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from shared.rpc import rpc
+from nameko.dependency_providers import Config
+
+from search.dependencies import SOURCES, SearchStorage, SearchStore, consumer_name
+from search.queries import Queries
+from search.schemas import DEFAULT_LIMIT, MAX_LIMIT
+from shared.auth import Actor, Policy
+from shared.errors import ValidationError
+from shared.events.consumer import event_stream
+from shared.rpc import CurrentActor, PolicyProvider, rpc, system_rpc
+from shared.schemas import flag_arg, id_arg
 
 
 class SearchService:
     name = "search"
 
+    actor: Actor = CurrentActor()
+    policy: Policy = PolicyProvider()
+    storage: SearchStorage = SearchStore()
+    config = Config()
+
+    def _queries(self) -> Queries:
+        return Queries(self.storage.views(), self.policy, self.actor)
+
+    # -- events ----------------------------------------------------------------------
+    @event_stream("invoice")
+    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
+        """Invoices, invoice types and custom fields -> views and buckets."""
+        self.storage.project("invoice", envelope)
+
+    @event_stream("customer")
+    def on_customer_event(self, envelope: dict[str, Any]) -> None:
+        """Customers, contracts and payments -> their views and the invoices' joins."""
+        self.storage.project("customer", envelope)
+
+    # -- reads -----------------------------------------------------------------------
+    @rpc
+    def search(self, query: Any = None) -> dict[str, Any]:
+        """``{"filters": [{"field": "type", "op": "eq", "value": "vat_special"}],
+        "text": "顺丰", "sort": [{"field": "amount", "dir": "desc"}], "limit": 50}`` ->
+        ``{items, total, next_cursor}``."""
+        return self._queries().search(query)
+
+    @rpc
+    def get_invoice_view(self, invoice_id: Any, only_filled: Any = False) -> dict[str, Any]:
+        """One invoice view (``only_filled`` leaves out empty fields)."""
+        return self._queries().get_invoice_view(id_arg(invoice_id, "invoice_id"),
+                                                flag_arg(only_filled, "only_filled"))
+
+    @rpc
+    def stats(self, query: Any = None, group_by: Any = None) -> dict[str, Any]:
+        """``stats({"filters": [...]}, ["type", "month"])`` ->
+        ``{rows: [{type, month, count, amount}], total: {count, amount}}``."""
+        return self._queries().stats(query, group_by)
+
+    @rpc
+    def calendar(self, year: Any, month: Any, query: Any = None) -> list[dict[str, Any]]:
+        """``calendar(2026, 4)`` -> ``[{date, count, amount}]`` for days with invoices."""
+        return self._queries().calendar(year, month, query)
+
+    @rpc
+    def customer_invoices(self, customer_id: Any, limit: Any = DEFAULT_LIMIT,
+                          cursor: Any = None) -> dict[str, Any]:
+        """The customer tab: ``{items, count, amount, next_cursor}`` (active invoices)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise ValidationError.field("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+        if cursor is not None and not isinstance(cursor, str):
+            raise ValidationError.field("cursor", "must be a cursor string from a previous page")
+        return self._queries().customer_invoices(id_arg(customer_id, "customer_id"), limit, cursor)
+
+    @rpc
+    def reconciliation(self, customer_id: Any = None, contract_id: Any = None) -> list[dict[str, Any]]:
+        """Per contract: amount, received, invoiced, payments with the invoices covering them."""
+        return self._queries().reconciliation(
+            None if customer_id is None else id_arg(customer_id, "customer_id"),
+            None if contract_id is None else id_arg(contract_id, "contract_id"))
+
+    @rpc
+    def uninvoiced_payments(self, query: Any = None) -> dict[str, Any]:
+        """Payments no active invoice covers; filters on customer_id, contract_id,
+        received_on, amount: ``{"filters": [{"field": "received_on", "op": "gte", "value": "2026-04-01"}]}``."""
+        return self._queries().uninvoiced_payments(query)
+
     @rpc
     def projection_status(self) -> dict[str, Any]:
-        """``{last_position, lag_events, rebuilding}``. Skeleton: nothing is projected
-        yet, so always ``{"last_position": 0, "lag_events": 0, "rebuilding": False}``."""
-        return {"last_position": 0, "lag_events": 0, "rebuilding": False}
+        """``{last_position, lag_events, rebuilding, generation, sources}``."""
+        generation = self.storage.generation()
+        sources: dict[str, Any] = {}
+        lag = 0
+        with system_rpc(self.config, self.name) as rpc_client:
+            for source in SOURCES:
+                tracker = self.storage.tracker(generation, source)
+                position = tracker.last_position()
+                behind = len(getattr(rpc_client, source).read_events(position, 1000)["events"])
+                sources[source] = {"last_position": position, "lag_events": behind}
+                lag += behind
+        rebuild = self.storage.generations.rebuild()
+        return {"last_position": sources["invoice"]["last_position"], "lag_events": lag,
+                "rebuilding": bool(rebuild and rebuild.get("state") == "running"),
+                "generation": generation, "sources": sources,
+                "consumers": [consumer_name(generation, s) for s in SOURCES]}

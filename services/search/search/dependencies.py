@@ -1,0 +1,100 @@
+"""The search service's DependencyProvider: one MongoDB client, the views of the
+served generation, the projector and its stream trackers, and the catch-up threads."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from search.adapters.views import Generations, MongoViews, ensure_indexes
+from search.projector import Projector
+from shared.events.consumer import StreamTracker, catch_up
+from shared.mongo import connect, database, database_name
+from shared.rpc import system_rpc
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("invoice", "customer")
+
+
+def consumer_name(generation: int, source: str) -> str:
+    return f"search.g{generation}.{source}"
+
+
+class SearchStorage:
+    """What a worker gets: the served generation's views, and the projector entry."""
+
+    def __init__(self, db: Database[Any], config: Mapping[str, Any]) -> None:
+        self.db, self.config = db, config
+        self.generations = Generations(db)
+
+    def generation(self) -> int:
+        return self.generations.active()
+
+    def views(self, generation: int | None = None,
+              session: ClientSession | None = None) -> MongoViews:
+        return MongoViews(self.db, self.generation() if generation is None else generation, session)
+
+    def tracker(self, generation: int, source: str) -> StreamTracker:
+        return StreamTracker(self.db, consumer=consumer_name(generation, source))
+
+    def project(self, source: str, envelope: Mapping[str, Any]) -> int:
+        """Apply one delivered event (and any missing predecessors) to the served views."""
+        generation = self.generation()
+        projector = Projector(lambda session: self.views(generation, session))
+        return self.tracker(generation, source).handle(
+            envelope, projector.apply, lambda stream, after: self.fetch(source, stream, after))
+
+    def fetch(self, source: str, stream_id: str, after_version: int) -> list[dict[str, Any]]:
+        with system_rpc(self.config, "search") as rpc_client:
+            return list(getattr(rpc_client, source).get_events(stream_id, after_version))
+
+    def catch_up(self, source: str, generation: int | None = None) -> int:
+        generation = self.generation() if generation is None else generation
+        projector = Projector(lambda session: self.views(generation, session))
+        with system_rpc(self.config, "search") as rpc_client:
+            service = getattr(rpc_client, source)
+            return catch_up(self.tracker(generation, source), projector.apply,
+                            lambda after, limit: service.read_events(after, limit),
+                            lambda stream, after: list(service.get_events(stream, after)))
+
+
+class SearchStore(DependencyProvider):
+    """Builds one client in ``setup``, creates the indexes, catches up in ``start``."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.client: MongoClient[Any] = connect(config.get("MONGO_URL"))
+        self.db: Database[Any] = database(self.client, database_name(config, "search"))
+        self.storage = SearchStorage(self.db, config)
+        ensure_indexes(self.db, self.storage.generation())
+
+    def start(self) -> None:
+        for source in SOURCES:
+            self.container.spawn_managed_thread(lambda source=source: self._catch_up(source))
+
+    def _catch_up(self, source: str) -> None:
+        """Project what the source stored before this service's queue existed (retrying
+        until the source service answers)."""
+        delay = 0.5
+        while True:
+            try:
+                applied = self.storage.catch_up(source)
+                log.info("search caught up with %s (%d events applied)", source, applied)
+                return
+            except Exception:  # noqa: BLE001 - source not up yet: try again
+                log.info("search: catch-up waits for %s", source, exc_info=True)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def stop(self) -> None:
+        self.client.close()
+
+    def get_dependency(self, worker_ctx: Any) -> SearchStorage:
+        return self.storage

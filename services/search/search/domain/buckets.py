@@ -1,0 +1,61 @@
+"""Per-day counters behind stats, calendar and the customer tab.
+
+Every invoice view counts once (count 1, its amount) in one bucket of each family. A
+family's bucket is identified by the day and the family's dimensions; the projector
+moves an invoice's contribution from its old buckets to its new ones in the same
+transaction as the view, so the counters always equal a count over the views.
+
+Families, coarsest first (a query uses the coarsest one holding every dimension it
+needs, so it reads as few bucket documents as possible):
+- ``t``: day, type, status, approval_status
+- ``o``: ... + owner_id, department_id
+- ``c``: ... + customer_id, contract_id
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+BASE_DIMS = ("type", "status", "approval_status")
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "t": BASE_DIMS,
+    "o": BASE_DIMS + ("owner_id", "department_id"),
+    "c": BASE_DIMS + ("owner_id", "department_id", "customer_id", "contract_id"),
+}
+ALL_DIMS = FAMILIES["c"]
+Contribution = tuple[str, dict[str, Any]]  # (bucket id, key fields)
+
+
+def bucket_keys(doc: Mapping[str, Any] | None) -> list[Contribution]:
+    """The buckets an invoice view counts in (none before it exists)."""
+    if not doc or not doc.get("issued_on"):
+        return []
+    day = str(doc["issued_on"])
+    keys = []
+    for family, dims in FAMILIES.items():
+        fields: dict[str, Any] = {"family": family, "day": day, "month": day[:7]}
+        fields.update({dim: doc.get(dim) for dim in dims})
+        bucket_id = "|".join([family, day] + [str(doc.get(dim) or "") for dim in dims])
+        keys.append((bucket_id, fields))
+    return keys
+
+
+def deltas(old: Mapping[str, Any] | None,
+           new: Mapping[str, Any] | None) -> dict[str, tuple[dict[str, Any], int, Decimal]]:
+    """bucket id -> (key fields, count delta, amount delta); unchanged buckets left out."""
+    result: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
+    for doc, sign in ((old, -1), (new, 1)):
+        amount = Decimal(doc.get("amount") or 0) if doc else Decimal(0)
+        for bucket_id, fields in bucket_keys(doc):
+            _, count, total = result.get(bucket_id, (fields, 0, Decimal(0)))
+            result[bucket_id] = (fields, count + sign, total + sign * amount)
+    return {k: v for k, v in result.items() if v[1] != 0 or v[2] != 0}
+
+
+def family_for(dims: set[str]) -> str | None:
+    """The coarsest family that has every dimension in ``dims``."""
+    for family, family_dims in FAMILIES.items():
+        if dims <= set(family_dims) | {"day", "month"}:
+            return family
+    return None

@@ -1,0 +1,147 @@
+"""The invoice view: the fold of an invoice's events joined with what the search
+service knows about its customer, contract, payments and type. Pure: no I/O.
+
+A view is a plain dict holding every invoice field (money as Decimal, dates as
+``YYYY-MM-DD``) plus ``customer_name``, ``contract_number``, ``type_label``,
+``type_color``, ``payments`` and the internal ``terms`` (see ``terms``) and ``month``.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from search.domain.terms import document_terms
+
+INVOICE_CREATED = "InvoiceCreated"
+INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
+INVOICE_VOIDED = "InvoiceVoided"
+INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
+INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
+                  INVOICE_APPROVAL_STATUS_CHANGED)
+INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
+INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
+CUSTOM_FIELD_DEFINED = "CustomFieldDefined"
+CUSTOM_FIELD_UPDATED = "CustomFieldUpdated"
+SETTING_EVENTS = {INVOICE_TYPE_CREATED: "invoice_type", INVOICE_TYPE_UPDATED: "invoice_type",
+                  CUSTOM_FIELD_DEFINED: "custom_field", CUSTOM_FIELD_UPDATED: "custom_field"}
+
+INVOICE_FIELDS = (
+    "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
+    "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
+    "department_id", "remarks", "custom",
+)
+TEXT_FIELDS = ("number", "title", "content", "type", "invoice_no", "tracking_number",
+               "courier", "remarks", "customer_name", "contract_number", "type_label")
+INTERNAL_FIELDS = ("_id", "terms", "month")
+NUMERIC_CUSTOM_KINDS = ("money", "number")
+
+
+class Directory(Protocol):
+    """What the fold may look up: the search service's own customer-side and settings views."""
+
+    def customer_name(self, customer_id: str | None) -> str | None: ...
+    def contract_number(self, contract_id: str | None) -> str | None: ...
+    def payment(self, payment_id: str) -> Mapping[str, Any] | None: ...
+    def invoice_type(self, key: str | None) -> Mapping[str, Any] | None: ...
+    def custom_kind(self, key: str) -> str | None: ...
+
+
+def to_decimal(value: Any) -> Any:
+    if value is None or isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return value
+
+
+def apply_invoice_event(view: Mapping[str, Any] | None, envelope: Mapping[str, Any],
+                        directory: Directory) -> dict[str, Any]:
+    """The view after one invoice event (``view`` is None before InvoiceCreated)."""
+    doc: dict[str, Any] = copy.deepcopy(dict(view)) if view else {}
+    kind, data = envelope["type"], envelope["data"]
+    if kind == INVOICE_CREATED:
+        doc = {"_id": envelope["stream_id"], "id": envelope["stream_id"], "number": data["number"],
+               "status": "active", "void_reason": None, "approval_status": "none",
+               "approval_request_id": None}
+        for name in INVOICE_FIELDS:
+            doc[name] = copy.deepcopy(data["fields"].get(name))
+        doc["custom"] = dict(doc.get("custom") or {})
+        doc["payment_ids"] = list(doc.get("payment_ids") or [])
+    elif kind == INVOICE_FIELDS_CHANGED:
+        for name, change in data["changes"].items():
+            if name.startswith("custom."):
+                custom = dict(doc.get("custom") or {})
+                if change.get("to") is None:
+                    custom.pop(name[len("custom."):], None)
+                else:
+                    custom[name[len("custom."):]] = copy.deepcopy(change["to"])
+                doc["custom"] = custom
+            else:
+                doc[name] = copy.deepcopy(change.get("to"))
+    elif kind == INVOICE_VOIDED:
+        doc["status"], doc["void_reason"] = "void", data.get("reason")
+    elif kind == INVOICE_APPROVAL_STATUS_CHANGED:
+        doc["approval_status"] = data["to"]
+        doc["approval_request_id"] = data.get("request_id")
+    else:
+        raise ValueError(f"not an invoice event: {kind}")
+    actor = envelope.get("actor") or {}
+    doc["version"] = int(envelope["version"])
+    doc["updated_at"] = envelope["occurred_at"]
+    doc["updated_by"] = {"id": actor.get("id"), "name": actor.get("name")}
+    if doc["version"] == 1:
+        doc["created_at"], doc["created_by"] = doc["updated_at"], doc["updated_by"]
+    return join(doc, directory)
+
+
+def join(doc: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    """Normalise values and (re)attach what comes from other views; recompute terms."""
+    doc["amount"] = to_decimal(doc.get("amount"))
+    doc["payment_ids"] = list(doc.get("payment_ids") or [])
+    custom = dict(doc.get("custom") or {})
+    for key, value in custom.items():
+        if directory.custom_kind(key) in NUMERIC_CUSTOM_KINDS:
+            custom[key] = to_decimal(value)
+    doc["custom"] = custom
+    doc["customer_name"] = directory.customer_name(doc.get("customer_id"))
+    doc["contract_number"] = directory.contract_number(doc.get("contract_id"))
+    invoice_type = directory.invoice_type(doc.get("type")) or {}
+    doc["type_label"] = invoice_type.get("label")
+    doc["type_color"] = invoice_type.get("color")
+    doc["payments"] = [payment_entry(pid, directory.payment(pid)) for pid in doc["payment_ids"]]
+    doc["month"] = str(doc.get("issued_on") or "")[:7] or None
+    doc["terms"] = terms_of(doc)
+    return doc
+
+
+def payment_entry(payment_id: str, payment: Mapping[str, Any] | None) -> dict[str, Any]:
+    payment = payment or {}
+    return {"id": payment_id, "amount": to_decimal(payment.get("amount")),
+            "received_on": payment.get("received_on")}
+
+
+def terms_of(doc: Mapping[str, Any]) -> list[str]:
+    texts = [str(doc[name]) for name in TEXT_FIELDS if doc.get(name) not in (None, "")]
+    if doc.get("amount") is not None:
+        texts.append(str(doc["amount"]))
+    for value in (doc.get("custom") or {}).values():
+        if isinstance(value, list):
+            texts += [str(v) for v in value]
+        elif value is not None and not isinstance(value, bool):
+            texts.append(str(value))
+    return document_terms(texts)
+
+
+def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The view as callers see it (internal fields left out)."""
+    return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
+
+
+def covered_payments(doc: Mapping[str, Any] | None) -> set[str]:
+    """The payments an invoice covers: those it names, while it is active."""
+    if not doc or doc.get("status") != "active":
+        return set()
+    return set(doc.get("payment_ids") or [])

@@ -1,0 +1,274 @@
+"""The read use cases: search, get_invoice_view, stats, calendar, customer_invoices,
+reconciliation, uninvoiced_payments. Every answer is limited to what the actor may view
+(shared.auth.Policy, scope ``view``)."""
+from __future__ import annotations
+
+import calendar as calendar_module
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from functools import cmp_to_key
+from typing import Any
+
+from search.adapters.views import MongoViews
+from search.domain import buckets
+from search.domain.terms import query_terms
+from search.domain.views import public
+from search.planner import bucket_driver, invoice_driver
+from search.schemas import (
+    GROUPS,
+    Query,
+    decode_cursor,
+    encode_cursor,
+    load_group_by,
+    load_payment_query,
+    load_query,
+)
+from shared.auth import Actor, Policy
+from shared.errors import Forbidden, NotFound, ValidationError
+from shared.events.envelope import to_wire
+from shared.money import money_str
+from shared.query import Catalog, Condition, FieldSpec, evaluate, invoice_catalog
+
+GROUP_FIELD = {"day": "issued_on", "month": "month"}
+BUCKET_FIELDS = set(buckets.ALL_DIMS) | {"issued_on"}
+
+
+def _cmp(a: Any, b: Any) -> int:
+    """Order like MongoDB: None first, then values; values of different types by type name."""
+    if a is None or b is None:
+        return (a is not None) - (b is not None)
+    try:
+        return (a > b) - (a < b)
+    except TypeError:
+        return (type(a).__name__ > type(b).__name__) - (type(a).__name__ < type(b).__name__)
+
+
+def _eval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    view = dict(doc)
+    for name in ("created_by", "updated_by"):
+        if isinstance(view.get(name), Mapping):
+            view[name] = view[name].get("id")
+    return view
+
+
+class Queries:
+    def __init__(self, views: MongoViews, policy: Policy, actor: Actor) -> None:
+        self.views, self.policy, self.actor = views, policy, actor
+        self.scope = policy.scope(actor, "view")
+
+    # -- helpers ---------------------------------------------------------------------
+    def catalog(self) -> Catalog:
+        return invoice_catalog(self.views.custom_fields(), view_fields=True)
+
+    def covers(self, doc: Mapping[str, Any]) -> bool:
+        return self.policy.covers(self.actor, "view", doc.get("owner_id"), doc.get("department_id"))
+
+    def _scope_owner(self) -> str | None:
+        return self.actor.id if self.scope == "own" else None
+
+    def _matches(self, query: Query) -> list[dict[str, Any]]:
+        """Every invoice view the query matches and the actor may view."""
+        if self.scope is None:
+            return []
+        driver = invoice_driver(query.conditions, query.match, query.text, self._scope_owner())
+        words = set(query_terms(query.text or ""))
+        void_ok = query.include_void or any(c.field == "status" for c in query.conditions)
+        found = []
+        for doc in self.views.find_invoices(driver):
+            if not void_ok and doc.get("status") != "active":
+                continue
+            if words and not words <= set(doc.get("terms") or ()):
+                continue
+            if not self.covers(doc) or not evaluate(query.conditions, query.match, _eval_view(doc)):
+                continue
+            found.append(doc)
+        return found
+
+    # -- search ----------------------------------------------------------------------
+    def search(self, raw: Any) -> dict[str, Any]:
+        catalog = self.catalog()
+        query = load_query(raw, catalog)
+        sort = query.sort + (("id", "asc"),)
+        after = decode_cursor(query.cursor, query.sort, catalog) if query.cursor else None
+
+        def key_cmp(a: Sequence[Any], b: Sequence[Any]) -> int:
+            for (_, direction), x, y in zip(sort, a, b, strict=True):
+                result = _cmp(x, y)
+                if result:
+                    return -result if direction == "desc" else result
+            return 0
+
+        def key(doc: Mapping[str, Any]) -> list[Any]:
+            view = _eval_view(doc)
+            return [_value_at(view, field) for field, _ in sort]
+
+        matches = self._matches(query)
+        matches.sort(key=cmp_to_key(lambda a, b: key_cmp(key(a), key(b))))
+        page = matches
+        if after is not None:
+            last = [*after[0], after[1]]
+            page = [doc for doc in matches if key_cmp(key(doc), last) > 0]
+        items = page[:query.limit]
+        next_cursor = None
+        if len(page) > query.limit:
+            last_key = key(items[-1])
+            next_cursor = encode_cursor(query.sort, last_key[:-1], items[-1]["id"])
+        return {"items": [to_wire(public(doc)) for doc in items], "total": len(matches),
+                "next_cursor": next_cursor}
+
+    def get_invoice_view(self, invoice_id: str, only_filled: bool = False) -> dict[str, Any]:
+        doc = self.views.invoice(invoice_id)
+        if doc is None:
+            raise NotFound(f"invoice {invoice_id} not found")
+        if not self.covers(doc):
+            raise Forbidden(f"invoice {invoice_id} is outside your data scope")
+        view = to_wire(public(doc))
+        return only_filled_values(view) if only_filled else view
+
+    # -- stats -----------------------------------------------------------------------
+    def stats(self, raw_query: Any, raw_group_by: Any) -> dict[str, Any]:
+        group_by = load_group_by(raw_group_by)
+        query = load_query(raw_query, self.catalog())
+        if query.cursor is not None:
+            raise ValidationError.field("query.cursor", "stats take no cursor")
+        rows = self._group(query, group_by)
+        total_count = sum(r["count"] for r in rows.values())
+        total_amount = sum((r["amount"] for r in rows.values()), Decimal(0))
+        ordered = [dict(zip(group_by, k, strict=True), count=v["count"], amount=money_str(v["amount"]))
+                   for k, v in sorted(rows.items(), key=lambda kv: [str(x) for x in kv[0]])]
+        return {"rows": ordered, "total": {"count": total_count, "amount": money_str(total_amount)}}
+
+    def _group(self, query: Query, group_by: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        fields = [GROUP_FIELD.get(g, g) for g in group_by]
+        sources = self._bucket_rows(query, group_by)
+        if sources is None:
+            sources = ((doc, 1, doc.get("amount") or Decimal(0)) for doc in self._matches(query))
+        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for doc, count, amount in sources:
+            group = tuple(doc.get(f) for f in fields)
+            row = rows.setdefault(group, {"count": 0, "amount": Decimal(0)})
+            row["count"] += count
+            row["amount"] += amount
+        return {k: v for k, v in rows.items() if v["count"]}
+
+    def _bucket_rows(self, query: Query, group_by: Sequence[str]) -> Iterable[tuple[Any, int, Decimal]] | None:
+        """Bucket documents answering the query, or None when buckets cannot."""
+        if self.scope is None:
+            return []
+        if query.text or (query.match == "any" and len(query.conditions) > 1) \
+                or any(c.field not in BUCKET_FIELDS for c in query.conditions):
+            return None
+        dims = {GROUP_FIELD.get(g, g) for g in group_by} | {c.field for c in query.conditions}
+        dims = {"day" if d == "issued_on" else d for d in dims} | {"status"}
+        if self.scope == "own":
+            dims.add("owner_id")
+        elif self.scope == "department":
+            dims |= {"owner_id", "department_id"}
+        family = buckets.family_for(dims)
+        if family is None:
+            return None
+        void_ok = query.include_void or any(c.field == "status" for c in query.conditions)
+
+        def rows() -> Iterable[tuple[Any, int, Decimal]]:
+            for doc in self.views.find_buckets(bucket_driver(family, query.conditions)):
+                doc["issued_on"] = doc["day"]
+                if not void_ok and doc.get("status") != "active":
+                    continue
+                if self.covers(doc) and evaluate(query.conditions, "all", doc):
+                    yield doc, int(doc["count"]), Decimal(doc["amount"])
+        return rows()
+
+    def calendar(self, year: Any, month: Any, raw_query: Any) -> list[dict[str, Any]]:
+        if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 9999:
+            raise ValidationError.field("year", "must be a year such as 2026")
+        if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+            raise ValidationError.field("month", "must be a month number 1-12")
+        query = load_query(raw_query, self.catalog())
+        last_day = calendar_module.monthrange(year, month)[1]
+        window = Condition("issued_on", "between",
+                           (f"{year:04d}-{month:02d}-01", f"{year:04d}-{month:02d}-{last_day:02d}"), "date")
+        if query.match == "any" and len(query.conditions) > 1:
+            matches = [d for d in self._matches(query) if str(d.get("issued_on", "")).startswith(window.value[0][:7])]
+            rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+            for doc in matches:
+                row = rows.setdefault((doc["issued_on"],), {"count": 0, "amount": Decimal(0)})
+                row["count"] += 1
+                row["amount"] += doc["amount"]
+        else:
+            rows = self._group(replace(query, conditions=query.conditions + (window,)), ["day"])
+        return [{"date": day, "count": row["count"], "amount": money_str(row["amount"])}
+                for (day,), row in sorted(rows.items())]
+
+    # -- customer tab, reconciliation, payments --------------------------------------
+    def customer_invoices(self, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        flt = [{"field": "customer_id", "op": "eq", "value": customer_id}]
+        page = self.search({"filters": flt, "limit": limit, "cursor": cursor})
+        totals = self.stats({"filters": flt}, ["status"])["total"]
+        return {"items": page["items"], "count": totals["count"], "amount": totals["amount"],
+                "next_cursor": page["next_cursor"]}
+
+    def reconciliation(self, customer_id: str | None, contract_id: str | None) -> list[dict[str, Any]]:
+        if contract_id is not None:
+            contracts = [c for c in [self.views.contract(contract_id)] if c]
+            if customer_id is not None:
+                contracts = [c for c in contracts if c.get("customer_id") == customer_id]
+        elif customer_id is not None:
+            contracts = list(self.views.find("contracts", {"customer_id": customer_id}))
+        else:
+            contracts = list(self.views.find("contracts", {}))
+        result = []
+        for contract in sorted(contracts, key=lambda c: str(c.get("number"))):
+            if not self.covers(contract):
+                continue
+            payments = sorted(self.views.find("payments", {"contract_id": contract["_id"]}),
+                              key=lambda p: (str(p.get("received_on")), p["_id"]))
+            payments = [p for p in payments if p.get("known")]
+            invoices = [i for i in self.views.find_invoices({"contract_id": contract["_id"]})
+                        if i.get("status") == "active"]
+            result.append({
+                "contract_id": contract["_id"], "contract_number": contract.get("number"),
+                "customer_id": contract.get("customer_id"),
+                "contract_amount": money_str(contract.get("amount")),
+                "received_amount": money_str(sum((p["amount"] for p in payments), Decimal(0))),
+                "invoiced_amount": money_str(sum((i["amount"] for i in invoices), Decimal(0))),
+                "payments": [{"id": p["_id"], "amount": money_str(p["amount"]),
+                              "received_on": p.get("received_on"),
+                              "invoice_ids": sorted(p.get("invoice_ids") or [])} for p in payments],
+            })
+        return result
+
+    def uninvoiced_payments(self, raw_query: Any) -> dict[str, Any]:
+        conditions, match = load_payment_query(raw_query)
+        found = [p for p in self.views.find("payments", {"invoice_count": 0})
+                 if p.get("known") and self.covers(p) and evaluate(conditions, match, p)]
+        found.sort(key=lambda p: (str(p.get("received_on")), p["_id"]), reverse=True)
+        items = [{"id": p["_id"], "customer_id": p.get("customer_id"),
+                  "contract_id": p.get("contract_id"), "amount": money_str(p["amount"]),
+                  "received_on": p.get("received_on"), "method": p.get("method"),
+                  "reference": p.get("reference")} for p in found]
+        return {"items": items, "total": len(items)}
+
+
+def _value_at(doc: Mapping[str, Any], field: str) -> Any:
+    node: Any = doc
+    for part in field.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Leave out empty fields (None, "", [], {}), inside ``custom`` too."""
+    def empty(v: Any) -> bool:
+        return v is None or (isinstance(v, (str, list, dict)) and not v)
+    result = {k: v for k, v in data.items() if not empty(v)}
+    if isinstance(result.get("custom"), dict):
+        result["custom"] = {k: v for k, v in result["custom"].items() if not empty(v)}
+        if not result["custom"]:
+            del result["custom"]
+    return result
+
+
+__all__ = ["Queries", "GROUPS", "FieldSpec"]

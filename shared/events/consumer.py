@@ -172,16 +172,20 @@ class StreamTracker:
                           "position": envelope.get("position")}},
                 upsert=True, session=session)
             apply(envelope, session)
-            self.db["consumer_positions"].update_one(
-                {"_id": self.consumer}, {"$max": {"position": envelope.get("position") or 0}},
-                upsert=True, session=session)
             return 1
 
         try:
             with self.db.client.start_session() as session:
-                return int(session.with_transaction(step))
+                applied = int(session.with_transaction(step))
         except DuplicateKeyError:
             return 0  # another instance applied it at the same moment
+        # Outside the transaction: every event of this consumer would write this one
+        # document, so a transaction orphaned by a kill -9 would block them all until the
+        # store reaps it (60 s). $max makes a late or repeated write harmless.
+        self.db["consumer_positions"].update_one(
+            {"_id": self.consumer}, {"$max": {"position": envelope.get("position") or 0}},
+            upsert=True)
+        return applied
 
 
 ReadPage = Callable[[int, int], Mapping[str, Any]]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import eventlet
+from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
@@ -27,12 +28,28 @@ def consumer_name(generation: int, source: str) -> str:
     return f"search.g{generation}.{source}"
 
 
+class LockedTracker(StreamTracker):
+    """A StreamTracker taking the process's projection lock around each event."""
+
+    def __init__(self, db: Database[Any], consumer: str, lock: Semaphore) -> None:
+        super().__init__(db, consumer)
+        self.lock = lock
+
+    def handle(self, envelope: Mapping[str, Any], apply: Any, fetch: Any) -> int:
+        with self.lock:
+            return super().handle(envelope, apply, fetch)
+
+
 class SearchStorage:
     """What a worker gets: the served generation's views, and the projector entry."""
 
     def __init__(self, db: Database[Any], config: Mapping[str, Any]) -> None:
         self.db, self.config = db, config
         self.generations = Generations(db)
+        # One projection transaction at a time in this process: the store has one global
+        # lock (parallel transactions add no throughput), and concurrent ones on the
+        # same buckets or stream would only conflict and retry.
+        self.projection_lock = Semaphore(1)
 
     def generation(self) -> int:
         return self.generations.active()
@@ -46,10 +63,11 @@ class SearchStorage:
 
     def project(self, source: str, envelope: Mapping[str, Any]) -> int:
         """Apply one delivered event (and any missing predecessors) to the served views."""
-        generation = self.generation()
-        projector = Projector(lambda session: self.views(generation, session))
-        return self.tracker(generation, source).handle(
-            envelope, projector.apply, lambda stream, after: self.fetch(source, stream, after))
+        with self.projection_lock:
+            generation = self.generation()
+            projector = Projector(lambda session: self.views(generation, session))
+            return self.tracker(generation, source).handle(
+                envelope, projector.apply, lambda stream, after: self.fetch(source, stream, after))
 
     def fetch(self, source: str, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         with system_rpc(self.config, "search") as rpc_client:
@@ -58,15 +76,24 @@ class SearchStorage:
     def catch_up(self, source: str, generation: int | None = None) -> int:
         generation = self.generation() if generation is None else generation
         projector = Projector(lambda session: self.views(generation, session))
+
+        def apply(envelope: Mapping[str, Any], session: ClientSession) -> None:
+            projector.apply(envelope, session)
+
         with system_rpc(self.config, "search") as rpc_client:
             service = getattr(rpc_client, source)
-            return catch_up(self.tracker(generation, source), projector.apply,
+            tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock)
+            return catch_up(tracker, apply,
                             lambda after, limit: service.read_events(after, limit),
                             lambda stream, after: list(service.get_events(stream, after)))
 
 
 class SearchStore(DependencyProvider):
-    """Builds one client in ``setup``, creates the indexes, catches up in ``start``."""
+    """Builds one client in ``setup`` and creates the indexes; with ``catch_up`` (the
+    projector's) it also catches up with both sources in ``start``."""
+
+    def __init__(self, catch_up: bool = False) -> None:
+        self.catch_up = catch_up
 
     def setup(self) -> None:
         config = self.container.config
@@ -76,6 +103,8 @@ class SearchStore(DependencyProvider):
         ensure_indexes(self.db, self.storage.generation())
 
     def start(self) -> None:
+        if not self.catch_up:
+            return
         for source in SOURCES:
             self.container.spawn_managed_thread(lambda source=source: self._catch_up(source))
 

@@ -52,6 +52,9 @@ class Projector:
         invoice_id = envelope["stream_id"]
         old = views.invoice(invoice_id)
         new = apply_invoice_event(old, envelope, views)
+        # only records this invoice newly joins: one it joined before sees the invoice
+        # in its own snapshot and rewrites it, so that pair conflicts on the view itself
+        views.lock(*(set(join_keys(new)) - set(join_keys(old))))
         views.save_invoice(new)
         views.bump_buckets(buckets.deltas(old, new))
         before, after = covered_payments(old), covered_payments(new)
@@ -73,6 +76,8 @@ class Projector:
         values = {name: change.get("to") for name, change in data["changes"].items()} \
             if "changes" in data else dict(data)
         values["stream_type"] = SETTING_EVENTS[envelope["type"]]
+        if values["stream_type"] == "invoice_type":
+            views.lock(f"type:{envelope['stream_id'].split('-', 1)[1]}")
         views.upsert("setting", envelope["stream_id"], values)
         if values["stream_type"] == "invoice_type" and ({"label", "color", "key"} & set(values)):
             key = envelope["stream_id"].split("-", 1)[1]
@@ -83,12 +88,14 @@ class Projector:
         data = envelope["data"]
         values = {name: change.get("to") for name, change in data["changes"].items()} \
             if "changes" in data else dict(data)
+        views.lock(f"customer:{envelope['stream_id']}")
         views.upsert("customer", envelope["stream_id"], values)
         if "name" in values:
             self._rejoin(views, "customer_id", envelope["stream_id"])
 
     def _contract_created(self, views: MongoViews, envelope: Mapping[str, Any]) -> None:
         data = envelope["data"]
+        views.lock(f"contract:{envelope['stream_id']}")
         views.upsert("contract", envelope["stream_id"], dict(data))
         views.set_payment_scope(envelope["stream_id"], data.get("owner_id"),
                                 data.get("department_id"))
@@ -96,8 +103,18 @@ class Projector:
 
     def _payment_received(self, views: MongoViews, envelope: Mapping[str, Any]) -> None:
         data = dict(envelope["data"])
+        views.lock(f"payment:{envelope['stream_id']}", f"contract:{data.get('contract_id')}")
         contract = views.contract(data.get("contract_id")) or {}
         data.update(known=True, owner_id=contract.get("owner_id"),
                     department_id=contract.get("department_id"))
         views.upsert("payment", envelope["stream_id"], data)
         self._rejoin(views, "payment_ids", envelope["stream_id"])
+
+
+def join_keys(doc: Mapping[str, Any] | None) -> list[str]:
+    """The records an invoice view joins with (see MongoViews.lock)."""
+    if not doc:
+        return []
+    keys = [f"customer:{doc.get('customer_id')}", f"contract:{doc.get('contract_id')}",
+            f"type:{doc.get('type')}"]
+    return keys + [f"payment:{p}" for p in doc.get("payment_ids") or []]

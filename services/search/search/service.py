@@ -20,6 +20,26 @@ from shared.rpc import CurrentActor, PolicyProvider, rpc, system_rpc
 from shared.schemas import flag_arg, id_arg
 
 
+class SearchProjector:
+    """The projector runs as its own nameko service in the same process (``nameko run
+    search.service`` starts both): its workers wait for the projection lock, and in a
+    container of their own they never take the workers the read calls need."""
+
+    name = "search_projector"
+
+    storage: SearchStorage = SearchStore(catch_up=True)
+
+    @event_stream("invoice")
+    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
+        """Invoices, invoice types and custom fields -> views and buckets."""
+        self.storage.project("invoice", envelope)
+
+    @event_stream("customer")
+    def on_customer_event(self, envelope: dict[str, Any]) -> None:
+        """Customers, contracts and payments -> their views and the invoices' joins."""
+        self.storage.project("customer", envelope)
+
+
 class SearchService:
     name = "search"
 
@@ -30,17 +50,6 @@ class SearchService:
 
     def _queries(self) -> Queries:
         return Queries(self.storage.views(), self.policy, self.actor)
-
-    # -- events ----------------------------------------------------------------------
-    @event_stream("invoice")
-    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
-        """Invoices, invoice types and custom fields -> views and buckets."""
-        self.storage.project("invoice", envelope)
-
-    @event_stream("customer")
-    def on_customer_event(self, envelope: dict[str, Any]) -> None:
-        """Customers, contracts and payments -> their views and the invoices' joins."""
-        self.storage.project("customer", envelope)
 
     # -- reads -----------------------------------------------------------------------
     @rpc

@@ -85,7 +85,7 @@ def ensure_indexes(db: Database[Any], generation: int) -> None:
 
 
 def drop_generation(db: Database[Any], generation: int) -> None:
-    for name in COLLECTIONS:
+    for name in COLLECTIONS + ("locks",):
         db.drop_collection(collection_name(generation, name))
 
 
@@ -103,6 +103,14 @@ class MongoViews:
         self.contracts = db[collection_name(generation, "contracts")]
         self.payments = db[collection_name(generation, "payments")]
         self.settings = db[collection_name(generation, "settings")]
+        self.locks = db[collection_name(generation, "locks")]
+
+    def lock(self, *keys: str) -> None:
+        """Write a marker per joined record in this transaction: an invoice joining a
+        customer and that customer's rename then conflict (one retries) instead of both
+        committing on stale reads (write skew under snapshot isolation)."""
+        for key in sorted(set(keys)):
+            self.locks.update_one({"_id": key}, {"$inc": {"n": 1}}, upsert=True, session=self.session)
 
     # -- Directory -------------------------------------------------------------------
     def customer_name(self, customer_id: str | None) -> str | None:

@@ -1,0 +1,108 @@
+"""Views for a rebuild: the same reads and writes as MongoViews, kept in memory for a
+page of events and written with bulk writes in the page's transaction (``flush``)."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pymongo import ReplaceOne, UpdateOne
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from search.adapters.views import MongoViews
+from search.domain.views import to_decimal
+
+_MISSING = object()
+
+
+class BufferedViews(MongoViews):
+    """Write-back cache over one generation; ``flush`` before anything queries by a
+    secondary key (``invoices_where``, ``set_payment_scope``) and at the end of a page."""
+
+    def __init__(self, db: Database[Any], generation: int, session: ClientSession | None) -> None:
+        super().__init__(db, generation, session)
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.dirty: dict[str, set[str]] = {}
+        self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
+
+    def _name(self, collection: Any) -> str:
+        return str(collection.name)
+
+    def _get(self, collection: Any, record_id: str | None) -> dict[str, Any] | None:
+        if not record_id:
+            return None
+        cache = self.cache.setdefault(self._name(collection), {})
+        if record_id not in cache:
+            cache[record_id] = super()._get(collection, record_id) or _MISSING  # type: ignore[assignment]
+        found = cache[record_id]
+        return None if found is _MISSING else copy.deepcopy(found)
+
+    def _put(self, collection: Any, doc: dict[str, Any]) -> None:
+        name = self._name(collection)
+        self.cache.setdefault(name, {})[doc["_id"]] = doc
+        self.dirty.setdefault(name, set()).add(doc["_id"])
+
+    def lock(self, *keys: str) -> None:
+        """A rebuild is the only writer of its generation: nothing to conflict with."""
+
+    def save_invoice(self, doc: Mapping[str, Any]) -> None:
+        self._put(self.invoices, copy.deepcopy(dict(doc)))
+
+    def bump_buckets(self, changes: Mapping[str, tuple[dict[str, Any], int, Decimal]]) -> None:
+        for bucket_id, (fields, count, amount) in changes.items():
+            before = self.bucket_deltas.get(bucket_id)
+            if before is not None:
+                count, amount = before[1] + count, before[2] + amount
+            self.bucket_deltas[bucket_id] = (fields, count, amount)
+
+    def cover_payment(self, payment_id: str, invoice_id: str, covered: bool) -> None:
+        doc = self._get(self.payments, payment_id) or {"_id": payment_id, "invoice_ids": [],
+                                                        "invoice_count": 0}
+        ids = [i for i in doc.get("invoice_ids") or [] if i != invoice_id]
+        if covered:
+            ids.append(invoice_id)
+        doc["invoice_ids"] = ids
+        doc["invoice_count"] = int(doc.get("invoice_count") or 0) + (1 if covered else -1)
+        self._put(self.payments, doc)
+
+    def upsert(self, kind: str, record_id: str, values: Mapping[str, Any]) -> None:
+        collection = {"customer": self.customers, "contract": self.contracts,
+                      "payment": self.payments, "setting": self.settings}[kind]
+        doc = self._get(collection, record_id) or {"_id": record_id}
+        if kind == "payment":
+            doc.setdefault("invoice_ids", [])
+            doc.setdefault("invoice_count", 0)
+        values = {k: v for k, v in values.items() if not k.startswith("$") and k != "_id"}
+        if "amount" in values:
+            values["amount"] = to_decimal(values["amount"])
+        doc.update(values)
+        self._put(collection, doc)
+
+    def invoices_where(self, field: str, value: str) -> Iterator[dict[str, Any]]:
+        self.flush()
+        yield from super().invoices_where(field, value)
+
+    def set_payment_scope(self, contract_id: str, owner_id: Any, department_id: Any) -> None:
+        self.flush()
+        self.cache.pop(self._name(self.payments), None)
+        super().set_payment_scope(contract_id, owner_id, department_id)
+
+    def flush(self) -> None:
+        for name, ids in self.dirty.items():
+            cache = self.cache[name]
+            ops = [ReplaceOne({"_id": i}, cache[i], upsert=True) for i in sorted(ids)]
+            if ops:
+                self.db[name].bulk_write(ops, ordered=False, session=self.session)
+        self.dirty = {}
+        ops_b = [UpdateOne({"_id": bucket_id}, {"$setOnInsert": fields,
+                                                "$inc": {"count": count, "amount": amount}}, upsert=True)
+                 for bucket_id, (fields, count, amount) in self.bucket_deltas.items()
+                 if count or amount]
+        if ops_b:
+            self.buckets.bulk_write(ops_b, ordered=False, session=self.session)
+            emptied = [b for b, (_, count, _) in self.bucket_deltas.items() if count < 0]
+            if emptied:
+                self.buckets.delete_many({"_id": {"$in": emptied}, "count": 0}, session=self.session)
+        self.bucket_deltas = {}

@@ -1,0 +1,105 @@
+"""Pure parts of the search service: terms, the view fold, buckets, the planner, cursors."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from search.domain.buckets import deltas, family_for
+from search.domain.terms import document_terms, query_terms
+from search.domain.views import apply_invoice_event, covered_payments
+from search.planner import invoice_driver
+from search.schemas import decode_cursor, encode_cursor, load_query
+from shared.errors import ValidationError
+from shared.query import invoice_catalog, parse_filters
+
+
+class Directory:
+    def __init__(self, **names: Any) -> None:
+        self.names = names
+
+    def customer_name(self, customer_id: str | None) -> str | None:
+        return self.names.get("customer")
+
+    def contract_number(self, contract_id: str | None) -> str | None:
+        return None
+
+    def payment(self, payment_id: str) -> dict[str, Any] | None:
+        return {"amount": "5.00", "received_on": "2026-01-01"}
+
+    def invoice_type(self, key: str | None) -> dict[str, Any] | None:
+        return {"label": "收据", "color": "#5CB85C"}
+
+    def custom_kind(self, key: str) -> str | None:
+        return {"level": "money"}.get(key)
+
+
+def event(version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"stream_id": "inv_1", "version": version, "type": kind, "data": data,
+            "occurred_at": f"2026-01-0{version}T00:00:00Z", "actor": {"id": "u1", "name": "甲"}}
+
+
+def test_every_word_prefix_and_cjk_bigram_is_a_term() -> None:
+    terms = document_terms(["SF1234567 顺丰速运", "Hello-World"])
+    assert {"sf", "sf1234567", "1234", "12", "顺", "顺丰", "丰速", "速运", "he", "world"} <= set(terms)
+    assert query_terms("顺丰速运 SF12") == ["顺丰", "丰速", "速运", "sf12"]
+    assert set(query_terms("Ｈｅｌｌｏ")) == {"hello"}
+
+
+def test_the_fold_keeps_every_field_normalises_money_and_joins_names() -> None:
+    created = event(1, "InvoiceCreated", {"number": "INV-1", "fields": {
+        "title": "服务费", "type": "receipt", "amount": "10.50", "issued_on": "2026-01-02",
+        "payment_ids": ["pay_1"], "custom": {"level": "3.10"}}})
+    changed = event(2, "InvoiceFieldsChanged", {"changes": {"custom.level": {"from": "3.10", "to": None},
+                                                            "remarks": {"from": None, "to": "加急"}}})
+    view = apply_invoice_event(None, created, Directory(customer="客户甲"))
+    assert view["amount"] == Decimal("10.50") and view["custom"] == {"level": Decimal("3.10")}
+    assert view["customer_name"] == "客户甲" and view["type_label"] == "收据"
+    assert view["payments"] == [{"id": "pay_1", "amount": Decimal("5.00"), "received_on": "2026-01-01"}]
+    assert view["created_by"] == {"id": "u1", "name": "甲"} and view["month"] == "2026-01"
+    after = apply_invoice_event(view, changed, Directory(customer="客户甲"))
+    assert after["custom"] == {} and after["remarks"] == "加急" and after["version"] == 2
+    assert after["created_at"] == view["created_at"] != after["updated_at"]
+    assert covered_payments(after) == {"pay_1"}
+    voided = apply_invoice_event(after, event(3, "InvoiceVoided", {"reason": "x"}), Directory())
+    assert covered_payments(voided) == set()
+
+
+def test_bucket_deltas_move_a_contribution_and_cancel_out_when_nothing_moves() -> None:
+    old = {"issued_on": "2026-01-02", "type": "receipt", "status": "active", "amount": Decimal("1.00")}
+    new = dict(old, amount=Decimal("3.00"))
+    moved = deltas(old, new)
+    assert {fields["family"]: (count, amount) for fields, count, amount in moved.values()} == \
+        {"t": (0, Decimal("2.00")), "o": (0, Decimal("2.00")), "c": (0, Decimal("2.00"))}
+    assert deltas(old, dict(old)) == {}
+    assert family_for({"type", "day", "status"}) == "t"
+    assert family_for({"customer_id", "status"}) == "c"
+    assert family_for({"title"}) is None
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ([{"field": "invoice_no", "op": "eq", "value": "N1"}, {"field": "type", "op": "eq", "value": "receipt"}],
+     {"invoice_no": "N1"}),
+    ([{"field": "type", "op": "eq", "value": "receipt"}, {"field": "issued_on", "op": "gte", "value": "2026-01-01"}],
+     {"type": "receipt", "issued_on": {"$gte": "2026-01-01"}}),
+    ([{"field": "title", "op": "contains", "value": "服务费"}], {"terms": "服务"}),
+    ([{"field": "amount", "op": "gt", "value": "1"}], {}),
+])
+def test_the_planner_picks_an_index_shaped_driver(filters: list[dict[str, Any]], expected: dict[str, Any]) -> None:
+    assert invoice_driver(parse_filters(filters, invoice_catalog()), "all", None, None) == expected
+
+
+def test_a_cursor_round_trips_and_a_forged_one_is_rejected() -> None:
+    catalog = invoice_catalog()
+    sort = (("amount", "desc"),)
+    cursor = encode_cursor(sort, [Decimal("12.50")], "inv_1")
+    assert decode_cursor(cursor, sort, catalog) == ([Decimal("12.50")], "inv_1")
+    with pytest.raises(ValidationError):
+        decode_cursor(cursor, (("issued_on", "desc"),), catalog)
+    forged = encode_cursor(sort, [{"$gt": ""}], "inv_1")  # type: ignore[list-item]
+    with pytest.raises(ValidationError):
+        decode_cursor(forged, sort, catalog)
+    with pytest.raises(ValidationError) as caught:
+        load_query({"filters": [], "sort": [{"field": "payment_ids"}]}, catalog)
+    assert "query.sort.0.field" in caught.value.args[0]

@@ -87,6 +87,29 @@ def store_round_trips(mongo_url: str, count: int = 300) -> dict[str, float]:
     return {"find_by_id_ms": round(find_ms, 2), "append_transaction_ms": round(append_ms, 2)}
 
 
+def search_section(amqp_uri: str, mongo_url: str, env: dict[str, str], options: Any) -> dict[str, Any]:
+    """Projection lag, rebuild rate and query latency of the search service (issue 3)."""
+    from bench import search_bench
+
+    print("\nsearch: projection lag (update_field at a steady rate -> visible in the views)", flush=True)
+    lag = search_bench.projection_lag(amqp_uri, mongo_url, options.lag_rate, 10.0)
+    print(f"  {lag['rate_achieved']} commands/s ({lag['commands']} commands): p50 {lag['p50_ms']} ms  "
+          f"p99 {lag['p99_ms']} ms  (target p99 <= 100 ms)", flush=True)
+    print("search: rebuild (python -m search.rebuild) vs raw insert_many of the same views", flush=True)
+    rebuild = search_bench.rebuild_rate(env, mongo_url)
+    print(f"  {rebuild['events']} events: {rebuild['rebuild_events_per_s']} events/s vs insert_many "
+          f"{rebuild['insert_many_docs_per_s']} docs/s = {rebuild['ratio']}x (target >= 0.5)", flush=True)
+    print(f"search: query latency at {options.search_invoices:,} invoices (fixture built by the projector's fold)",
+          flush=True)
+    queries = search_bench.run_fixture_bench(mongo_url, options.search_invoices)
+    print(f"  fixture: {queries['fixture']}", flush=True)
+    for row in queries["queries"]:
+        print(f"  {row['query']:45} search p50 {row['search']['p50_ms']:8.2f} p95 {row['search']['p95_ms']:8.2f} ms"
+              f" | raw p50 {row['raw_pymongo']['p50_ms']:8.2f} p95 {row['raw_pymongo']['p95_ms']:8.2f} ms"
+              f" | {row['ratio_p50']}x", flush=True)
+    return {"lag": lag, "rebuild": rebuild, **queries}
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -99,6 +122,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--search-only", action="store_true", help="only the search section")
+    parser.add_argument("--search-invoices", type=int, default=100_000,
+                        help="invoices in the search query fixture")
+    parser.add_argument("--lag-rate", type=float, default=20.0, help="update_field commands/s for the lag")
     options = parser.parse_args()
 
     print("bench: starting a private store, vhost and services ...", flush=True)
@@ -106,7 +133,8 @@ def main() -> int:
     log_dir = tempfile.mkdtemp(prefix="bench-")
     env = service_env(vhost.amqp_uri, mongo.url, "bench_")
     env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
-    services = {name: ServiceProcess(name, env, log_dir).start() for name in ("customer", "invoice")}
+    services = {name: ServiceProcess(name, env, log_dir).start()
+                for name in ("customer", "invoice", "search")}
     echo = ServiceProcess("bench_echo", env, log_dir)
     echo.proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "nameko", "run",
                                   "--broker", vhost.amqp_uri,
@@ -116,7 +144,7 @@ def main() -> int:
     try:
         fixture = clients(vhost.amqp_uri, "setup", 1, 0, {})[0][0]
         rows = []
-        for concurrency in options.concurrency:
+        for concurrency in ([] if options.search_only else options.concurrency):
             for operation in ("echo", "create_invoice", "update_field"):
                 row = measure(vhost.amqp_uri, operation, concurrency, options.seconds, fixture)
                 rows.append(row)
@@ -126,11 +154,14 @@ def main() -> int:
             baseline = next(r for r in rows if r["operation"] == "echo"
                             and r["concurrency"] == row["concurrency"])
             row["ratio_to_echo"] = round(row["calls_per_s"] / baseline["calls_per_s"], 3)
+        search = search_section(vhost.amqp_uri, mongo.url, env, options)
         memory = {name: rss_mb(p.proc.pid) for name, p in services.items() if p.alive()}
         raw = store_round_trips(mongo.url)
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "seconds": options.seconds,
                   "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory, "store": raw,
-                  "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150}}
+                  "search": search,
+                  "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150, "lag_p99_ms_max": 100,
+                              "rebuild_ratio_min": 0.5, "query_ratio_max": 1.5}}
         print("\nratio to echo (target >= 0.6):")
         for row in rows:
             if row["operation"] != "echo":

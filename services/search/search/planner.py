@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from search.domain.terms import query_terms
+from search.domain.terms import prefix_range, query_terms
 from shared.query import Condition
 
 UNIQUE_FIELDS = ("invoice_no", "tracking_number", "number", "id")
@@ -69,7 +69,7 @@ def invoice_driver(conditions: Sequence[Condition], match: str, text: str | None
         if c.op in ("contains", "prefix"):
             words += [t for t in query_terms(c.value) if len(t) > 1 or not t.isascii()]
     if words:
-        return {"terms": max(words, key=len)}
+        return {"terms": prefix_range(max(words, key=len))}
     for c in conditions:
         if c.field == "payment_ids" and c.op == "eq":
             return {"payment_ids": c.value}

@@ -50,7 +50,8 @@ class Projector:
     # -- invoices --------------------------------------------------------------------
     def _invoice_event(self, views: MongoViews, envelope: Mapping[str, Any]) -> None:
         invoice_id = envelope["stream_id"]
-        old = views.invoice(invoice_id)
+        # version 1 is applied once (the tracker sees to it), so there is nothing before it
+        old = None if int(envelope["version"]) == 1 else views.invoice(invoice_id)
         new = apply_invoice_event(old, envelope, views)
         # only records this invoice newly joins: one it joined before sees the invoice
         # in its own snapshot and rewrites it, so that pair conflicts on the view itself
@@ -115,6 +116,6 @@ def join_keys(doc: Mapping[str, Any] | None) -> list[str]:
     """The records an invoice view joins with (see MongoViews.lock)."""
     if not doc:
         return []
-    keys = [f"customer:{doc.get('customer_id')}", f"contract:{doc.get('contract_id')}",
-            f"type:{doc.get('type')}"]
+    keys = [f"{kind}:{doc.get(field)}" for kind, field in
+            (("customer", "customer_id"), ("contract", "contract_id"), ("type", "type")) if doc.get(field)]
     return keys + [f"payment:{p}" for p in doc.get("payment_ids") or []]

@@ -12,7 +12,7 @@ from typing import Any
 
 from search.adapters.views import MongoViews
 from search.domain import buckets
-from search.domain.terms import query_terms
+from search.domain.terms import has_term, query_terms
 from search.domain.views import public
 from search.planner import bucket_driver, invoice_driver
 from search.schemas import (
@@ -72,14 +72,19 @@ class Queries:
         if self.scope is None:
             return []
         driver = invoice_driver(query.conditions, query.match, query.text, self._scope_owner())
-        words = set(query_terms(query.text or ""))
+        words = query_terms(query.text or "")
         void_ok = query.include_void or any(c.field == "status" for c in query.conditions)
-        found = []
+        found, seen = [], set()
         for doc in self.views.find_invoices(driver):
+            if doc["_id"] in seen:  # a range over a multikey index may repeat a document
+                continue
+            seen.add(doc["_id"])
             if not void_ok and doc.get("status") != "active":
                 continue
-            if words and not words <= set(doc.get("terms") or ()):
-                continue
+            if words:
+                terms = set(doc.get("terms") or ())
+                if not all(has_term(terms, word) for word in words):
+                    continue
             if not self.covers(doc) or not evaluate(query.conditions, query.match, _eval_view(doc)):
                 continue
             found.append(doc)
@@ -165,7 +170,9 @@ class Queries:
             dims.add("owner_id")
         elif self.scope == "department":
             dims |= {"owner_id", "department_id"}
-        family = buckets.family_for(dims)
+        needs_day = "day" in group_by or any(
+            c.field == "issued_on" and not buckets.month_aligned(c.op, c.value) for c in query.conditions)
+        family = buckets.family_for(dims, needs_day)
         if family is None:
             return None
         void_ok = query.include_void or any(c.field == "status" for c in query.conditions)

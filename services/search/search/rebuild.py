@@ -12,6 +12,7 @@ the old generation. projection_status() reports ``rebuilding: true`` while it ru
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -21,7 +22,7 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from search.adapters.buffered import BufferedViews
+from search.adapters.buffered import BufferedViews, count_buckets
 from search.adapters.views import (
     COLLECTIONS,
     Generations,
@@ -43,7 +44,7 @@ ORDER = ("customer", "invoice")
 
 
 def apply_page(db: Database[Any], generation: int, source: str,
-               events: list[Mapping[str, Any]], last_position: int) -> int:
+               events: list[Mapping[str, Any]], last_position: int, buckets: bool = False) -> int:
     """Apply one page of events (in global order) to ``generation`` in one transaction,
     with the tracker checkpoints of that generation and the rebuild's position."""
     consumer = consumer_name(generation, source)
@@ -53,7 +54,7 @@ def apply_page(db: Database[Any], generation: int, source: str,
     def step(session: Any) -> None:
         nonlocal applied
         applied = 0
-        views = BufferedViews(db, generation, session)
+        views = BufferedViews(db, generation, session, buckets=buckets)
         projector = Projector(lambda _: views)
         streams = sorted({str(e["stream_id"]) for e in events})
         known = {doc["_id"]: int(doc["version"]) for doc in tracker.collection.find(
@@ -112,6 +113,7 @@ def replay_all(db: Database[Any], config: Mapping[str, Any], current: int, targe
             total = StreamTracker(db, consumer_name(current, source)).last_position()
             counts[source] = replay(db, target, source, _reader(getattr(rpc_client, source)),
                                     page_size, _reporter(progress, source), total)
+    counts["buckets"] = count_buckets(db, target)
     return counts
 
 
@@ -168,7 +170,9 @@ def rebuild(db: Database[Any], config: Mapping[str, Any], page_size: int = 1000,
                              "started_at": (state or {}).get("started_at") or utc_now()})
     ensure_indexes(db, target)
     storage = SearchStorage(db, config)
+    started = time.monotonic()
     counts: dict[str, int] = replay_all(db, config, current, target, page_size, progress)
+    replay_seconds = time.monotonic() - started
     generations.switch(target)
     # what the live consumer applied to the old generation during the switch
     for source in SOURCES:
@@ -177,7 +181,8 @@ def rebuild(db: Database[Any], config: Mapping[str, Any], page_size: int = 1000,
     if not keep_old:
         time.sleep(1.0)  # let queries that started on the old generation finish
         drop_generation(db, current)
-    return {"generation": target, "previous": current, "events": counts}
+    return {"generation": target, "previous": current, "events": counts,
+            "replay_seconds": replay_seconds}
 
 
 def _reader(service: Any) -> ReadPage:
@@ -216,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search.rebuild", description=__doc__.splitlines()[0])
     parser.add_argument("--page", type=int, default=1000, help="events per transaction")
     parser.add_argument("--keep-old", action="store_true", help="keep the old generation's collections")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.add_argument("--verify", action="store_true",
                         help="only compare the served projections with a fresh fold of the event stores")
     args = parser.parse_args(argv)
@@ -237,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         client.close()
     print(f"\nswitched to generation {result['generation']}: {result['events']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result))
     return 0
 
 

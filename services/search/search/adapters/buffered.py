@@ -21,8 +21,10 @@ class BufferedViews(MongoViews):
     """Write-back cache over one generation; ``flush`` before anything queries by a
     secondary key (``invoices_where``, ``set_payment_scope``) and at the end of a page."""
 
-    def __init__(self, db: Database[Any], generation: int, session: ClientSession | None) -> None:
+    def __init__(self, db: Database[Any], generation: int, session: ClientSession | None,
+                 buckets: bool = True) -> None:
         super().__init__(db, generation, session)
+        self.keep_buckets = buckets
         self.cache: dict[str, dict[str, Any]] = {}
         self.dirty: dict[str, set[str]] = {}
         self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
@@ -51,6 +53,8 @@ class BufferedViews(MongoViews):
         self._put(self.invoices, copy.deepcopy(dict(doc)))
 
     def bump_buckets(self, changes: Mapping[str, tuple[dict[str, Any], int, Decimal]]) -> None:
+        if not self.keep_buckets:
+            return  # a rebuild counts them once at the end (count_buckets)
         for bucket_id, (fields, count, amount) in changes.items():
             before = self.bucket_deltas.get(bucket_id)
             if before is not None:
@@ -106,3 +110,24 @@ class BufferedViews(MongoViews):
             if emptied:
                 self.buckets.delete_many({"_id": {"$in": emptied}, "count": 0}, session=self.session)
         self.bucket_deltas = {}
+
+
+def count_buckets(db: Database[Any], generation: int, batch: int = 5000) -> int:
+    """(Re)write a generation's buckets from its invoice views in one pass."""
+    from search.adapters.views import collection_name
+    from search.domain.buckets import bucket_keys
+
+    totals: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
+    fields = {"issued_on": 1, "amount": 1, "type": 1, "status": 1, "approval_status": 1,
+              "owner_id": 1, "department_id": 1, "customer_id": 1, "contract_id": 1}
+    for doc in db[collection_name(generation, "invoices")].find({}, fields):
+        for bucket_id, key in bucket_keys(doc):
+            _, count, amount = totals.get(bucket_id, (key, 0, Decimal(0)))
+            totals[bucket_id] = (key, count + 1, amount + Decimal(doc.get("amount") or 0))
+    buckets = db[collection_name(generation, "buckets")]
+    buckets.delete_many({})
+    docs = [dict(key, _id=bucket_id, count=count, amount=amount)
+            for bucket_id, (key, count, amount) in totals.items()]
+    for start in range(0, len(docs), batch):
+        buckets.insert_many(docs[start:start + batch], ordered=False)
+    return len(docs)

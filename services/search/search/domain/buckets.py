@@ -7,12 +7,15 @@ transaction as the view, so the counters always equal a count over the views.
 
 Families, coarsest first (a query uses the coarsest one holding every dimension it
 needs, so it reads as few bucket documents as possible):
-- ``t``: day, type, status, approval_status
-- ``o``: ... + owner_id, department_id
-- ``c``: ... + customer_id, contract_id
+- ``t``: per day: type, status, approval_status
+- ``o``: per month: ... + owner_id, department_id
+- ``c``: per month: ... + customer_id, contract_id
+The finer families count per month (their ``day`` is the month's first day), else they
+would hold about one bucket per invoice; they answer whole-month date ranges only.
 """
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -23,6 +26,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "o": BASE_DIMS + ("owner_id", "department_id"),
     "c": BASE_DIMS + ("owner_id", "department_id", "customer_id", "contract_id"),
 }
+GRAIN = {"t": "day", "o": "month", "c": "month"}
 ALL_DIMS = FAMILIES["c"]
 Contribution = tuple[str, dict[str, Any]]  # (bucket id, key fields)
 
@@ -31,9 +35,9 @@ def bucket_keys(doc: Mapping[str, Any] | None) -> list[Contribution]:
     """The buckets an invoice view counts in (none before it exists)."""
     if not doc or not doc.get("issued_on"):
         return []
-    day = str(doc["issued_on"])
     keys = []
     for family, dims in FAMILIES.items():
+        day = str(doc["issued_on"]) if GRAIN[family] == "day" else str(doc["issued_on"])[:7] + "-01"
         fields: dict[str, Any] = {"family": family, "day": day, "month": day[:7]}
         fields.update({dim: doc.get(dim) for dim in dims})
         bucket_id = "|".join([family, day] + [str(doc.get(dim) or "") for dim in dims])
@@ -53,9 +57,27 @@ def deltas(old: Mapping[str, Any] | None,
     return {k: v for k, v in result.items() if v[1] != 0 or v[2] != 0}
 
 
-def family_for(dims: set[str]) -> str | None:
-    """The coarsest family that has every dimension in ``dims``."""
+def family_for(dims: set[str], needs_day: bool = False) -> str | None:
+    """The coarsest family that has every dimension in ``dims`` (and counts per day
+    when ``needs_day``)."""
     for family, family_dims in FAMILIES.items():
-        if dims <= set(family_dims) | {"day", "month"}:
+        if dims <= set(family_dims) | {"day", "month"} and (GRAIN[family] == "day" or not needs_day):
             return family
     return None
+
+
+def month_aligned(op: str, value: Any) -> bool:
+    """Whether a date condition selects whole months (so per-month buckets answer it)."""
+    def first(day: str) -> bool:
+        return day[8:] == "01"
+
+    def last(day: str) -> bool:
+        year, month = int(day[:4]), int(day[5:7])
+        return day[8:] == f"{calendar.monthrange(year, month)[1]:02d}"
+    if op == "gte":
+        return first(value)
+    if op == "lte":
+        return last(value)
+    if op == "between":
+        return first(value[0]) and last(value[1])
+    return False

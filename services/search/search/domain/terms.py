@@ -2,10 +2,11 @@
 own indexed array of terms, and free text / ``contains`` look terms up by equality.
 
 A text is lowercased (casefolded) and split into words of letters or digits; each word
-contributes itself and its prefixes of two characters or more (so ``SF12`` finds
-``SF1234567``), and a word mixing letters and digits also its letter and digit runs
-(``1234`` finds ``SF1234``). Chinese, Japanese and Korean characters contribute each
-character and every pair of neighbours (bigrams), so ``测试`` finds ``上海测试客户``.
+is a term, and a word mixing letters and digits also contributes its letter and digit
+runs (``1234`` finds ``SF1234``). A query word matches every term it is a prefix of
+(``SF12`` finds ``SF1234567``): one range scan on the terms index. Chinese, Japanese
+and Korean characters contribute each character and every pair of neighbours
+(bigrams), so ``测试`` finds ``上海测试客户``.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-MAX_PREFIX = 24  # longer words still match by their first 24 characters
+MAX_PREFIX = 40  # longer words are kept by their first 40 characters
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _RUNS = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
@@ -63,15 +64,16 @@ def document_terms(values: Iterable[str]) -> list[str]:
                     terms.update(run)
                     terms.update(run[i:i + 2] for i in range(len(run) - 1))
                 else:
-                    _add_prefixes(terms, run)
-                    for part in _RUNS.findall(run):
-                        if part != run:
-                            _add_prefixes(terms, part)
+                    terms.add(run[:MAX_PREFIX])
+                    terms.update(part[:MAX_PREFIX] for part in _RUNS.findall(run))
     return sorted(terms)
 
 
-def _add_prefixes(terms: set[str], word: str) -> None:
-    if len(word) == 1:
-        terms.add(word)
-    for end in range(2, min(len(word), MAX_PREFIX) + 1):
-        terms.add(word[:end])
+def prefix_range(term: str) -> dict[str, str]:
+    """The terms ``term`` is a prefix of, as an index range."""
+    return {"$gte": term, "$lt": term + "\U0010ffff"}
+
+
+def has_term(terms: set[str] | list[str], word: str) -> bool:
+    """Whether a query word matches a document's terms (exactly, or as a prefix)."""
+    return word in terms or any(t.startswith(word) for t in terms)

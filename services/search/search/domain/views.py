@@ -94,7 +94,37 @@ def apply_invoice_event(view: Mapping[str, Any] | None, envelope: Mapping[str, A
     doc["updated_by"] = {"id": actor.get("id"), "name": actor.get("name")}
     if doc["version"] == 1:
         doc["created_at"], doc["created_by"] = doc["updated_at"], doc["updated_by"]
+    if view and all(view.get(name) == doc.get(name) for name in JOIN_KEYS):
+        return join(doc, KeptJoins(view, directory))  # the joined records did not change
     return join(doc, directory)
+
+
+JOIN_KEYS = ("customer_id", "contract_id", "type", "payment_ids")
+
+
+class KeptJoins:
+    """A Directory answering from the view's own joined values (the projector refreshes
+    them when a joined record changes), so an edit of other fields reads nothing."""
+
+    def __init__(self, view: Mapping[str, Any], directory: Directory) -> None:
+        self.view, self.directory = view, directory
+        self.payments = {p["id"]: p for p in view.get("payments") or []}
+
+    def customer_name(self, customer_id: str | None) -> str | None:
+        return self.view.get("customer_name")  # type: ignore[no-any-return]
+
+    def contract_number(self, contract_id: str | None) -> str | None:
+        return self.view.get("contract_number")  # type: ignore[no-any-return]
+
+    def payment(self, payment_id: str) -> Mapping[str, Any] | None:
+        entry = self.payments.get(payment_id)
+        return entry if entry and entry.get("amount") is not None else None
+
+    def invoice_type(self, key: str | None) -> Mapping[str, Any] | None:
+        return {"label": self.view.get("type_label"), "color": self.view.get("type_color")}
+
+    def custom_kind(self, key: str) -> str | None:
+        return self.directory.custom_kind(key)
 
 
 def join(doc: dict[str, Any], directory: Directory) -> dict[str, Any]:

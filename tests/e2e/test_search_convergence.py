@@ -57,12 +57,14 @@ def test_a_rebuild_equals_the_live_projections_and_switches_while_search_answers
              message=f"the new customer name on the invoice views {search_db['g0_customers'].find_one({'_id': customer['id']})} {list(search_db['tracking'].find({'_id': {'$regex': customer['id']}}))} {list(search_db['consumer_positions'].find())}")
     before = Generations(search_db).active()
     answers: list[int] = []
+    rebuilding: set[bool] = set()
     stop = threading.Event()
 
     def keep_searching() -> None:
         while not stop.is_set():
             answers.append(admin.search.search({"filters": [
                 {"field": "customer_id", "op": "eq", "value": customer["id"]}]})["total"])
+            rebuilding.add(admin.search.projection_status()["rebuilding"])
 
     assert verify(search_db, config) == []
     searcher = threading.Thread(target=keep_searching)
@@ -75,6 +77,7 @@ def test_a_rebuild_equals_the_live_projections_and_switches_while_search_answers
 
     assert result["generation"] == before + 1 == Generations(search_db).active()
     assert answers and set(answers) == {2}
+    assert True in rebuilding
     assert admin.search.projection_status()["rebuilding"] is False
     assert admin.search.get_invoice_view(made[1]["id"])["customer_name"].startswith("改名客户")
     assert verify(search_db, config) == []

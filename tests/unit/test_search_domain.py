@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from search.domain.buckets import deltas, family_for
+from search.domain.buckets import deltas, family_for, month_aligned
 from search.domain.terms import document_terms, has_term, query_terms
 from search.domain.views import apply_invoice_event, covered_payments
 from search.planner import invoice_driver
@@ -77,6 +77,8 @@ def test_bucket_deltas_move_a_contribution_and_cancel_out_when_nothing_moves() -
     assert family_for({"type", "day", "status"}) == "t"
     assert family_for({"customer_id", "status"}) == "c"
     assert family_for({"title"}) is None
+    assert family_for({"owner_id", "day"}, needs_day=True) is None
+    assert month_aligned("between", ("2026-02-01", "2026-02-28")) and not month_aligned("gte", "2026-02-02")
 
 
 @pytest.mark.parametrize(("filters", "expected"), [

@@ -9,6 +9,7 @@ import pytest
 from shared.errors import Forbidden, NotFound, ValidationError
 from tests.e2e.search_support import settled, view_at
 from tests.support.factories import World, invoice_data, unique
+from tests.support.infra import wait_for
 
 
 def by_id(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -359,3 +360,23 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     for key, value in messages.items():
         keys += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
     return keys
+
+
+def test_a_relabelled_invoice_type_shows_on_its_invoices_and_its_events_can_be_fetched(
+        admin: Any, world: World) -> None:
+    key = f"t{unique('')[1:7]}"
+    admin.invoice.create_invoice_type({"key": key, "label": "凭证", "color": "#AA66CC"})
+    invoice = admin.invoice.create_invoice(invoice_data(world.customer()["id"], type=key))
+    view_at(admin, invoice)
+
+    admin.invoice.update_invoice_type(key, {"label": "记账凭证", "color": "#112233"})
+
+    events = admin.invoice.get_events(f"invoice_type-{key}")
+    assert [e["type"] for e in events] == ["InvoiceTypeCreated", "InvoiceTypeUpdated"]
+    assert admin.invoice.get_events(f"invoice_type-{key}", 1)[0]["version"] == 2
+    wait_for(lambda: admin.search.get_invoice_view(invoice["id"])["type_label"] == "记账凭证",
+             message="the new type label on the view")
+    view = admin.search.get_invoice_view(invoice["id"])
+    assert view["type_color"] == "#112233"
+    assert admin.search.search({"text": "记账凭证", "filters": [
+        {"field": "id", "op": "eq", "value": invoice["id"]}]})["total"] == 1

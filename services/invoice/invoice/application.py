@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from invoice.domain import events as ev
 from invoice.domain.history import history_entry
 from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
 from invoice.domain.settings import (
@@ -115,6 +116,15 @@ class InvoiceApplication:
         return [history_entry(e) for e in events]
 
     def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        """An invoice's events; also an invoice type's or custom field's (stream id
+        ``invoice_type-<key>`` / ``custom_field-<key>``), which consumers such as the
+        search projector fetch when one of those events reaches them early."""
+        if invoice_id.startswith((f"{ev.STREAM_INVOICE_TYPE}-", f"{ev.STREAM_CUSTOM_FIELD}-")):
+            self.policy.require(self.actor, "history.read")
+            found = self.log.stream(invoice_id, after_version)
+            if not found and after_version == 0:
+                raise NotFound(f"setting {invoice_id} not found")
+            return [envelope_to_wire(e) for e in found]
         return [envelope_to_wire(e) for e in self._readable_events(invoice_id, after_version)]
 
     def _readable_events(self, invoice_id: str, after_version: int) -> list[dict[str, Any]]:

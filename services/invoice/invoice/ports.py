@@ -63,5 +63,8 @@ class EventLog(Protocol):
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Stored envelopes after a position, in global order."""
 
+    def stream(self, stream_id: str, after_version: int = 0) -> list[dict[str, Any]]:
+        """One stream's envelopes after a version, in version order."""
+
     def verify(self, stream_ids: Any = None) -> dict[str, Any]:
         """{ok, checked, broken} for the given streams (every stream when None)."""

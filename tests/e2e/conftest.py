@@ -11,7 +11,7 @@ from tests.support.actors import Clients
 from tests.support.factories import World
 from tests.support.infra import GaveUp, ServiceProcess, service_env, wait_for
 
-E2E_SERVICES = ("customer", "invoice")
+E2E_SERVICES = ("customer", "invoice", "approval")
 
 
 class System:
@@ -31,7 +31,8 @@ class System:
         try:
             hub = clients.as_user(roles=["admin"])
             probe = {"customer": lambda: hub.customer.list_customers(limit=1) is not None,
-                     "invoice": lambda: hub.invoice.list_invoice_types() is not None}[name]
+                     "invoice": lambda: hub.invoice.list_invoice_types() is not None,
+                     "approval": lambda: hub.approval.list_flows() is not None}[name]
 
             def ready() -> bool:
                 if not process.alive():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import eventlet
 import pytest
 
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -230,3 +231,24 @@ def test_a_request_is_invisible_to_people_it_does_not_concern(who: People, world
         stranger.approval.get_request(request["id"])
     assert stranger.approval.requests_for_invoice(invoice["id"]) == []
     assert who.sales.approval.get_request(request["id"])["id"] == request["id"]
+
+
+def test_two_approvers_acting_at_once_on_an_any_stage_make_one_decision(who: People, world: World,
+                                                                         clients: Any) -> None:
+    customer_id, invoice = new_invoice(world, who.sales)
+    who.admin.approval.define_flow(flow_data(customer_id))
+    who.sales.invoice.update_field(invoice["id"], "amount", "65432.00")
+    [request] = requests_opened(who.admin, invoice["id"])
+    approvers = [clients.as_user(roles=["finance"], sub=f"fin-race-{n}") for n in range(4)]
+
+    def approve(hub: Any) -> str:
+        try:
+            return str(hub.approval.approve(request["id"], "同意")["status"])
+        except Conflict:
+            return "conflict"
+    outcomes = list(eventlet.GreenPool(4).imap(approve, approvers))
+
+    assert sorted(outcomes) == ["approved", "conflict", "conflict", "conflict"]
+    decided = who.admin.approval.get_request(request["id"])
+    assert len(decided["stages"][0]["decisions"]) == 1
+    approval_status(who.admin, invoice["id"], "approved", request["id"])

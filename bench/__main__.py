@@ -7,6 +7,11 @@ latency of echo, create_invoice and update_field, prints each ratio to the echo
 baseline and the RSS of each service process, and saves everything as JSON under
 bench/results/. Targets (issue 2): create_invoice and update_field >= 0.6x echo
 throughput; RSS <= 150 MB per service.
+
+Approval section (issue 4): with the approval service running, time from a watched-field
+change being acknowledged to its request being visible in the approver's
+``list_requests(mine=True)``, p50/p99, at the asked rates of changes per second (the rate
+the write side reached is reported next to it). Target: p99 <= 200 ms at 50 changes/s.
 """
 from __future__ import annotations
 
@@ -87,6 +92,21 @@ def store_round_trips(mongo_url: str, count: int = 300) -> dict[str, float]:
     return {"find_by_id_ms": round(find_ms, 2), "append_transaction_ms": round(append_ms, 2)}
 
 
+def approval_latency(amqp_uri: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Change-acknowledged -> visible-in-the-approver's-inbox latency at ``rate`` changes/s."""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-m", "bench.approval", amqp_uri,
+                          str(rate), str(seconds)], cwd=ROOT, capture_output=True,
+                         timeout=seconds + 300, check=True).stdout
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    latencies = result.pop("latencies")
+    row = dict(result, p50_ms=round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
+               p99_ms=round(percentile(latencies, 0.99) * 1000, 1) if latencies else None)
+    print(f"  approval latency  asked {rate:5.1f}/s reached {row['rate_reached']:5.1f}/s  "
+          f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  ({row['seen']} seen, "
+          f"{row['missed']} missed)", flush=True)
+    return row
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -99,6 +119,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--approval-rates", type=float, nargs="*", default=[20, 50],
+                        help="watched-field changes per second for the approval latency")
     options = parser.parse_args()
 
     print("bench: starting a private store, vhost and services ...", flush=True)
@@ -106,7 +128,7 @@ def main() -> int:
     log_dir = tempfile.mkdtemp(prefix="bench-")
     env = service_env(vhost.amqp_uri, mongo.url, "bench_")
     env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
-    services = {name: ServiceProcess(name, env, log_dir).start() for name in ("customer", "invoice")}
+    services = {name: ServiceProcess(name, env, log_dir).start() for name in ("customer", "invoice", "approval")}
     echo = ServiceProcess("bench_echo", env, log_dir)
     echo.proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "nameko", "run",
                                   "--broker", vhost.amqp_uri,
@@ -126,11 +148,15 @@ def main() -> int:
             baseline = next(r for r in rows if r["operation"] == "echo"
                             and r["concurrency"] == row["concurrency"])
             row["ratio_to_echo"] = round(row["calls_per_s"] / baseline["calls_per_s"], 3)
+        approval_rows = [approval_latency(vhost.amqp_uri, rate, options.seconds)
+                         for rate in options.approval_rates]
         memory = {name: rss_mb(p.proc.pid) for name, p in services.items() if p.alive()}
         raw = store_round_trips(mongo.url)
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "seconds": options.seconds,
                   "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory, "store": raw,
-                  "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150}}
+                  "approval": approval_rows,
+                  "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150,
+                              "approval_p99_ms_max_at_50_per_s": 200}}
         print("\nratio to echo (target >= 0.6):")
         for row in rows:
             if row["operation"] != "echo":

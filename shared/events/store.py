@@ -99,7 +99,7 @@ class EventStore:
         """Append inside the caller's transaction: for a consumer whose reaction must be
         stored atomically with its checkpoint. The caller commits (a duplicate
         (stream_id, version) surfaces as the store's duplicate-key error and aborts it)
-        and calls ``appended()`` after the commit."""
+        and calls ``appended()`` after the commit; hold ``append_lock`` around it."""
         if not pending:
             return []
         counter = self.counters.find_one_and_update(
@@ -111,6 +111,13 @@ class EventStore:
         self.events.insert_many([dict(e, _id=e["event_id"]) for e in envelopes],
                                 ordered=True, session=session)
         return envelopes
+
+    @property
+    def append_lock(self) -> threading.Lock:
+        """The lock every append of this process holds. Hold it around a transaction
+        that calls ``append_in``: writers in one process would only collide on the
+        position counter and retry, again and again under load."""
+        return self._append_lock
 
     def appended(self) -> None:
         """Wake the relay after a commit that ``append_in`` took part in."""

@@ -3,6 +3,7 @@ with its outbox relay, and the narrow objects built on them."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from approval.adapters.invoice_replica import InvoiceReplica
 from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
 from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, is_invoice_event
-from shared.events.consumer import StreamTracker, catch_up
+from shared.events.consumer import Apply, Fetch, StreamTracker, catch_up
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
 from shared.rpc import system_rpc
@@ -45,6 +46,26 @@ class ApprovalStorage:
         return applied
 
 
+class AppendingTracker(StreamTracker):
+    """A tracker whose ``apply`` may append to this service's store (through
+    ``append_in``): it holds the store's append lock for each tracked transaction, so
+    this process's writers do not keep colliding on the position counter. The lock is
+    for speed only (transactions keep it correct), so events that cannot open a request
+    skip it."""
+
+    def __init__(self, db: Database[Any], consumer: str, store: EventStore,
+                 may_append: Callable[[Mapping[str, Any]], bool]) -> None:
+        super().__init__(db, consumer)
+        self.store = store
+        self.may_append = may_append
+
+    def handle(self, envelope: Mapping[str, Any], apply: Apply, fetch: Fetch) -> int:
+        if not self.may_append(envelope):
+            return super().handle(envelope, apply, fetch)
+        with self.store.append_lock:
+            return super().handle(envelope, apply, fetch)
+
+
 class ApprovalStore(EventStoreProvider):
     upcasters = upcasters
 
@@ -54,10 +75,10 @@ class ApprovalStore(EventStoreProvider):
 
     def build(self, db: Database[Any], store: EventStore) -> ApprovalStorage:
         flows, requests = MongoFlowRepository(db, store), MongoRequestRepository(db, store)
+        reaction = InvoiceEventReaction(InvoiceReplica(db), flows, requests)
         return ApprovalStorage(
-            flows=flows, requests=requests, notices=MongoNotificationStore(db),
-            reaction=InvoiceEventReaction(InvoiceReplica(db), flows, requests),
-            tracker=StreamTracker(db, consumer=INVOICE_CONSUMER), log=store)
+            flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
+            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open), log=store)
 
     def start(self) -> None:
         super().start()

@@ -42,6 +42,16 @@ class InvoiceEventReaction:
     flows: MongoFlowRepository
     requests: MongoRequestRepository
 
+    def may_open(self, envelope: Mapping[str, Any]) -> bool:
+        """A cheap look before the transaction: could this event open a request? (No:
+        status changes, voids, edits that touch no watched field of an active flow.)"""
+        if envelope.get("type") == ev.INVOICE_CREATED:
+            return any(f.get("trigger_on_create") for f in self.flows.active())
+        if envelope.get("type") == ev.INVOICE_FIELDS_CHANGED:
+            changed = set(envelope["data"]["changes"])
+            return any(changed & set(f.get("watched_fields") or ()) for f in self.flows.active())
+        return False
+
     def apply(self, envelope: Mapping[str, Any], session: ClientSession) -> None:
         """The tracker's ``apply``: called once per invoice stream version, in order."""
         if not is_invoice_event(envelope):

@@ -36,9 +36,9 @@ REQUEST_WITHDRAWN = "ApprovalRequestWithdrawn"
 REQUEST_DELEGATED = "ApprovalRequestDelegated"
 REQUEST_SUPERSEDED = "ApprovalRequestSuperseded"
 
-# Request events after which the invoice's approval_status may have to change.
-OUTCOME_EVENTS = (REQUEST_OPENED, REQUEST_APPROVED, REQUEST_REJECTED, REQUEST_WITHDRAWN,
-                  REQUEST_SUPERSEDED)
+# Request events after which the invoice's approval_status may have to change. Not
+# REQUEST_SUPERSEDED: it is committed with the superseding request's REQUEST_OPENED.
+OUTCOME_EVENTS = (REQUEST_OPENED, REQUEST_APPROVED, REQUEST_REJECTED, REQUEST_WITHDRAWN)
 
 # Invoice events (source service ``invoice``) this service reacts to.
 INVOICE_CREATED = "InvoiceCreated"

@@ -7,6 +7,7 @@ from typing import Any
 import eventlet
 import pytest
 
+from shared.audit import audit
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.e2e.approval_support import (
     People,
@@ -252,3 +253,23 @@ def test_two_approvers_acting_at_once_on_an_any_stage_make_one_decision(who: Peo
     decided = who.admin.approval.get_request(request["id"])
     assert len(decided["stages"][0]["decisions"]) == 1
     approval_status(who.admin, invoice["id"], "approved", request["id"])
+
+
+def test_request_and_flow_histories_replay_and_verify_like_invoices(who: People, world: World) -> None:
+    customer_id, invoice = new_invoice(world, who.sales)
+    flow = who.admin.approval.define_flow(flow_data(customer_id))
+    who.sales.invoice.update_field(invoice["id"], "amount", "15000.00")
+    [request] = requests_opened(who.admin, invoice["id"])
+    who.finance.approval.approve(request["id"], "好")
+
+    events = who.admin.approval.get_events(request["id"])
+
+    assert [e["type"] for e in events] == ["ApprovalRequestOpened", "ApprovalGiven",
+                                           "ApprovalRequestApproved"]
+    assert events[1]["actor"]["id"] == who.finance_id
+    assert who.admin.approval.get_events(flow["id"])[0]["type"] == "ApprovalFlowDefined"
+    assert who.admin.approval.verify(request["id"]) == {"ok": True, "checked": 3, "broken": []}
+    report = audit(who.admin.approval)
+    assert report["ok"] is True and report["checked"] >= 4
+    with pytest.raises(Forbidden):
+        who.sales.approval.read_events()

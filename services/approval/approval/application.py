@@ -13,10 +13,10 @@ from typing import Any
 
 from approval.domain.flow import Flow, validate_definition
 from approval.domain.request import ApprovalRequest, entries_of
-from approval.ports import FlowRepository, NotificationStore, RequestRepository
+from approval.ports import EventLog, FlowRepository, NotificationStore, RequestRepository
 from shared.auth import SERVICE_ROLE, Actor, Policy
 from shared.errors import NotFound
-from shared.events.envelope import Metadata, metadata_for
+from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
 from shared.query import invoice_catalog
 
@@ -150,3 +150,25 @@ class RequestApplication:
 
     def _meta(self) -> Metadata:
         return metadata_for(self.actor, self.correlation_id)
+
+
+@dataclass
+class HistoryApplication:
+    """The approval store's raw history for auditors: flows' and requests' events."""
+
+    log: EventLog
+    policy: Policy
+    actor: Actor
+
+    def read_events(self, after_position: int, limit: int) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        events = [envelope_to_wire(e) for e in self.log.read_all(after_position, limit)]
+        return {"events": events, "last_position": events[-1]["position"] if events else after_position}
+
+    def get_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "history.read")
+        return [envelope_to_wire(e) for e in self.log.stream(stream_id, after_version, upcast=False)]
+
+    def verify(self, stream_id: str | None) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        return self.log.verify(None if stream_id is None else [stream_id])

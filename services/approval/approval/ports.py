@@ -53,3 +53,17 @@ class NotificationStore(Protocol):
 
     def mark_read(self, ids: list[str], recipients: list[str], reader: str) -> int:
         """Mark the reader's (visible) notifications read; how many matched."""
+
+
+class EventLog(Protocol):
+    """The raw view of the approval store (the shared EventStore implements it)."""
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Stored envelopes after a position, in global order."""
+
+    def stream(self, stream_id: str, after_version: int = 0, up_to_version: int | None = None,
+               upcast: bool = True) -> list[dict[str, Any]]:
+        """One stream's envelopes in version order."""
+
+    def verify(self, stream_ids: Any = None) -> dict[str, Any]:
+        """{ok, checked, broken} for the given streams (every stream when None)."""

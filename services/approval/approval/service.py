@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
-from approval.application import FlowApplication, RequestApplication
+from approval.application import FlowApplication, HistoryApplication, RequestApplication
 from approval.dependencies import ApprovalStorage, ApprovalStore
 from approval.domain.events import INVOICE_EVENTS, OUTCOME_EVENTS
 from approval.domain.request import STATUSES
@@ -17,7 +16,7 @@ from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
-from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc, system_rpc
+from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, ServiceRpcProxy, rpc
 from shared.schemas import flag_arg, id_arg, version_arg
 
 
@@ -28,8 +27,8 @@ class ApprovalService:
     correlation_id: str = CorrelationId()
     policy: Policy = PolicyProvider()
     storage: ApprovalStorage = ApprovalStore()
-    invoice_rpc = RpcProxy("invoice")
-    config = Config()
+    invoice_rpc = RpcProxy("invoice")              # as the caller (list_custom_fields)
+    invoice_as_service = ServiceRpcProxy("invoice")  # as this service (event handlers)
 
     def _flows(self) -> FlowApplication:
         return FlowApplication(self.storage.flows, self.invoice_rpc.list_custom_fields,
@@ -116,6 +115,30 @@ class ApprovalService:
         """Mark notifications read for the actor; returns the actor's notifications."""
         return to_wire(self._requests().mark_read(ids_arg(notification_ids, "notification_ids")))
 
+    # -- history (history.read: admin, auditor, finance) -------------------------------
+    @rpc
+    def read_events(self, after_position: Any = 0, limit: Any = 1000) -> dict[str, Any]:
+        """Every flow and request event in global order: ``{events, last_position}``
+        (``python -m shared.audit approval`` verifies them)."""
+        after = version_arg(after_position, "after_position") or 0
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError.field("limit", "an integer from 1 to 1000")
+        return self._history().read_events(after, limit)
+
+    @rpc
+    def get_events(self, stream_id: str, after_version: Any = 0) -> list[dict[str, Any]]:
+        """One flow's or request's envelopes, as stored."""
+        return self._history().get_events(id_arg(stream_id, "stream_id"),
+                                          version_arg(after_version, "after_version") or 0)
+
+    @rpc
+    def verify(self, stream_id: str | None = None) -> dict[str, Any]:
+        """Recompute the hash chains: ``{ok, checked, broken}``."""
+        return self._history().verify(None if stream_id is None else id_arg(stream_id, "stream_id"))
+
+    def _history(self) -> HistoryApplication:
+        return HistoryApplication(self.storage.log, self.policy, self.actor)
+
     # -- events ----------------------------------------------------------------------
     @event_stream("invoice", event_types=INVOICE_EVENTS)
     def on_invoice_event(self, envelope: dict[str, Any]) -> None:
@@ -128,9 +151,7 @@ class ApprovalService:
         OutcomeReporter(self.storage.requests, self._report_status).handle(envelope)
 
     def _report_status(self, invoice_id: str, status: str, request_id: str) -> None:
-        with system_rpc(self.config, self.name) as rpc_client:
-            rpc_client.invoice.record_approval_status(invoice_id, status, request_id)
+        self.invoice_as_service.record_approval_status(invoice_id, status, request_id)
 
     def _fetch_invoice_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
-        with system_rpc(self.config, self.name) as rpc_client:
-            return list(rpc_client.invoice.get_events(stream_id, after_version))
+        return list(self.invoice_as_service.get_events(stream_id, after_version))

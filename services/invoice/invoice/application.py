@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from invoice.domain.history import history_entry
+from invoice.domain.history import history_lines
 from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
 from invoice.domain.settings import (
     Setting,
@@ -112,7 +112,7 @@ class InvoiceApplication:
 
     def history(self, invoice_id: str) -> list[dict[str, Any]]:
         events = self._readable_events(invoice_id, 0)
-        return [history_entry(e) for e in events]
+        return history_lines(events)
 
     def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
         return [envelope_to_wire(e) for e in self._readable_events(invoice_id, after_version)]

@@ -1,13 +1,27 @@
 """An invoice event as a history line: who changed which fields from what to what."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from invoice.domain import events as ev
 
 
-def history_entry(envelope: Mapping[str, Any]) -> dict[str, Any]:
+def history_lines(envelopes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The history of one invoice, its events in version order (from version 1: a
+    line may need what came before, e.g. the previous approval request id)."""
+    lines = []
+    request_id: str | None = None
+    for envelope in envelopes:
+        lines.append(history_entry(envelope, request_id))
+        if envelope["type"] == ev.INVOICE_APPROVAL_STATUS_CHANGED:
+            request_id = envelope["data"].get("request_id")
+    return lines
+
+
+def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) -> dict[str, Any]:
+    """One event as a history line; ``request_id`` is the approval request the invoice
+    was linked to before this event."""
     data, event_type = envelope["data"], envelope["type"]
     if event_type == ev.INVOICE_CREATED:
         changes = {"number": {"from": None, "to": data["number"]}}
@@ -22,8 +36,9 @@ def history_entry(envelope: Mapping[str, Any]) -> dict[str, Any]:
         changes = {"status": {"from": "active", "to": "void"},
                    "void_reason": {"from": None, "to": data.get("reason")}}
     elif event_type == ev.INVOICE_APPROVAL_STATUS_CHANGED:
-        changes = {"approval_status": {"from": data["from"], "to": data["to"]},
-                   "approval_request_id": {"from": None, "to": data.get("request_id")}}
+        changes = {"approval_status": {"from": data["from"], "to": data["to"]}}
+        if data.get("request_id") != request_id:
+            changes["approval_request_id"] = {"from": request_id, "to": data.get("request_id")}
     else:
         changes = {}
     actor = envelope.get("actor") or {}

@@ -7,6 +7,11 @@ latency of echo, create_invoice and update_field, prints each ratio to the echo
 baseline and the RSS of each service process, and saves everything as JSON under
 bench/results/. Targets (issue 2): create_invoice and update_field >= 0.6x echo
 throughput; RSS <= 150 MB per service.
+
+Approval section (issue 4): with the approval service running, time from a watched-field
+change being acknowledged to its request being visible in the approver's
+``list_requests(mine=True)``, p50/p99, at the asked rates of changes per second (the rate
+the write side reached is reported next to it). Target: p99 <= 200 ms at 50 changes/s.
 """
 from __future__ import annotations
 
@@ -110,6 +115,21 @@ def search_section(amqp_uri: str, mongo_url: str, env: dict[str, str], options: 
     return {"lag": lag, "rebuild": rebuild, **queries}
 
 
+def approval_latency(amqp_uri: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Change-acknowledged -> visible-in-the-approver's-inbox latency at ``rate`` changes/s."""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-m", "bench.approval", amqp_uri,
+                          str(rate), str(seconds)], cwd=ROOT, capture_output=True,
+                         timeout=seconds + 300, check=True).stdout
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    latencies = result.pop("latencies")
+    row = dict(result, p50_ms=round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
+               p99_ms=round(percentile(latencies, 0.99) * 1000, 1) if latencies else None)
+    print(f"  approval latency  asked {rate:5.1f}/s reached {row['rate_reached']:5.1f}/s  "
+          f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  ({row['seen']} seen, "
+          f"{row['missed']} missed)", flush=True)
+    return row
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -128,6 +148,8 @@ def main() -> int:
     parser.add_argument("--search-invoices", type=int, default=20_000,
                         help="invoices in the search query fixture")
     parser.add_argument("--lag-rate", type=float, default=20.0, help="update_field commands/s for the lag")
+    parser.add_argument("--approval-rates", type=float, nargs="*", default=[20, 50],
+                        help="watched-field changes per second for the approval latency")
     options = parser.parse_args()
 
     print("bench: starting a private store, vhost and services ...", flush=True)
@@ -136,7 +158,7 @@ def main() -> int:
     env = service_env(vhost.amqp_uri, mongo.url, "bench_")
     env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
     services = {name: ServiceProcess(name, env, log_dir).start()
-                for name in ("customer", "invoice", "search")}
+                for name in ("customer", "invoice", "approval", "search")}
     echo = ServiceProcess("bench_echo", env, log_dir)
     echo.proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "nameko", "run",
                                   "--broker", vhost.amqp_uri,
@@ -157,13 +179,16 @@ def main() -> int:
                             and r["concurrency"] == row["concurrency"])
             row["ratio_to_echo"] = round(row["calls_per_s"] / baseline["calls_per_s"], 3)
         search = search_section(vhost.amqp_uri, mongo.url, env, options)
+        approval_rows = [] if options.search_only else [
+            approval_latency(vhost.amqp_uri, rate, options.seconds) for rate in options.approval_rates]
         memory = {name: rss_mb(p.proc.pid) for name, p in services.items() if p.alive()}
         raw = store_round_trips(mongo.url)
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "seconds": options.seconds,
                   "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory, "store": raw,
-                  "search": search,
+                  "search": search, "approval": approval_rows,
                   "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150, "lag_p99_ms_max": 100,
-                              "rebuild_ratio_min": 0.5, "query_ratio_max": 1.5}}
+                              "rebuild_ratio_min": 0.5, "query_ratio_max": 1.5,
+                              "approval_p99_ms_max_at_50_per_s": 200}}
         print("\nratio to echo (target >= 0.6):")
         for row in rows:
             if row["operation"] != "echo":

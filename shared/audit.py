@@ -1,7 +1,7 @@
 """Auditor's tool: replay a service's whole event history through RPC and verify every
 hash chain independently of the service's own ``verify``.
 
-    python -m shared.audit invoice            # or: customer
+    python -m shared.audit invoice            # or: customer, approval
     python -m shared.audit invoice --token "Bearer …" --amqp-uri amqp://…
 
 Without ``--token`` it signs a short-lived ``auditor`` token with INVOICE_AUTH_SECRET.
@@ -47,7 +47,7 @@ def audit(service: Any, page_size: int = 1000, progress: Any = None) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.audit", description=__doc__.splitlines()[0])
-    parser.add_argument("service", choices=["invoice", "customer"])
+    parser.add_argument("service", choices=["invoice", "customer", "approval"])
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"))
     parser.add_argument("--token", help='"Bearer <JWT>" of an auditor, admin or finance user')
     args = parser.parse_args(argv)

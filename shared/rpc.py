@@ -16,7 +16,7 @@ from nameko.constants import (
 )
 from nameko.exceptions import get_module_path
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.auth import DEFAULT_SECRET, Actor, Policy, bearer, service_token, verify_authorization
@@ -132,3 +132,32 @@ def system_rpc(config: Mapping[str, Any], caller: str) -> ClusterRpcProxy:
     """A standalone RPC proxy carrying a short-lived service token (for background work)."""
     token = bearer(service_token(auth_secret(config), caller))
     return ClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30)
+
+
+class _AsService:
+    """A worker context seen through a service token: what the proxy sends as
+    ``authorization`` is this service's identity, everything else is the worker's."""
+
+    def __init__(self, worker_ctx: Any, authorization: str) -> None:
+        self._worker_ctx = worker_ctx
+        self._authorization = authorization
+
+    @property
+    def context_data(self) -> dict[str, Any]:
+        return dict(self._worker_ctx.context_data, **{AUTH_HEADER: self._authorization})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._worker_ctx, name)
+
+
+class ServiceRpcProxy(RpcProxy):
+    """``RpcProxy`` whose calls carry this service's own short-lived service token
+    instead of the caller's: for event handlers acting on the service's behalf (an
+    event's token may have expired in its queue). Unlike ``system_rpc`` it uses the
+    container's shared reply queue, so a call costs no new connection."""
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
+        config = self.container.config
+        token = bearer(service_token(auth_secret(config), self.container.service_name))
+        return ServiceProxy(_AsService(worker_ctx, token), self.target_service,
+                            self.rpc_reply_listener, **self.options)

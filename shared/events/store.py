@@ -74,14 +74,8 @@ class EventStore:
         occurred_at = utc_now()
 
         def write(session: ClientSession) -> list[dict[str, Any]]:
-            counter = self.counters.find_one_and_update(
-                {"_id": "position"}, {"$inc": {"value": len(pending)}},
-                upsert=True, return_document=True, session=session)
-            first_position = int(counter["value"]) - len(pending) + 1
-            envelopes = build_envelopes(stream_id, stream_type, head, pending, meta,
-                                        occurred_at, first_position)
-            self.events.insert_many([dict(e, _id=e["event_id"]) for e in envelopes],
-                                    ordered=True, session=session)
+            envelopes = self.append_in(session, stream_id, stream_type, head, pending, meta,
+                                       occurred_at)
             if also is not None:
                 also(session, envelopes)
             return envelopes
@@ -99,14 +93,46 @@ class EventStore:
             self.on_append()
         return envelopes
 
+    def append_in(self, session: ClientSession, stream_id: str, stream_type: str,
+                  head: StreamHead, pending: Sequence[PendingEvent], meta: Metadata,
+                  occurred_at: str | None = None) -> list[dict[str, Any]]:
+        """Append inside the caller's transaction: for a consumer whose reaction must be
+        stored atomically with its checkpoint. The caller commits (a duplicate
+        (stream_id, version) surfaces as the store's duplicate-key error and aborts it)
+        and calls ``appended()`` after the commit; hold ``append_lock`` around it."""
+        if not pending:
+            return []
+        counter = self.counters.find_one_and_update(
+            {"_id": "position"}, {"$inc": {"value": len(pending)}},
+            upsert=True, return_document=True, session=session)
+        first_position = int(counter["value"]) - len(pending) + 1
+        envelopes = build_envelopes(stream_id, stream_type, head, pending, meta,
+                                    occurred_at or utc_now(), first_position)
+        self.events.insert_many([dict(e, _id=e["event_id"]) for e in envelopes],
+                                ordered=True, session=session)
+        return envelopes
+
+    @property
+    def append_lock(self) -> threading.Lock:
+        """The lock every append of this process holds. Hold it around a transaction
+        that calls ``append_in``: writers in one process would only collide on the
+        position counter and retry, again and again under load."""
+        return self._append_lock
+
+    def appended(self) -> None:
+        """Wake the relay after a commit that ``append_in`` took part in."""
+        if self.on_append is not None:
+            self.on_append()
+
     # -- reading ---------------------------------------------------------------------
     def stream(self, stream_id: str, after_version: int = 0,
-               up_to_version: int | None = None, upcast: bool = True) -> list[dict[str, Any]]:
+               up_to_version: int | None = None, upcast: bool = True,
+               session: ClientSession | None = None) -> list[dict[str, Any]]:
         """The stream's events in version order (upcast unless ``upcast=False``)."""
         query: dict[str, Any] = {"stream_id": stream_id, "version": {"$gt": after_version}}
         if up_to_version is not None:
             query["version"]["$lte"] = up_to_version
-        docs = self.events.find(query, {"_id": 0}).sort("version", ASCENDING)
+        docs = self.events.find(query, {"_id": 0}, session=session).sort("version", ASCENDING)
         return [self.upcasters.upcast(d) if upcast else d for d in docs]
 
     def read_all(self, after_position: int = 0, limit: int = 1000,

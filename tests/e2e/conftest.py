@@ -11,7 +11,7 @@ from tests.support.actors import Clients
 from tests.support.factories import World
 from tests.support.infra import GaveUp, ServiceProcess, service_env, wait_for
 
-E2E_SERVICES = ("customer", "invoice", "search")
+E2E_SERVICES = ("customer", "invoice", "approval", "search")
 
 
 class System:
@@ -32,6 +32,7 @@ class System:
             hub = clients.as_user(roles=["admin"])
             probe = {"customer": lambda: hub.customer.list_customers(limit=1) is not None,
                      "invoice": lambda: hub.invoice.list_invoice_types() is not None,
+                     "approval": lambda: hub.approval.list_flows() is not None,
                      "search": lambda: hub.search.projection_status() is not None}[name]
 
             def ready() -> bool:

@@ -99,3 +99,24 @@ def test_read_all_pages_in_global_order(store: EventStore) -> None:
 
     assert [e["type"] for e in first + rest] == ["A1", "B1", "A2"]
     assert b[0]["position"] == 2
+
+
+def test_append_in_stores_events_only_when_the_callers_transaction_commits(store: EventStore) -> None:
+    def react(session: Any, fail: bool) -> list[dict]:
+        store.db["checkpoints"].update_one({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True, session=session)
+        appended = store.append_in(session, "r1", "thing", StreamHead(), [PendingEvent("Opened", {})], META)
+        if fail:
+            raise RuntimeError("the reaction failed after appending")
+        return appended
+
+    with store.db.client.start_session() as session, pytest.raises(RuntimeError):
+        session.with_transaction(lambda s: react(s, fail=True))
+    assert store.stream("r1") == [] and store.db["checkpoints"].find_one({"_id": "c"}) is None
+
+    with store.db.client.start_session() as session:
+        appended = session.with_transaction(lambda s: react(s, fail=False))
+    later = append(store, "s2", StreamHead(), "B")
+
+    assert store.stream("r1") == appended and appended[0]["version"] == 1
+    assert later[0]["position"] == appended[0]["position"] + 1
+    assert store.verify()["ok"] is True

@@ -1,0 +1,1 @@
+"""Adapters: MongoDB repositories, the invoice replica, RPC clients."""

@@ -1,0 +1,146 @@
+"""MongoDB adapter of RequestRepository and NotificationStore.
+
+Request streams live in the shared store; a ``requests`` state collection (the inbox:
+``waiting_on``, ``involved``) and the ``notifications`` a change causes are written in
+the same transaction as the events, by a command (``save``) or by the invoice-event
+reaction inside its tracked transaction (``save_in``)."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from approval.domain.events import STREAM_REQUEST
+from approval.domain.notifications import notifications_for
+from approval.domain.request import PENDING, ApprovalRequest
+from shared.errors import NotFound
+from shared.events.envelope import Metadata
+from shared.events.repository import AggregateRepository
+from shared.events.store import EventStore
+
+MAX_LIST = 500
+
+
+class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
+    aggregate_type = ApprovalRequest
+
+    def __init__(self, db: Database[Any], store: EventStore) -> None:
+        super().__init__(store, db["requests"])
+        self.notifications = db["notifications"]
+
+    @staticmethod
+    def ensure_indexes(db: Database[Any]) -> None:
+        requests = db["requests"]
+        requests.create_index([("invoice_id", ASCENDING), ("invoice_version", ASCENDING)],
+                              name="invoice_version")
+        requests.create_index([("waiting_on", ASCENDING)], name="waiting_on")
+        requests.create_index([("involved", ASCENDING), ("created_at", DESCENDING)], name="involved")
+        requests.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status")
+        db["notifications"].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)],
+                                         name="recipient")
+
+    # -- writing ---------------------------------------------------------------------
+    def state_document(self, request: ApprovalRequest) -> dict[str, Any]:
+        doc = request.to_dict()
+        doc["_id"] = doc.pop("id")
+        doc["involved"] = request.involved()
+        doc["decided_in_stage"] = request.decided_in_stage()
+        return doc
+
+    def write_state(self, before: ApprovalRequest, after: ApprovalRequest,
+                    session: ClientSession) -> None:
+        super().write_state(before, after, session)
+        notes = notifications_for(before, after)
+        if notes:
+            self.notifications.insert_many(
+                [dict(n.to_dict(), _id=f"{after.id}:{after.version}:{i}", created_at=after.updated_at,
+                      read_by=[]) for i, n in enumerate(notes)], session=session)
+
+    def load_in(self, session: ClientSession, request_id: str) -> ApprovalRequest:
+        return ApprovalRequest.replay(request_id, self.store.stream(request_id, session=session))
+
+    def save_in(self, session: ClientSession, request: ApprovalRequest,
+                meta: Metadata) -> ApprovalRequest:
+        """Append and write state inside the caller's transaction; returns the new state."""
+        envelopes = self.store.append_in(session, request.id, request.stream_type(),
+                                         request.head, request.pending, meta)
+        after = copy.deepcopy(request)
+        after.pending.clear()
+        for envelope in envelopes:
+            after.apply(envelope)
+        self.write_state(request, after, session)
+        return after
+
+    # -- reading ---------------------------------------------------------------------
+    def load(self, aggregate_id: str) -> ApprovalRequest:
+        events = self.store.stream(aggregate_id)
+        if events and events[0].get("stream_type") != STREAM_REQUEST:
+            raise NotFound(f"request {aggregate_id} not found")
+        return ApprovalRequest.replay(aggregate_id, events)
+
+    def pending_for_invoice(self, invoice_id: str, session: ClientSession | None = None) -> list[str]:
+        docs = self.states.find({"invoice_id": invoice_id, "status": PENDING}, {"_id": 1},
+                                session=session)
+        return [d["_id"] for d in docs]
+
+    def state(self, request_id: str) -> dict[str, Any] | None:
+        doc = self.states.find_one({"_id": request_id})
+        return _internal(doc) if doc else None
+
+    def for_invoice(self, invoice_id: str) -> list[dict[str, Any]]:
+        docs = self.states.find({"invoice_id": invoice_id}).sort("invoice_version", ASCENDING)
+        return [_internal(d) for d in docs]
+
+    def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        doc = self.states.find_one({"invoice_id": invoice_id}, sort=[("invoice_version", DESCENDING)])
+        return _internal(doc) if doc else None
+
+    def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
+        docs = self.states.find({"waiting_on": {"$in": list(entries)}}).sort("created_at", DESCENDING)
+        return [_internal(d) for d in docs.limit(MAX_LIST)]
+
+    def find(self, status: str | None, involving: Iterable[str] | None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {}
+        if status is not None:
+            query["status"] = status
+        if involving is not None:
+            query["involved"] = {"$in": list(involving)}
+        docs = self.states.find(query).sort("created_at", DESCENDING).limit(MAX_LIST)
+        return [_internal(d) for d in docs]
+
+
+class MongoNotificationStore:
+    def __init__(self, db: Database[Any]) -> None:
+        self.collection = db["notifications"]
+
+    def for_recipients(self, recipients: list[str], reader: str,
+                       unread_only: bool) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"recipient": {"$in": recipients}}
+        if unread_only:
+            query["read_by"] = {"$ne": reader}
+        docs = self.collection.find(query).sort([("created_at", DESCENDING), ("_id", ASCENDING)])
+        return [_notification(d, reader) for d in docs.limit(MAX_LIST)]
+
+    def mark_read(self, ids: list[str], recipients: list[str], reader: str) -> int:
+        result = self.collection.update_many({"_id": {"$in": ids}, "recipient": {"$in": recipients}},
+                                             {"$addToSet": {"read_by": reader}})
+        return int(result.matched_count)
+
+
+def _internal(doc: dict[str, Any]) -> dict[str, Any]:
+    """The state document with ``id``; it keeps the inbox keys (``involved``,
+    ``decided_in_stage``) the use cases filter on and leave out of answers."""
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    return doc
+
+
+def _notification(doc: dict[str, Any], reader: str) -> dict[str, Any]:
+    return {"id": doc["_id"], "kind": doc["kind"], "recipient": doc["recipient"],
+            "request_id": doc["request_id"], "invoice_id": doc["invoice_id"],
+            "stage": doc.get("stage"), "message": doc["message"],
+            "created_at": doc.get("created_at"), "read": reader in (doc.get("read_by") or [])}

@@ -1,0 +1,174 @@
+"""Approval use cases: load -> decide -> save. No transport code here.
+
+Inputs arrive shaped by the schemas; this layer checks permissions, validates flow
+definitions against the invoice settings, and applies request decisions with the
+store's optimistic concurrency (two approvers at once: one decision, the other sees the
+new state and gets Conflict or Forbidden)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from approval.domain.flow import Flow, validate_definition
+from approval.domain.request import ApprovalRequest, entries_of
+from approval.ports import EventLog, FlowRepository, NotificationStore, RequestRepository
+from shared.auth import SERVICE_ROLE, Actor, Policy
+from shared.errors import NotFound
+from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
+from shared.events.repository import decide_and_save
+from shared.query import invoice_catalog
+
+CustomFields = Callable[[], list[dict[str, Any]]]
+INBOX_KEYS = ("involved", "decided_in_stage")
+
+
+def public(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A request state as answered: without the inbox bookkeeping."""
+    return {k: v for k, v in state.items() if k not in INBOX_KEYS}
+
+
+def known_roles(policy: Policy) -> set[str]:
+    """Every role the policy names (approver entries must use one of them)."""
+    roles = {role for allowed in policy.permissions.values() for role in allowed}
+    roles |= {role for by_role in policy.scopes.values() for role in by_role}
+    return roles - {SERVICE_ROLE}
+
+
+@dataclass
+class FlowApplication:
+    flows: FlowRepository
+    custom_fields: CustomFields
+    policy: Policy
+    actor: Actor
+    correlation_id: str | None = None
+
+    def define_flow(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        checked = self._validate(definition)
+        flow = Flow.define(f"flow_{uuid.uuid4().hex}", checked)
+        self.flows.save(flow, self._meta())
+        return flow.to_dict()
+
+    def update_flow(self, flow_id: str, changes: Mapping[str, Any],
+                    expected_version: int | None) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+
+        def decide(flow: Flow) -> None:
+            merged = {k: v for k, v in flow.definition.items()}
+            merged.update(changes)
+            flow.update(self._validate(merged))
+
+        flow = decide_and_save(lambda: self.flows.load(flow_id), decide,
+                               lambda changed: self.flows.save(changed, self._meta()),
+                               expected_version)
+        return flow.to_dict()
+
+    def get_flow(self, flow_id: str, version: int | None = None) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.read")
+        flow = self.flows.load(flow_id) if version is None else self.flows.load_version(flow_id, version)
+        return flow.to_dict()
+
+    def list_flows(self) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "settings.read")
+        return self.flows.all()
+
+    def _validate(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        catalog = invoice_catalog(self.custom_fields(), view_fields=False)
+        return validate_definition(definition, catalog, known_roles(self.policy))
+
+    def _meta(self) -> Metadata:
+        return metadata_for(self.actor, self.correlation_id)
+
+
+@dataclass
+class RequestApplication:
+    requests: RequestRepository
+    notices: NotificationStore
+    policy: Policy
+    actor: Actor
+    correlation_id: str | None = None
+
+    # -- decisions -------------------------------------------------------------------
+    def approve(self, request_id: str, comment: str) -> dict[str, Any]:
+        return self._decide(request_id, lambda r: r.approve(self.actor, comment))
+
+    def reject(self, request_id: str, comment: str) -> dict[str, Any]:
+        return self._decide(request_id, lambda r: r.reject(self.actor, comment))
+
+    def withdraw(self, request_id: str, comment: str) -> dict[str, Any]:
+        return self._decide(request_id, lambda r: r.withdraw(self.actor, comment))
+
+    def delegate(self, request_id: str, to_user_id: str, comment: str) -> dict[str, Any]:
+        return self._decide(request_id, lambda r: r.delegate(self.actor, to_user_id, comment))
+
+    def _decide(self, request_id: str, decide: Callable[[ApprovalRequest], None]) -> dict[str, Any]:
+        # No visibility check: the contract answers a non-approver with Forbidden (the
+        # domain's rule), and a request that does not exist with NotFound (the load).
+        request = decide_and_save(lambda: self.requests.load(request_id), decide,
+                                  lambda changed: self.requests.save(changed, self._meta()), None)
+        return request.to_dict()
+
+    # -- reading ---------------------------------------------------------------------
+    def get_request(self, request_id: str) -> dict[str, Any]:
+        return public(self._visible(request_id))
+
+    def requests_for_invoice(self, invoice_id: str) -> list[dict[str, Any]]:
+        return [public(r) for r in self.requests.for_invoice(invoice_id) if self._may_see(r)]
+
+    def list_requests(self, status: str | None, mine: bool) -> list[dict[str, Any]]:
+        if mine:
+            found = [r for r in self.requests.waiting_on_any(entries_of(self.actor))
+                     if r["status"] == "pending" and r["submitter"]["id"] != self.actor.id
+                     and self.actor.id not in r["decided_in_stage"]]
+            found = [r for r in found if status is None or r["status"] == status]
+        else:
+            found = self.requests.find(status, None if self._sees_all() else entries_of(self.actor))
+        return [public(r) for r in found]
+
+    def notifications(self, unread_only: bool) -> list[dict[str, Any]]:
+        return self.notices.for_recipients(entries_of(self.actor), self.actor.id, unread_only)
+
+    def mark_read(self, notification_ids: list[str]) -> list[dict[str, Any]]:
+        self.notices.mark_read(notification_ids, entries_of(self.actor), self.actor.id)
+        return self.notifications(unread_only=False)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _sees_all(self) -> bool:
+        return self.policy.allows(self.actor, "history.read")
+
+    def _may_see(self, state: Mapping[str, Any]) -> bool:
+        return self._sees_all() or bool(set(state.get("involved") or ()) & set(entries_of(self.actor)))
+
+    def _visible(self, request_id: str) -> dict[str, Any]:
+        """The request if the actor may see it (auditing roles, or involved); else NotFound."""
+        state = self.requests.state(request_id)
+        if state is None or not self._may_see(state):
+            raise NotFound(f"request {request_id} not found")
+        return state
+
+    def _meta(self) -> Metadata:
+        return metadata_for(self.actor, self.correlation_id)
+
+
+@dataclass
+class HistoryApplication:
+    """The approval store's raw history for auditors: flows' and requests' events."""
+
+    log: EventLog
+    policy: Policy
+    actor: Actor
+
+    def read_events(self, after_position: int, limit: int) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        events = [envelope_to_wire(e) for e in self.log.read_all(after_position, limit)]
+        return {"events": events, "last_position": events[-1]["position"] if events else after_position}
+
+    def get_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "history.read")
+        return [envelope_to_wire(e) for e in self.log.stream(stream_id, after_version, upcast=False)]
+
+    def verify(self, stream_id: str | None) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        return self.log.verify(None if stream_id is None else [stream_id])

@@ -1,0 +1,122 @@
+"""The approval service's DependencyProvider: one MongoDB client, the shared event store
+with its outbox relay, and the narrow objects built on them."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import eventlet
+from pymongo.database import Database
+
+from approval.adapters.flows import MongoFlowRepository
+from approval.adapters.invoice_replica import InvoiceReplica
+from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
+from approval.domain.events import upcasters
+from approval.reactions import InvoiceEventReaction, is_invoice_event
+from shared.events.consumer import Apply, Fetch, StreamTracker, catch_up
+from shared.events.providers import EventStoreProvider
+from shared.events.store import EventStore
+from shared.rpc import system_rpc
+
+log = logging.getLogger(__name__)
+INVOICE_CONSUMER = "approval.invoice_events"
+
+
+@dataclass
+class ApprovalStorage:
+    """What a worker gets: repositories, notifications, and the invoice-event reaction
+    with its tracker."""
+
+    flows: MongoFlowRepository
+    requests: MongoRequestRepository
+    notices: MongoNotificationStore
+    reaction: InvoiceEventReaction
+    tracker: StreamTracker
+    log: EventStore
+
+    def handle_invoice_event(self, envelope: dict[str, Any], fetch: Any) -> int:
+        """Exactly once per invoice stream version (missing predecessors fetched)."""
+        if not is_invoice_event(envelope):
+            return 0
+        applied = self.tracker.handle(envelope, self.reaction.apply, fetch)
+        if applied:
+            self.log.appended()  # a request may have been opened: wake the relay
+        return applied
+
+
+class AppendingTracker(StreamTracker):
+    """A tracker whose ``apply`` may append to this service's store (through
+    ``append_in``): it holds the store's append lock for each tracked transaction, so
+    this process's writers do not keep colliding on the position counter. The lock is
+    for speed only (transactions keep it correct), so events that cannot open a request
+    skip it."""
+
+    def __init__(self, db: Database[Any], consumer: str, store: EventStore,
+                 may_append: Callable[[Mapping[str, Any]], bool]) -> None:
+        super().__init__(db, consumer)
+        self.store = store
+        self.may_append = may_append
+
+    def handle(self, envelope: Mapping[str, Any], apply: Apply, fetch: Fetch) -> int:
+        if not self.may_append(envelope):
+            return super().handle(envelope, apply, fetch)
+        with self.store.append_lock:
+            return super().handle(envelope, apply, fetch)
+
+
+class ApprovalStore(EventStoreProvider):
+    upcasters = upcasters
+
+    def ensure_indexes(self, db: Database[Any]) -> None:
+        MongoFlowRepository.ensure_indexes(db)
+        MongoRequestRepository.ensure_indexes(db)
+
+    def build(self, db: Database[Any], store: EventStore) -> ApprovalStorage:
+        flows, requests = MongoFlowRepository(db, store), MongoRequestRepository(db, store)
+        reaction = InvoiceEventReaction(InvoiceReplica(db), flows, requests)
+        return ApprovalStorage(
+            flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
+            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open), log=store)
+
+    def start(self) -> None:
+        super().start()
+        self.container.spawn_managed_thread(self._catch_up_invoice_events)
+
+    def _catch_up_invoice_events(self) -> None:
+        """Apply invoice events stored before this service's queue existed (retrying
+        until the invoice service answers)."""
+        storage: ApprovalStorage = self.target
+        delay = 0.5
+        while True:
+            try:
+                with system_rpc(self.container.config, "approval") as rpc_client:
+                    def read_page(after: int, limit: int) -> dict[str, Any]:
+                        page = rpc_client.invoice.read_events(after, limit)
+                        return {"events": [e for e in page["events"] if is_invoice_event(e)],
+                                "last_position": page["last_position"], "read": len(page["events"])}
+
+                    applied = catch_up(
+                        storage.tracker, storage.reaction.apply, _skipping(read_page),
+                        lambda stream, after: rpc_client.invoice.get_events(stream, after))
+                if applied:
+                    storage.log.appended()
+                log.info("invoice events caught up (%d applied)", applied)
+                return
+            except Exception:  # noqa: BLE001 - invoice service not up yet: try again
+                log.info("approval: catch-up waits for the invoice service", exc_info=True)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+
+def _skipping(read_page: Any) -> Any:
+    """catch_up stops at an empty page; a page holding only settings events is not the
+    end, so it is read past until invoice events or the true end come."""
+    def read(after: int, limit: int) -> dict[str, Any]:
+        while True:
+            page = read_page(after, limit)
+            if page["events"] or not page["read"]:
+                return page
+            after = int(page["last_position"])
+    return read

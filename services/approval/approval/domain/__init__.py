@@ -1,0 +1,1 @@
+"""Approval flows and requests: pure domain code (no pymongo, nameko, marshmallow)."""

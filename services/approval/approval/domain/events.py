@@ -1,0 +1,52 @@
+"""Approval event types. Names are past tense; each carries a schema version (1).
+
+Flow streams (stream_type ``approval_flow``, id ``flow_<hex>``):
+- ApprovalFlowDefined: {name, watched_fields, trigger_on_create, condition,
+  condition_kinds, stages: [{name, approvers, mode}], cc, active}
+- ApprovalFlowUpdated: {changes: {<key>: {from, to}}}  (every change = a new flow version)
+
+Request streams (stream_type ``approval_request``, id ``apr_<triggering event id>``):
+- ApprovalRequestOpened: {invoice_id, invoice_version, trigger_event_id, trigger_type,
+  flow_id, flow_version, flow_name, changed_fields: {field: {from, to}},
+  stages: [{name, approvers, mode}], cc, submitter: {id, name, roles}}
+- ApprovalGiven: {stage, user: {id, name}, entries, comment}
+- ApprovalStageAdvanced: {from_stage, to_stage}
+- ApprovalRequestApproved: {stage}
+- ApprovalRequestRejected: {stage, user, comment}
+- ApprovalRequestWithdrawn: {user, comment}
+- ApprovalRequestDelegated: {stage, user, to_user_id, entries, comment}
+- ApprovalRequestSuperseded: {by_request_id}
+"""
+from __future__ import annotations
+
+from shared.events.upcasting import UpcasterRegistry
+
+STREAM_FLOW = "approval_flow"
+STREAM_REQUEST = "approval_request"
+
+FLOW_DEFINED = "ApprovalFlowDefined"
+FLOW_UPDATED = "ApprovalFlowUpdated"
+
+REQUEST_OPENED = "ApprovalRequestOpened"
+APPROVAL_GIVEN = "ApprovalGiven"
+STAGE_ADVANCED = "ApprovalStageAdvanced"
+REQUEST_APPROVED = "ApprovalRequestApproved"
+REQUEST_REJECTED = "ApprovalRequestRejected"
+REQUEST_WITHDRAWN = "ApprovalRequestWithdrawn"
+REQUEST_DELEGATED = "ApprovalRequestDelegated"
+REQUEST_SUPERSEDED = "ApprovalRequestSuperseded"
+
+# Request events after which the invoice's approval_status may have to change. Not
+# REQUEST_SUPERSEDED: it is committed with the superseding request's REQUEST_OPENED.
+OUTCOME_EVENTS = (REQUEST_OPENED, REQUEST_APPROVED, REQUEST_REJECTED, REQUEST_WITHDRAWN)
+
+# Invoice events (source service ``invoice``) this service reacts to.
+INVOICE_CREATED = "InvoiceCreated"
+INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
+INVOICE_VOIDED = "InvoiceVoided"
+INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
+INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
+                  INVOICE_APPROVAL_STATUS_CHANGED)
+STREAM_INVOICE = "invoice"
+
+upcasters = UpcasterRegistry()

@@ -1,0 +1,261 @@
+"""The approval request aggregate: one per triggering invoice event.
+
+Stages run in order. ``any``: one approval ends the stage. ``all``: every approver
+entry must be satisfied; an approval satisfies every entry its giver matches (their
+``user:<id>`` and each ``role:<name>`` they hold), so a role entry is satisfied by any
+one holder of the role. One rejection rejects the request. Delegation replaces the
+delegating approver's unsatisfied entries in the current stage by ``user:<to>``; the
+delegation stays recorded among the stage's decisions.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from approval.domain import events as ev
+from shared.auth import Actor
+from shared.errors import Conflict, Forbidden, ValidationError
+from shared.events.aggregate import Aggregate
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+WITHDRAWN, SUPERSEDED = "withdrawn", "superseded"
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, SUPERSEDED)
+
+
+def request_id_for(trigger_event_id: str) -> str:
+    """Deterministic: a redelivered or retried trigger can never open a second request."""
+    return f"apr_{trigger_event_id}"
+
+
+def entries_of(actor: Actor) -> list[str]:
+    """The approver entries an actor answers to."""
+    return [f"user:{actor.id}"] + [f"role:{role}" for role in actor.roles]
+
+
+def person(actor: Actor) -> dict[str, Any]:
+    return {"id": actor.id, "name": actor.name}
+
+
+@dataclass
+class ApprovalRequest(Aggregate):
+    STREAM_TYPE: ClassVar[str] = ev.STREAM_REQUEST
+
+    invoice_id: str = ""
+    invoice_version: int = 0
+    trigger_event_id: str = ""
+    flow_id: str = ""
+    flow_version: int = 0
+    flow_name: str = ""
+    changed_fields: dict[str, Any] = field(default_factory=dict)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    submitter: dict[str, Any] = field(default_factory=dict)
+    status: str = PENDING
+    current_stage: int = 0
+    decided_at: str | None = None
+    superseded_by: str | None = None
+    _at: str | None = None
+
+    # -- commands --------------------------------------------------------------------
+    @classmethod
+    def open(cls, *, trigger: Mapping[str, Any], flow: Mapping[str, Any],
+             changed_fields: Mapping[str, Any]) -> ApprovalRequest:
+        """``trigger``: the invoice event envelope; ``flow``: the flow as of its version."""
+        request = cls(id=request_id_for(trigger["event_id"]))
+        actor = trigger.get("actor") or {}
+        request.record(ev.REQUEST_OPENED, {
+            "invoice_id": trigger["stream_id"], "invoice_version": int(trigger["version"]),
+            "trigger_event_id": trigger["event_id"], "trigger_type": trigger["type"],
+            "flow_id": flow["id"], "flow_version": int(flow["version"]),
+            "flow_name": flow["name"], "changed_fields": copy.deepcopy(dict(changed_fields)),
+            "stages": [{"name": s["name"], "approvers": list(s["approvers"]), "mode": s["mode"]}
+                       for s in flow["stages"]],
+            "cc": list(flow.get("cc") or []),
+            "submitter": {"id": actor.get("id"), "name": actor.get("name"),
+                          "roles": list(actor.get("roles") or [])},
+        })
+        return request
+
+    def approve(self, actor: Actor, comment: str) -> None:
+        stage = self._actable_stage(actor)
+        if actor.id == self.submitter.get("id"):
+            raise Forbidden("the submitter of a change may not approve it")
+        mine = self._my_entries(stage, actor)
+        if any(d["decision"] == APPROVED and d["user"]["id"] == actor.id for d in stage["decisions"]):
+            raise Conflict("you have approved this stage already")
+        if stage["mode"] == "all" and not set(mine) - satisfied_entries(stage):
+            raise Conflict("your approver entries in this stage are satisfied already")
+        self.record(ev.APPROVAL_GIVEN, {"stage": self.current_stage, "user": person(actor),
+                                        "entries": mine, "comment": comment})
+        done = stage["mode"] == "any" or set(stage["approvers"]) <= satisfied_entries(stage) | set(mine)
+        if not done:
+            return
+        if self.current_stage + 1 < len(self.stages):
+            self.record(ev.STAGE_ADVANCED, {"from_stage": self.current_stage,
+                                            "to_stage": self.current_stage + 1})
+        else:
+            self.record(ev.REQUEST_APPROVED, {"stage": self.current_stage})
+
+    def reject(self, actor: Actor, comment: str) -> None:
+        stage = self._actable_stage(actor)
+        self._my_entries(stage, actor)
+        if not comment.strip():
+            raise ValidationError.field("comment", "a rejection needs a comment")
+        self.record(ev.REQUEST_REJECTED, {"stage": self.current_stage, "user": person(actor),
+                                          "comment": comment})
+
+    def withdraw(self, actor: Actor, comment: str) -> None:
+        self._require_pending()
+        if actor.id != self.submitter.get("id"):
+            raise Forbidden("only the submitter may withdraw a request")
+        self.record(ev.REQUEST_WITHDRAWN, {"user": person(actor), "comment": comment})
+
+    def delegate(self, actor: Actor, to_user_id: str, comment: str) -> None:
+        stage = self._actable_stage(actor)
+        mine = [e for e in self._my_entries(stage, actor) if e not in satisfied_entries(stage)]
+        if not mine:
+            raise Conflict("your approver entries in this stage are satisfied already")
+        if to_user_id == actor.id:
+            raise ValidationError.field("to_user_id", "cannot delegate to yourself")
+        if to_user_id == self.submitter.get("id"):
+            raise ValidationError.field("to_user_id", "the submitter may not approve their own change")
+        self.record(ev.REQUEST_DELEGATED, {"stage": self.current_stage, "user": person(actor),
+                                           "to_user_id": to_user_id, "entries": mine,
+                                           "comment": comment})
+
+    def supersede(self, by_request_id: str) -> None:
+        self._require_pending()
+        self.record(ev.REQUEST_SUPERSEDED, {"by_request_id": by_request_id})
+
+    # -- queries ---------------------------------------------------------------------
+    def waiting_on(self) -> list[str]:
+        """The entries the current stage still waits for (empty unless pending)."""
+        if self.status != PENDING:
+            return []
+        stage = self.stages[self.current_stage]
+        if stage["mode"] == "any":
+            return list(stage["approvers"])
+        satisfied = satisfied_entries(stage)
+        return [e for e in stage["approvers"] if e not in satisfied]
+
+    def decided_in_stage(self) -> list[str]:
+        """Users who approved in the current stage (they are not waited on any more)."""
+        if self.status != PENDING:
+            return []
+        return [d["user"]["id"] for d in self.stages[self.current_stage]["decisions"]
+                if d["decision"] == APPROVED]
+
+    def involved(self) -> list[str]:
+        """Everyone the request concerns, as entries: submitter, approvers, delegates, cc."""
+        found = [f"user:{self.submitter.get('id')}"]
+        for stage in self.stages:
+            found += stage["original_approvers"] + stage["approvers"]
+        return list(dict.fromkeys(found + self.cc))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "invoice_id": self.invoice_id, "invoice_version": self.invoice_version,
+            "flow_id": self.flow_id, "flow_version": self.flow_version, "flow_name": self.flow_name,
+            "changed_fields": copy.deepcopy(self.changed_fields), "status": self.status,
+            "current_stage": self.current_stage, "stages": copy.deepcopy(self.stages),
+            "cc": list(self.cc), "submitter": {k: self.submitter.get(k) for k in ("id", "name")},
+            "trigger_event_id": self.trigger_event_id, "superseded_by": self.superseded_by,
+            "waiting_on": self.waiting_on(), "created_at": self.created_at,
+            "decided_at": self.decided_at, "version": self.version,
+            "updated_at": self.updated_at,
+        }
+
+    # -- rules -----------------------------------------------------------------------
+    def _require_pending(self) -> None:
+        if self.status != PENDING:
+            raise Conflict(f"request {self.id} is {self.status}, no longer pending")
+
+    def _actable_stage(self, actor: Actor) -> dict[str, Any]:
+        self._require_pending()
+        return self.stages[self.current_stage]
+
+    @staticmethod
+    def _my_entries(stage: Mapping[str, Any], actor: Actor) -> list[str]:
+        mine = [e for e in stage["approvers"] if e in entries_of(actor)]
+        if not mine:
+            raise Forbidden(f"you are not an approver of the current stage ({stage['name']})")
+        return mine
+
+    # -- event sourcing --------------------------------------------------------------
+    def apply(self, envelope: Mapping[str, Any]) -> None:
+        self._at = envelope["occurred_at"]  # decisions carry the time they were stored
+        super().apply(envelope)
+
+    def _decision(self, data: Mapping[str, Any], decision: str, **extra: Any) -> None:
+        self.stages[data["stage"]]["decisions"].append(dict(
+            {"user": dict(data["user"]), "decision": decision, "comment": data.get("comment", ""),
+             "at": self._at, "entries": list(data.get("entries") or [])}, **extra))
+
+    def _apply_opened(self, data: Mapping[str, Any]) -> None:
+        for name in ("invoice_id", "invoice_version", "trigger_event_id", "flow_id",
+                     "flow_version", "flow_name"):
+            setattr(self, name, data[name])
+        self.changed_fields = copy.deepcopy(dict(data["changed_fields"]))
+        self.stages = [{"name": s["name"], "mode": s["mode"], "approvers": list(s["approvers"]),
+                        "original_approvers": list(s["approvers"]), "decisions": [],
+                        "status": "open" if i == 0 else "waiting"}
+                       for i, s in enumerate(data["stages"])]
+        self.cc, self.submitter = list(data["cc"]), dict(data["submitter"])
+        self.status, self.current_stage = PENDING, 0
+
+    def _apply_given(self, data: Mapping[str, Any]) -> None:
+        self._decision(data, APPROVED)
+
+    def _apply_advanced(self, data: Mapping[str, Any]) -> None:
+        self.stages[data["from_stage"]]["status"] = APPROVED
+        self.stages[data["to_stage"]]["status"] = "open"
+        self.current_stage = data["to_stage"]
+
+    def _apply_approved(self, data: Mapping[str, Any]) -> None:
+        self.stages[data["stage"]]["status"] = APPROVED
+        self.status, self.decided_at = APPROVED, self._at
+
+    def _apply_rejected(self, data: Mapping[str, Any]) -> None:
+        self._decision(data, REJECTED)
+        self.stages[data["stage"]]["status"] = REJECTED
+        self.status, self.decided_at = REJECTED, self._at
+
+    def _apply_withdrawn(self, data: Mapping[str, Any]) -> None:
+        self.status, self.decided_at = WITHDRAWN, self._at
+
+    def _apply_delegated(self, data: Mapping[str, Any]) -> None:
+        stage = self.stages[data["stage"]]
+        self._decision(data, "delegated", to_user_id=data["to_user_id"])
+        target = f"user:{data['to_user_id']}"
+        approvers = [target if e in data["entries"] else e for e in stage["approvers"]]
+        stage["approvers"] = list(dict.fromkeys(approvers))
+
+    def _apply_superseded(self, data: Mapping[str, Any]) -> None:
+        self.status, self.decided_at = SUPERSEDED, self._at
+        self.superseded_by = data["by_request_id"]
+
+
+ApprovalRequest.APPLY = {
+    ev.REQUEST_OPENED: ApprovalRequest._apply_opened,
+    ev.APPROVAL_GIVEN: ApprovalRequest._apply_given,
+    ev.STAGE_ADVANCED: ApprovalRequest._apply_advanced,
+    ev.REQUEST_APPROVED: ApprovalRequest._apply_approved,
+    ev.REQUEST_REJECTED: ApprovalRequest._apply_rejected,
+    ev.REQUEST_WITHDRAWN: ApprovalRequest._apply_withdrawn,
+    ev.REQUEST_DELEGATED: ApprovalRequest._apply_delegated,
+    ev.REQUEST_SUPERSEDED: ApprovalRequest._apply_superseded,
+}
+
+
+def satisfied_entries(stage: Mapping[str, Any]) -> set[str]:
+    return {e for d in stage["decisions"] if d["decision"] == APPROVED for e in d["entries"]}
+
+
+def invoice_status_for(status: str) -> str | None:
+    """The invoice approval_status a request's status stands for. A withdrawn request
+    leaves the change unapproved: ``none``. A superseded one stands for nothing (the
+    request that superseded it speaks for the invoice)."""
+    return {PENDING: "pending", APPROVED: "approved", REJECTED: "rejected",
+            WITHDRAWN: "none"}.get(status)

@@ -1,0 +1,69 @@
+"""The ports the use cases need; adapters/ implements them on MongoDB."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from approval.domain.flow import Flow
+from approval.domain.request import ApprovalRequest
+from shared.events.envelope import Metadata
+
+
+class FlowRepository(Protocol):
+    def load(self, flow_id: str) -> Flow:
+        """The flow now; NotFound when there is none."""
+
+    def load_version(self, flow_id: str, version: int) -> Flow:
+        """The flow as of one of its versions; NotFound when it never had it."""
+
+    def save(self, flow: Flow, meta: Metadata) -> list[dict[str, Any]]:
+        """Append the pending events with the state; ConcurrencyConflict if the stream moved."""
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every flow's current version, oldest first."""
+
+
+class RequestRepository(Protocol):
+    def load(self, request_id: str) -> ApprovalRequest:
+        """Replay of the request's stream; NotFound when there is none."""
+
+    def save(self, request: ApprovalRequest, meta: Metadata) -> list[dict[str, Any]]:
+        """Append the pending events with the state and notifications, atomically."""
+
+    def state(self, request_id: str) -> dict[str, Any] | None:
+        """The request as of its last append, or None."""
+
+    def for_invoice(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The invoice's requests, oldest trigger first."""
+
+    def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        """The request opened by the invoice's latest triggering event."""
+
+    def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
+        """Pending requests whose current stage waits on one of these entries."""
+
+    def find(self, status: str | None, involving: Iterable[str] | None) -> list[dict[str, Any]]:
+        """Requests by status, optionally only those involving one of the entries."""
+
+
+class NotificationStore(Protocol):
+    def for_recipients(self, recipients: list[str], reader: str,
+                       unread_only: bool) -> list[dict[str, Any]]:
+        """Notifications addressed to any of the recipients, newest first."""
+
+    def mark_read(self, ids: list[str], recipients: list[str], reader: str) -> int:
+        """Mark the reader's (visible) notifications read; how many matched."""
+
+
+class EventLog(Protocol):
+    """The raw view of the approval store (the shared EventStore implements it)."""
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Stored envelopes after a position, in global order."""
+
+    def stream(self, stream_id: str, after_version: int = 0, up_to_version: int | None = None,
+               upcast: bool = True) -> list[dict[str, Any]]:
+        """One stream's envelopes in version order."""
+
+    def verify(self, stream_ids: Any = None) -> dict[str, Any]:
+        """{ok, checked, broken} for the given streams (every stream when None)."""

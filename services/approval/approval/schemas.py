@@ -1,0 +1,99 @@
+"""Request schemas of the approval service (edges only): shapes, types and forms.
+What needs the world (known fields, custom fields, roles) is checked by the use case."""
+from __future__ import annotations
+
+from typing import Any
+
+from approval.domain.flow import APPROVER_PATTERN, MODES
+from shared.errors import ValidationError
+from shared.schemas import RAISE, Id, Schema, Text, fields, load, validate
+
+APPROVER_ERROR = "must be 'user:<id>' or 'role:<name>'"
+MAX_COMMENT = 2000
+
+
+def Approvers(*, required: bool = False, min_length: int = 0) -> fields.List:
+    entry = fields.String(validate=validate.Regexp(APPROVER_PATTERN, error=APPROVER_ERROR))
+    return fields.List(entry, required=required, validate=validate.Length(min=min_length, max=50))
+
+
+class StageInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = Text(100, required=True, allow_none=False, min_length=1)
+    approvers = Approvers(required=True, min_length=1)
+    mode = fields.String(load_default="any",
+                         validate=validate.OneOf(MODES, error="must be one of any, all"))
+
+
+class FlowChanges(Schema):
+    """The fields of a flow; all optional (``update_flow``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = Text(200, allow_none=False, min_length=1)
+    watched_fields = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                                 validate=validate.Length(max=100))
+    trigger_on_create = fields.Boolean(strict=True)
+    condition = fields.Raw(allow_none=True)
+    stages = fields.List(fields.Nested(StageInput), validate=validate.Length(
+        min=1, max=20, error="at least one stage (at most 20)"))
+    cc = Approvers()
+    active = fields.Boolean(strict=True)
+
+
+class FlowInput(FlowChanges):
+    """``define_flow``: name and stages required."""
+
+    name = Text(200, required=True, allow_none=False, min_length=1)
+    stages = fields.List(fields.Nested(StageInput), required=True, validate=validate.Length(
+        min=1, max=20, error="at least one stage (at most 20)"))
+    watched_fields = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                                 load_default=list, validate=validate.Length(max=100))
+    trigger_on_create = fields.Boolean(strict=True, load_default=False)
+    condition = fields.Raw(allow_none=True, load_default=None)
+    cc = Approvers()
+    active = fields.Boolean(strict=True, load_default=True)
+
+
+def load_flow(data: Any) -> dict[str, Any]:
+    loaded = dict(load(FlowInput(), data))
+    loaded.setdefault("cc", [])
+    return loaded
+
+
+def load_flow_changes(changes: Any) -> dict[str, Any]:
+    loaded = dict(load(FlowChanges(), changes, name="changes"))
+    if not loaded:
+        raise ValidationError.field("changes", "must change at least one field")
+    return loaded
+
+
+def comment_arg(value: Any, *, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_COMMENT:
+        raise ValidationError.field("comment", f"must be a string of at most {MAX_COMMENT} characters")
+    if required and not value.strip():
+        raise ValidationError.field("comment", "is required")
+    return value
+
+
+def user_id_arg(value: Any, name: str) -> str:
+    try:
+        return str(load(_UserId(), {"id": value}, name=name)["id"])
+    except ValidationError:
+        raise ValidationError.field(name, "must be a user id") from None
+
+
+def ids_arg(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or len(value) > 500 or \
+            not all(isinstance(v, str) and 0 < len(v) <= 200 for v in value):
+        raise ValidationError.field(name, "must be a list of ids")
+    return list(value)
+
+
+class _UserId(Schema):
+    id = Id(required=True, allow_none=False)

@@ -7,7 +7,11 @@ loaded again. A run that stopped half-way is finished by the next one: customers
 found by code, contracts by number, payments by reference, and an invoice whose
 invoice_no is taken (Conflict) is left as it is.
 
-Needs the customer and invoice services running; AMQP_URI and INVOICE_AUTH_SECRET as
+Also defines an approval flow (快递信息变更复核) before the invoices, so changing the
+showcase invoice's courier number opens a request that a finance user then approves,
+and shows the search service's answers (stats, courier lookup, reconciliation).
+
+Needs the four services running; AMQP_URI and INVOICE_AUTH_SECRET as
 for the services. Run from the repository root (``shared`` must be importable).
 """
 from __future__ import annotations
@@ -16,8 +20,9 @@ import argparse
 import logging
 import os
 import sys
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +58,9 @@ DATA: list[dict[str, Any]] = [
             "invoices": [
                 {"title": "一期实施服务费", "content": "CRM系统一期实施服务", "type": "vat_special",
                  "amount": "120000.00", "issued_on": "2026-02-12", "invoice_no": "DEMO-INV-0001",
-                 "courier": "顺丰速运", "tracking_number": "SF1402837465921",
-                 "payments": ["DEMO-PAY-001"], "then": {"remarks": "客户财务已签收"}},
+                 "courier": "顺丰速运", "tracking_number": "SF1402837465920",
+                 "payments": ["DEMO-PAY-001"],
+                 "then": {"remarks": "客户财务已签收", "tracking_number": "SF1402837465921"}},
                 {"title": "二期实施服务费", "content": "CRM系统二期实施服务", "type": "vat_special",
                  "amount": "120000.00", "issued_on": "2026-05-15", "invoice_no": "DEMO-INV-0002",
                  "payments": ["DEMO-PAY-002"]},
@@ -87,6 +93,9 @@ DATA: list[dict[str, Any]] = [
             "payments": [
                 {"amount": "12000.25", "received_on": "2026-04-18", "method": "cash",
                  "reference": "DEMO-PAY-004"},
+                # not invoiced yet: search.uninvoiced_payments() finds it
+                {"amount": "12000.25", "received_on": "2026-07-18", "method": "bank_transfer",
+                 "reference": "DEMO-PAY-005"},
             ],
             "invoices": [
                 {"title": "第一季度维护费收据", "content": "仓储系统维护服务", "type": "receipt",
@@ -101,12 +110,20 @@ DATA: list[dict[str, Any]] = [
 MARKER = {"name": MARKER_NAME, "code": MARKER_CODE, "industry": "数据服务",
           "phone": "010-8250-6600", "address": "北京市海淀区中关村大街27号"}
 SHOWCASE_INVOICE_NO = "DEMO-INV-0001"
+FLOW = {"name": "快递信息变更复核", "watched_fields": ["tracking_number", "courier"],
+        "trigger_on_create": False,
+        "condition": [{"field": "amount", "op": "gte", "value": "50000"}],
+        "stages": [{"name": "财务复核", "approvers": ["role:finance"], "mode": "any"}],
+        "cc": ["user:demo-loader"], "active": True}
+FINANCE_USER = {"sub": "demo-finance", "name": "财务 王芳", "department": "dept-finance",
+                "roles": ["finance"]}
 
 
-def hub() -> ClusterRpcProxy:
+def hub(user: dict[str, Any] | None = None) -> ClusterRpcProxy:
     secret = os.environ.get("INVOICE_AUTH_SECRET") or DEFAULT_SECRET
-    token = issue_token(secret, sub="demo-loader", name="演示数据导入", department="dept-finance",
-                        roles=["admin"])
+    claims = user or {"sub": "demo-loader", "name": "演示数据导入", "department": "dept-finance",
+                      "roles": ["admin"]}
+    token = issue_token(secret, **claims)
     config = {"AMQP_URI": os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/",
               "serializer": "json"}
     return ClusterRpcProxy(config, context_data={"authorization": bearer(token)}, timeout=60)
@@ -174,9 +191,21 @@ def ensure_invoice(rpc: Any, customer_id: str, contract_id: str, payment_ids: di
     return invoice
 
 
+def ensure_flow(rpc: Any) -> dict[str, Any]:
+    for flow in rpc.approval.list_flows():
+        if flow.get("name") == FLOW["name"]:
+            print(f"    approval flow {FLOW['name']}: exists")
+            return dict(flow)
+    flow = rpc.approval.define_flow(FLOW)
+    print(f"    approval flow {FLOW['name']} ({flow['id']} v{flow['version']}): defined, watches "
+          f"{', '.join(FLOW['watched_fields'])} when amount >= 50000")
+    return dict(flow)
+
+
 def load(rpc: Any) -> dict[str, str]:
     """Create what is missing; returns invoice_no -> invoice id for invoices made now."""
     made: dict[str, str] = {}
+    ensure_flow(rpc)
     for entry in DATA:
         customer = ensure_customer(rpc, entry["customer"])
         for group in entry["contracts"]:
@@ -246,10 +275,71 @@ def summary(rpc: Any, made: dict[str, str]) -> bool:
                   f"by {actor.get('name') or actor.get('id')}: {what}")
     else:
         print(f"    (invoice {SHOWCASE_INVOICE_NO} not found among the first events: no history shown)")
+    approved = show_approval(rpc, invoice_id) if invoice_id else False
+    searched = show_search(rpc)
     result = rpc.invoice.verify()
     print(f"    invoice.verify(): ok={result.get('ok')} checked={result.get('checked')} "
           f"broken={len(result.get('broken') or [])}")
-    return bool(result.get("ok"))
+    return bool(result.get("ok")) and approved and searched
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """The first truthy answer of ``probe``: projections and reactions are asynchronous."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = probe()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def show_approval(rpc: Any, invoice_id: str) -> bool:
+    """The courier-number change opened a request; a finance user approves it."""
+    requests = eventually(lambda: rpc.approval.requests_for_invoice(invoice_id))
+    if not requests:
+        print("    approval: no request opened for the courier-number change (is the flow defined?)")
+        return False
+    request = requests[-1]
+    if request["status"] == "pending":
+        with hub(FINANCE_USER) as finance:
+            inbox = finance.approval.list_requests(mine=True)
+            print(f"    {FINANCE_USER['name']}'s approval inbox: {len(inbox)} request(s)")
+            request = finance.approval.approve(request["id"], "快递单号已核对")
+    decisions = [f"{_who(d.get('user'))} {d.get('decision')}: {d.get('comment')}"
+                 for stage in request.get("stages") or [] for d in stage.get("decisions") or []]
+    print(f"    approval request {request['id']} (flow v{request['flow_version']}, changed "
+          f"{', '.join(request.get('changed_fields') or [])}): {request['status']}"
+          f" ({'; '.join(decisions)})")
+    invoice = eventually(lambda: (lambda inv: inv if inv.get("approval_status") == "approved" else None)(
+        rpc.invoice.get_invoice(invoice_id)))
+    status = (invoice or {}).get("approval_status")
+    print(f"    invoice approval_status: {status}")
+    return status == "approved"
+
+
+def _who(user: Any) -> str:
+    return str(user.get("name") or user.get("id")) if isinstance(user, dict) else str(user)
+
+
+def show_search(rpc: Any) -> bool:
+    """What the people behind the seed ask, answered by the search projections."""
+    caught_up = eventually(lambda: rpc.search.projection_status().get("lag_events") == 0)
+    status = rpc.search.projection_status()
+    print(f"    search.projection_status(): {status}")
+    by_type = rpc.search.stats(None, ["type"])
+    for row in by_type["rows"]:
+        print(f"      stats by type: {row['type']:<13} {row['count']} invoice(s), {row['amount']}")
+    print(f"      total: {by_type['total']['count']} invoice(s), {by_type['total']['amount']}")
+    found = rpc.search.search({"filters": [{"field": "tracking_number", "op": "prefix",
+                                            "value": "SF14028"}]})
+    for item in found["items"]:
+        print(f"      courier number SF14028…: {item['number']} {item['title']} "
+              f"{item['tracking_number']} ({item['customer_name']}, {item['approval_status']})")
+    uninvoiced = rpc.search.uninvoiced_payments()
+    for payment in uninvoiced["items"]:
+        print(f"      payment without an invoice: {payment.get('id')} {payment.get('amount')} "
+              f"received {payment.get('received_on')}")
+    return bool(caught_up) and by_type["total"]["count"] > 0 and bool(found["items"])
 
 
 def main(argv: list[str] | None = None) -> int:

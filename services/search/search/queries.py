@@ -28,7 +28,7 @@ from shared.auth import Actor, Policy
 from shared.errors import Forbidden, NotFound, ValidationError
 from shared.events.envelope import to_wire
 from shared.money import money_str
-from shared.query import Catalog, Condition, FieldSpec, evaluate, invoice_catalog
+from shared.query import Catalog, Condition, FieldSpec, evaluate, invoice_catalog, value_at
 
 GROUP_FIELD = {"day": "issued_on", "month": "month"}
 BUCKET_FIELDS = set(buckets.ALL_DIMS) | {"issued_on"}
@@ -106,7 +106,7 @@ class Queries:
 
         def key(doc: Mapping[str, Any]) -> list[Any]:
             view = _eval_view(doc)
-            return [_value_at(view, field) for field, _ in sort]
+            return [value_at(view, field) for field, _ in sort]
 
         matches = self._matches(query)
         matches.sort(key=cmp_to_key(lambda a, b: key_cmp(key(a), key(b))))
@@ -256,14 +256,6 @@ class Queries:
                   "reference": p.get("reference")} for p in found]
         return {"items": items, "total": len(items)}
 
-
-def _value_at(doc: Mapping[str, Any], field: str) -> Any:
-    node: Any = doc
-    for part in field.split("."):
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(part)
-    return node
 
 
 def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:

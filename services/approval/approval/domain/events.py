@@ -20,6 +20,14 @@ Request streams (stream_type ``approval_request``, id ``apr_<triggering event id
 from __future__ import annotations
 
 from shared.events.upcasting import UpcasterRegistry
+from shared.invoice_events import (  # noqa: F401 - the invoice events this service reacts to
+    INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_CREATED,
+    INVOICE_EVENTS,
+    INVOICE_FIELDS_CHANGED,
+    INVOICE_VOIDED,
+    STREAM_INVOICE,
+)
 
 STREAM_FLOW = "approval_flow"
 STREAM_REQUEST = "approval_request"
@@ -40,13 +48,6 @@ REQUEST_SUPERSEDED = "ApprovalRequestSuperseded"
 # REQUEST_SUPERSEDED: it is committed with the superseding request's REQUEST_OPENED.
 OUTCOME_EVENTS = (REQUEST_OPENED, REQUEST_APPROVED, REQUEST_REJECTED, REQUEST_WITHDRAWN)
 
-# Invoice events (source service ``invoice``) this service reacts to.
-INVOICE_CREATED = "InvoiceCreated"
-INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
-INVOICE_VOIDED = "InvoiceVoided"
-INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
-INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
-                  INVOICE_APPROVAL_STATUS_CHANGED)
-STREAM_INVOICE = "invoice"
+
 
 upcasters = UpcasterRegistry()

@@ -11,18 +11,18 @@ Event data shapes (schema_version 1):
 from __future__ import annotations
 
 from shared.events.upcasting import UpcasterRegistry
-
-INVOICE_CREATED = "InvoiceCreated"
-INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
-INVOICE_VOIDED = "InvoiceVoided"
-INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
-INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
-INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
-CUSTOM_FIELD_DEFINED = "CustomFieldDefined"
-CUSTOM_FIELD_UPDATED = "CustomFieldUpdated"
-
-STREAM_INVOICE = "invoice"
-STREAM_INVOICE_TYPE = "invoice_type"
-STREAM_CUSTOM_FIELD = "custom_field"
+from shared.invoice_events import (  # noqa: F401 - the names live in shared: others consume them
+    CUSTOM_FIELD_DEFINED,
+    CUSTOM_FIELD_UPDATED,
+    INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_CREATED,
+    INVOICE_FIELDS_CHANGED,
+    INVOICE_TYPE_CREATED,
+    INVOICE_TYPE_UPDATED,
+    INVOICE_VOIDED,
+    STREAM_CUSTOM_FIELD,
+    STREAM_INVOICE,
+    STREAM_INVOICE_TYPE,
+)
 
 upcasters = UpcasterRegistry()

@@ -13,17 +13,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from search.domain.terms import document_terms
+from shared.invoice_events import (  # noqa: F401 - re-exported for this service
+    CUSTOM_FIELD_DEFINED,
+    CUSTOM_FIELD_UPDATED,
+    INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_CREATED,
+    INVOICE_EVENTS,
+    INVOICE_FIELDS_CHANGED,
+    INVOICE_TYPE_CREATED,
+    INVOICE_TYPE_UPDATED,
+    INVOICE_VOIDED,
+)
 
-INVOICE_CREATED = "InvoiceCreated"
-INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
-INVOICE_VOIDED = "InvoiceVoided"
-INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
-INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
-                  INVOICE_APPROVAL_STATUS_CHANGED)
-INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
-INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
-CUSTOM_FIELD_DEFINED = "CustomFieldDefined"
-CUSTOM_FIELD_UPDATED = "CustomFieldUpdated"
 SETTING_EVENTS = {INVOICE_TYPE_CREATED: "invoice_type", INVOICE_TYPE_UPDATED: "invoice_type",
                   CUSTOM_FIELD_DEFINED: "custom_field", CUSTOM_FIELD_UPDATED: "custom_field"}
 

@@ -1,0 +1,52 @@
+"""Small look-ups several pages share (all through the signed-in person's RPC helper)."""
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from gateway.web.page import Page
+from shared.errors import Forbidden, NotFound
+
+EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
+                   "contract_id", "tracking_number", "courier", "invoice_no",
+                   "department_id", "owner_id", "remarks")
+LIST_COLUMNS = ("number", "title", "type", "amount", "issued_on", "customer_name",
+                "contract_number", "tracking_number", "invoice_no", "department_id",
+                "owner_id", "approval_status")
+TEXTAREA_FIELDS = ("content", "remarks")
+
+
+def invoice_types(page: Page, include_inactive: bool = True) -> dict[str, dict[str, Any]]:
+    return {t["key"]: t for t in page.rpc.invoice.list_invoice_types(include_inactive=include_inactive)}
+
+
+def custom_fields(page: Page) -> list[dict[str, Any]]:
+    return list(page.rpc.invoice.list_custom_fields())
+
+
+def customers(page: Page) -> list[dict[str, Any]]:
+    return list(page.rpc.customer.list_customers(limit=500)["items"])
+
+
+def field_label(page: Page, name: str, custom: list[dict[str, Any]]) -> str:
+    if name.startswith("custom."):
+        key = name.split(".", 1)[1]
+        return next((d["label"] for d in custom if d["key"] == key), key)
+    return page.gettext(f"field.{name}")
+
+
+def searchable_fields(page: Page, custom: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(field, label) for the search builder: every field, custom ones included."""
+    names = ["title", "content", "number", "type", "amount", "issued_on", "customer_name",
+             "contract_number", "customer_id", "contract_id", "invoice_no", "tracking_number",
+             "courier", "department_id", "owner_id", "remarks", "approval_status", "status"]
+    names += [f"custom.{d['key']}" for d in custom]
+    return [(name, field_label(page, name, custom)) for name in names]
+
+
+def error_page(page: Page, exc: Exception) -> Response:
+    """NotFound / Forbidden from a service as an HTML page (the services decided)."""
+    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
+    return page.render("error.html", status=status, status_code=status,
+                       message=str(exc.args[0]) if exc.args else "")

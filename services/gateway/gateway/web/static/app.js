@@ -1,0 +1,262 @@
+// The pages' own script (no libraries). Reading works without it; with it: the search
+// builder grows, the detail panel edits one field at a time, and forms post JSON to
+// /api/ with the page's CSRF token.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  var T = JSON.parse(document.getElementById("i18n").textContent);
+  var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function api(method, url, body, headers) {
+    var h = { "Accept": "application/json", "X-CSRF-Token": CSRF };
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
+    return fetch(url, { method: method, headers: h, credentials: "same-origin",
+                        body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (r) {
+        return r.text().then(function (t) {
+          var data = null;
+          try { data = t ? JSON.parse(t) : null; } catch (e) { data = { detail: t }; }
+          return { status: r.status, ok: r.ok, data: data };
+        });
+      });
+  }
+
+  function flatten(errors, prefix, out) {
+    out = out || {};
+    Object.keys(errors || {}).forEach(function (k) {
+      var v = errors[k], key = prefix ? prefix + "." + k : k;
+      if (Array.isArray(v)) out[key] = v.join(" ");
+      else if (v && typeof v === "object") flatten(v, key, out);
+      else out[key] = String(v);
+    });
+    return out;
+  }
+
+  function problemText(res) {
+    var d = res.data || {};
+    var flat = flatten(d.errors || {});
+    var parts = Object.keys(flat).map(function (k) { return k + ": " + flat[k]; });
+    return (d.detail || d.title || ("HTTP " + res.status)) + (parts.length ? " — " + parts.join("; ") : "");
+  }
+
+  // ---- search builder: more conditions ----
+  var add = document.getElementById("add-condition");
+  if (add) add.addEventListener("click", function () {
+    var rows = document.querySelectorAll("#builder .condition");
+    var last = rows[rows.length - 1], copy = last.cloneNode(true);
+    copy.querySelectorAll("select, input").forEach(function (el) {
+      if (el.tagName === "INPUT") el.value = ""; else el.selectedIndex = 0;
+    });
+    last.parentNode.appendChild(copy);
+    copy.querySelector("select").focus();
+  });
+
+  // ---- detail panel ----
+  var panel = document.getElementById("panel");
+  if (panel) initPanel(panel);
+
+  function initPanel(panel) {
+    var id = panel.dataset.invoiceId, close = document.getElementById("panel-close");
+    panel.focus();
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !document.querySelector(".editor")) close.click();
+    });
+    var tabs = panel.querySelectorAll('.tabs a[role="tab"]');
+    function show(hash) {
+      tabs.forEach(function (a) {
+        var on = a.getAttribute("href") === hash;
+        a.setAttribute("aria-selected", on ? "true" : "false");
+        document.querySelector(a.getAttribute("href")).hidden = !on;
+      });
+    }
+    tabs.forEach(function (a) {
+      a.addEventListener("click", function (e) { e.preventDefault(); show(a.getAttribute("href")); });
+    });
+    show("#tab-details");
+    var only = document.getElementById("only-filled");
+    only.addEventListener("change", function () {
+      document.getElementById("fields").classList.toggle("only-filled", only.checked);
+      var url = new URL(location.href);
+      if (only.checked) url.searchParams.set("only_filled", "1"); else url.searchParams.delete("only_filled");
+      history.replaceState(null, "", url);
+    });
+    panel.addEventListener("click", function (e) {
+      var button = e.target.closest("button.value");
+      if (button) openEditor(button.closest(".field"), id);
+    });
+  }
+
+  function refreshPanel() {
+    // Re-read the server-rendered panel (labels, names, history) after a change.
+    return fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        ["fields", "history", "panel-version"].forEach(function (key) {
+          var fresh = doc.getElementById(key), old = document.getElementById(key);
+          if (fresh && old) old.replaceWith(fresh);
+        });
+        var p = doc.getElementById("panel");
+        if (p) document.getElementById("panel").dataset.version = p.dataset.version;
+        var only = document.getElementById("only-filled");
+        document.getElementById("fields").classList.toggle("only-filled", only.checked);
+      });
+  }
+
+  function makeInput(field) {
+    var kind = field.dataset.kind, value = field.dataset.value, input;
+    if (kind === "select") {
+      input = document.createElement("select");
+      JSON.parse(field.dataset.options || "[]").forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o[0]; opt.textContent = o[1]; opt.selected = o[0] === value;
+        input.appendChild(opt);
+      });
+    } else if (kind === "textarea") {
+      input = document.createElement("textarea"); input.rows = 3; input.value = value;
+    } else {
+      input = document.createElement("input");
+      input.type = kind === "date" ? "date" : "text";
+      if (kind === "money" || kind === "number") input.inputMode = "decimal";
+      input.value = value;
+    }
+    input.className = "edit-input";
+    input.setAttribute("aria-label", field.querySelector("dt").textContent);
+    return input;
+  }
+
+  function openEditor(field, id) {
+    var open = document.querySelector(".editor");
+    if (open) open._cancel();
+    var dd = field.querySelector("dd"), button = dd.querySelector("button.value");
+    var errorBox = dd.querySelector(".field-error");
+    var old = dd.querySelector(".changed-meanwhile");
+    if (old) old.remove();
+    var editor = document.createElement("div");
+    editor.className = "editor";
+    var input = makeInput(field);
+    var ok = document.createElement("button"); ok.type = "button"; ok.className = "ok";
+    ok.textContent = "✓"; ok.title = T.save; ok.setAttribute("aria-label", T.save);
+    var cancel = document.createElement("button"); cancel.type = "button"; cancel.className = "cancel";
+    cancel.textContent = "✗"; cancel.title = T.cancel; cancel.setAttribute("aria-label", T.cancel);
+    editor.append(input, ok, cancel);
+    button.hidden = true;
+    dd.insertBefore(editor, errorBox);
+    input.focus();
+    function done() { editor.remove(); button.hidden = false; button.focus(); }
+    editor._cancel = done;
+    cancel.addEventListener("click", done);
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); done(); }
+      if (e.key === "Enter" && input.tagName !== "TEXTAREA") { e.preventDefault(); save(); }
+    });
+    ok.addEventListener("click", save);
+
+    function save() {
+      var name = field.dataset.field, raw = input.value, value = raw === "" ? null : raw;
+      if (value === "true") value = true; else if (value === "false") value = false;
+      var body = {}; body[name] = value;
+      var panel = document.getElementById("panel");
+      errorBox.hidden = true; ok.disabled = true; ok.textContent = "…";
+      api("PATCH", "/api/invoices/" + encodeURIComponent(id), body,
+          { "If-Match": '"' + panel.dataset.version + '"' })
+        .then(function (res) {
+          ok.disabled = false; ok.textContent = "✓";
+          if (res.ok) { editor.remove(); return refreshPanel(); }
+          if (res.status === 412 || (res.status === 409 && res.data && res.data.errors &&
+                                     res.data.errors.current_version !== undefined)) {
+            return api("GET", "/api/invoices/" + encodeURIComponent(id)).then(function (cur) {
+              var now = cur.data || {}, v = name.indexOf("custom.") === 0
+                ? (now.custom || {})[name.slice(7)] : now[name];
+              panel.dataset.version = now.version;
+              var box = document.createElement("p");
+              box.className = "changed-meanwhile"; box.setAttribute("role", "alert");
+              box.textContent = T.changed_meanwhile + " " + (v === null || v === undefined ? "∅" : v) +
+                                " (v" + now.version + ")";
+              dd.insertBefore(box, errorBox);
+              var shown = document.getElementById("panel-version");
+              if (shown) shown.textContent = now.version;
+            });
+          }
+          var flat = flatten((res.data || {}).errors || {});
+          errorBox.textContent = flat[name] || Object.keys(flat).map(function (k) { return flat[k]; }).join(" ")
+                                 || problemText(res);
+          errorBox.hidden = false;
+        });
+    }
+  }
+
+  // ---- forms that post JSON to /api/ ----
+  function setPath(obj, path, value) {
+    var keys = path.split("."), cur = obj;
+    keys.forEach(function (k, i) {
+      var last = i === keys.length - 1, nextIsIndex = !last && /^\d+$/.test(keys[i + 1]);
+      if (last) { cur[k] = value; return; }
+      if (cur[k] === undefined) cur[k] = nextIsIndex ? [] : {};
+      cur = cur[k];
+    });
+  }
+  function prune(v) {
+    if (Array.isArray(v)) { v = v.map(prune).filter(function (x) { return x !== undefined; }); return v.length ? v : undefined; }
+    if (v && typeof v === "object") {
+      var out = {}, any = false;
+      Object.keys(v).forEach(function (k) { var p = prune(v[k]); if (p !== undefined) { out[k] = p; any = true; } });
+      return any ? out : undefined;
+    }
+    return v;
+  }
+  function serialize(form) {
+    var body = {}, lists = {};
+    form.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (el) {
+      var name = el.name, value;
+      if (el.type === "checkbox") {
+        if (el.dataset.list) { lists[name] = lists[name] || []; if (el.checked) lists[name].push(el.value); return; }
+        value = el.checked;
+      } else {
+        value = el.value.trim();
+        if (el.dataset.list) value = value ? value.split(/[,，]/).map(function (s) { return s.trim(); }).filter(Boolean) : [];
+        else if (el.dataset.kind === "bool") value = value === "" ? "" : value === "true";
+        if ((value === "" || (Array.isArray(value) && !value.length)) && el.dataset.optional) return;
+      }
+      setPath(body, name, value);
+    });
+    Object.keys(lists).forEach(function (k) { setPath(body, k, lists[k]); });
+    var condition = body.condition;
+    if (condition && !(condition[0] && condition[0].field)) delete body.condition;
+    Object.keys(body).forEach(function (k) {
+      if (k !== "comment" && body[k] && typeof body[k] === "object") {
+        var p = prune(body[k]); if (p === undefined) delete body[k]; else body[k] = p;
+      }
+    });
+    return body;
+  }
+  document.querySelectorAll("form.api-form").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var submit = form.querySelector('button[type="submit"]');
+      form.querySelectorAll(".field-error, .form-error").forEach(function (p) { p.hidden = true; });
+      submit.disabled = true;
+      api(form.dataset.method || "POST", form.dataset.api, serialize(form)).then(function (res) {
+        submit.disabled = false;
+        if (res.ok) {
+          if (form.dataset.next) location.href = form.dataset.next.replace("{id}", encodeURIComponent(res.data.id));
+          else location.reload();
+          return;
+        }
+        var flat = flatten((res.data || {}).errors || {}), rest = [];
+        Object.keys(flat).forEach(function (key) {
+          var target = null, probe = key;
+          while (probe && !target) {
+            target = form.querySelector('[data-error-for="' + probe + '"]');
+            probe = probe.indexOf(".") > 0 ? probe.slice(0, probe.lastIndexOf(".")) : "";
+          }
+          if (target) { target.textContent = flat[key]; target.hidden = false; } else rest.push(key + ": " + flat[key]);
+        });
+        var box = form.querySelector(".form-error");
+        if (box && (rest.length || !Object.keys(flat).length)) {
+          box.textContent = rest.length ? rest.join("; ") : problemText(res); box.hidden = false;
+        }
+      });
+    });
+  });
+})();

@@ -1,0 +1,177 @@
+"""The pages' pure parts: catalogs, language choice, URL ↔ search query, and rendering
+with a hand-written stand-in for the gateway's RPC helper."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from babel.messages.pofile import read_po
+from werkzeug.datastructures import MultiDict
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from gateway.web import i18n
+from gateway.web.page import TEMPLATES, Page, Session
+from gateway.web.pages import invoices
+from gateway.web.query import ListQuery
+from shared.auth import Actor
+
+# ids built in templates from a prefix and a value (``_("field." ~ col)``)
+DYNAMIC_IDS = {
+    "field.": ["number", "title", "content", "type", "amount", "issued_on", "customer_id",
+               "customer_name", "contract_id", "contract_number", "tracking_number", "courier",
+               "invoice_no", "department_id", "owner_id", "remarks", "approval_status", "status",
+               "version"],
+    "op.": ["eq", "ne", "contains", "prefix", "gt", "gte", "lt", "lte", "exists"],
+    "approval_status.": ["none", "pending", "approved", "rejected"],
+    "request.status.": ["pending", "approved", "rejected", "withdrawn", "superseded"],
+    "event.": ["InvoiceCreated", "InvoiceFieldsChanged", "InvoiceVoided", "InvoiceApprovalStatusChanged"],
+    "kind.": ["text", "number", "money", "date", "select", "bool"],
+    "weekday.": [str(d) for d in range(7)],
+    "customer.tab.": ["invoices", "contracts", "payments", "profile"],
+    "approvals.view.": ["inbox", "mine", "all", "notifications"],
+    "notification.": ["approval_needed", "request_approved", "request_rejected"],
+    "decision.": ["approved", "rejected", "delegated"],
+    "stage.mode.": ["any", "all"],
+    "error.title_": ["403", "404"], "error.text_": ["403", "404"],
+}
+STATIC_ID = re.compile(r"""_\(\s*["']([a-z][A-Za-z0-9_.]*)["']\s*\)""")
+
+
+def catalog_ids(locale: str) -> dict[str, str]:
+    with open(i18n.catalog_path(locale), "rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id}
+
+
+def test_every_message_id_the_pages_use_is_translated_in_both_catalogs() -> None:
+    used = set()
+    for path in [*TEMPLATES.glob("*.html"), *TEMPLATES.parent.glob("pages/*.py")]:
+        used |= set(STATIC_ID.findall(path.read_text(encoding="utf-8")))
+    used |= {prefix + value for prefix, values in DYNAMIC_IDS.items() for value in values}
+    for locale in i18n.LOCALES:
+        translated = {k for k, v in catalog_ids(locale).items() if v}
+        assert used - translated == set(), locale
+
+
+def test_templates_hold_no_chinese_text() -> None:
+    for path in TEMPLATES.glob("*.html"):
+        assert not re.search(r"[\u4e00-\u9fff]", path.read_text(encoding="utf-8")), path.name
+
+
+def test_language_is_the_query_then_the_cookie_then_the_browser_else_chinese() -> None:
+    assert i18n.negotiate(None, None, None) == "zh_CN"
+    assert i18n.negotiate("en", "zh_CN", "zh-CN") == "en"
+    assert i18n.negotiate(None, "en", "zh-CN") == "en"
+    assert i18n.negotiate(None, None, "fr-FR,en-US;q=0.8,zh;q=0.5") == "en"
+    assert i18n.negotiate(None, None, "de, zh-TW;q=0.9") == "zh_CN"
+    assert i18n.negotiate("xx", None, "en") == "en"
+
+
+def test_list_parameters_have_the_api_names_and_become_one_search_query() -> None:
+    args = MultiDict([("q", "SF123"), ("type", "vat_special"), ("issued_from", "2026-03-01"),
+                      ("issued_to", "2026-03-31"), ("field", "courier"), ("op", "contains"),
+                      ("value", "顺丰"), ("field", "custom.level"), ("op", "eq"), ("value", "A"),
+                      ("field", ""), ("op", "eq"), ("value", ""), ("sort", "-amount")])
+    query = ListQuery.from_args(args)
+    search = query.search_query()
+    assert search["text"] == "SF123"
+    assert {"field": "type", "op": "eq", "value": "vat_special"} in search["filters"]
+    assert {"field": "issued_on", "op": "gte", "value": "2026-03-01"} in search["filters"]
+    assert {"field": "custom.level", "op": "eq", "value": "A"} in search["filters"]
+    assert len(search["filters"]) == 5 and search["match"] == "all"
+    assert search["sort"] == [{"field": "amount", "dir": "desc"}]
+    again = ListQuery.from_args(MultiDict(query.url_args()))
+    assert again.search_query() == search
+
+
+def test_any_match_applies_to_the_builder_conditions_only() -> None:
+    args = MultiDict([("type", "receipt"), ("field", "courier"), ("op", "eq"), ("value", "EMS"),
+                      ("field", "title"), ("op", "contains"), ("value", "x"), ("match", "any")])
+    query = ListQuery.from_args(args)
+    assert query.search_query()["match"] == "any"
+    assert [f["field"] for f in query.search_query()["filters"]] == ["courier", "title"]
+    assert query.any_drops_fixed()
+
+
+class FakeHub:
+    """Stands in for the gateway's RPC helper: ``hub.<service>.<method>(...)``."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __getattr__(self, service: str) -> Any:
+        hub = self
+
+        class Service:
+            def __getattr__(self, method: str) -> Any:
+                def call(*args: Any, **kwargs: Any) -> Any:
+                    hub.calls.append((f"{service}.{method}", args, kwargs))
+                    answer = hub.answers[f"{service}.{method}"]
+                    return answer(*args, **kwargs) if callable(answer) else answer
+                return call
+        return Service()
+
+
+def an_invoice(**overrides: Any) -> dict[str, Any]:
+    invoice = {"id": "inv_1", "number": "INV-2026-000001", "title": "三月服务费", "content": None,
+               "type": "vat_special", "amount": "1200.00", "issued_on": "2026-03-05",
+               "customer_id": "cus_1", "contract_id": None, "payment_ids": [], "invoice_no": "",
+               "tracking_number": "SF1234567", "courier": "顺丰", "owner_id": "sales-1",
+               "department_id": "dept-1", "remarks": None, "custom": {"level": "A"},
+               "status": "active", "approval_status": "pending", "version": 3,
+               "customer_name": "上海测试客户", "contract_number": None}
+    invoice.update(overrides)
+    return invoice
+
+
+def hub_with(invoice: dict[str, Any]) -> FakeHub:
+    return FakeHub({
+        "search.search": {"items": [invoice], "total": 1, "next_cursor": "c2"},
+        "search.stats": {"rows": [], "total": {"count": 1, "amount": "1200.00"}},
+        "invoice.list_invoice_types": [{"key": "vat_special", "label": "增值税专用发票",
+                                        "color": "#D97706", "active": True, "version": 1}],
+        "invoice.list_custom_fields": [{"key": "level", "label": "客户等级", "kind": "select",
+                                        "options": ["A", "B"], "required": False, "active": True}],
+        "customer.list_customers": {"items": [{"id": "cus_1", "name": "上海测试客户"}], "next_cursor": None},
+        "customer.list_contracts": [],
+        "invoice.get_invoice": invoice,
+        "invoice.get_history": [{"version": 1, "event_type": "InvoiceCreated",
+                                 "occurred_at": "2026-03-05T01:02:03.000Z",
+                                 "actor": {"id": "sales-1", "name": "销售"}, "changes": {}}],
+        "approval.requests_for_invoice": [],
+        "approval.notifications": [{"id": "n1"}],
+    })
+
+
+def page_for(url: str, hub: FakeHub, roles: tuple[str, ...] = ("finance",), **headers: str) -> Page:
+    request = Request(EnvironBuilder(path=url.split("?")[0], query_string=url.partition("?")[2],
+                                     headers=headers).get_environ())
+    return Page(request, Session(actor=Actor("fin-1", "财务", "dept-9", roles), csrf_token="tok", rpc=hub))
+
+
+def test_the_list_shows_the_type_as_a_chip_in_its_colour_and_keeps_the_filters_in_links() -> None:
+    hub = hub_with(an_invoice())
+    html = invoices.invoice_list(page_for("/invoices?type=vat_special&q=SF12", hub)).get_data(as_text=True)
+    assert 'style="--chip: #D97706"' in html and "增值税专用发票" in html
+    assert 'href="/invoices?q=SF12&amp;type=vat_special&amp;cursor=c2"' in html
+    assert "/api/invoices/export.csv?q=SF12&amp;type=vat_special" in html
+    search = next(c for c in hub.calls if c[0] == "search.search")
+    assert search[1][0]["filters"] == [{"field": "type", "op": "eq", "value": "vat_special"}]
+    assert '<meta name="csrf-token" content="tok">' in html
+
+
+def test_the_panel_labels_every_field_as_the_seed_does_and_marks_the_empty_ones() -> None:
+    hub = hub_with(an_invoice())
+    html = invoices.invoice_list(page_for("/invoices/inv_1", hub), "inv_1").get_data(as_text=True)
+    for label in ("开票内容", "票据类型", "开票金额", "开票日期", "所属客户", "所属合同", "快递单号",
+                  "票据编号", "所属部门", "负责员工", "备注", "客户等级", "仅显示已填信息"):
+        assert label in html, label
+    assert re.search(r'class="field empty" data-field="remarks"', html)
+    assert re.search(r'class="field " data-field="tracking_number"', html)
+    assert 'data-version="3"' in html
+
+
+def test_english_pages_come_from_the_english_catalog() -> None:
+    html = invoices.invoice_list(page_for("/invoices?lang=en", hub_with(an_invoice()))).get_data(as_text=True)
+    assert "Issue date" in html and "开票日期" not in html

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON_VENV := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run stop test bench lint venv rabbitmq mongo tools
+.PHONY: run stop test bench lint venv rabbitmq mongo tools browser
 
 ## run: start RabbitMQ, the local store and the four services; load the demo data
 run:
@@ -14,7 +14,7 @@ stop:
 	scripts/stop.sh
 
 ## test: the whole test suite (the tests start their own store and RabbitMQ vhost)
-test: venv rabbitmq tools lint
+test: venv rabbitmq tools browser lint
 	$(PYTHON_VENV) -m pytest -q -ra $(PYTEST_ARGS)
 
 ## bench: the benchmarks (bench/)
@@ -35,6 +35,9 @@ rabbitmq:
 
 tools:
 	scripts/tools.sh
+
+browser:
+	scripts/browser.sh
 
 mongo:
 	scripts/mongo.sh start

@@ -175,3 +175,9 @@ def test_the_panel_labels_every_field_as_the_seed_does_and_marks_the_empty_ones(
 def test_english_pages_come_from_the_english_catalog() -> None:
     html = invoices.invoice_list(page_for("/invoices?lang=en", hub_with(an_invoice()))).get_data(as_text=True)
     assert "Issue date" in html and "开票日期" not in html
+
+
+def test_the_stats_period_lists_every_month_it_touches() -> None:
+    from gateway.web.pages.stats import months_between
+    assert months_between("2025-11-15", "2026-02-01") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert months_between("2026-13-01", "2026-02-01") == []

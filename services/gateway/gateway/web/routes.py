@@ -16,7 +16,6 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.gatekeeper import caller_of
 from gateway.http import route
-from gateway.hub import Services
 from gateway.web.page import Page, Session
 from gateway.web.pages import approvals, customers, invoices, settings, stats
 
@@ -42,7 +41,7 @@ def show(request: Request, services: Any, handler: Callable[..., Response], *arg
 class WebPages:
     """Server-rendered pages (zh-CN by default, ``?lang=en`` or the browser's language)."""
 
-    services = Services()
+    services: Any  # the gateway's RPC helper (gateway.hub.Services), given by the service class
 
     @route("GET", "/", auth="optional")
     def home_page(self, request: Request) -> Response:

@@ -22,6 +22,21 @@ def _default_period() -> tuple[str, str]:
     return date(year, month, 1).isoformat(), date.fromordinal(end.toordinal() - 1).isoformat()
 
 
+def months_between(start: str, end: str, at_most: int = 36) -> list[str]:
+    """``YYYY-MM`` of every month the period touches (none for a malformed date: the
+    search service names that error)."""
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        return []
+    months: list[str] = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month) and len(months) < at_most:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
 def stats_page(page: Page) -> Response:
     query = ListQuery.from_args(page.request.args)
     start, end = _default_period()
@@ -33,7 +48,8 @@ def stats_page(page: Page) -> Response:
     except ValidationError as exc:
         errors, stats = exc.messages, {"rows": [], "total": {"count": 0, "amount": "0.00"}}
     context = filter_context(page, query)
-    months = sorted({r["month"] for r in stats["rows"]})
+    months = sorted({r["month"] for r in stats["rows"]} |
+                    set(months_between(query.params["issued_from"], query.params["issued_to"])))
     type_keys = sorted({r["type"] for r in stats["rows"]})
     cells = {(r["month"], r["type"]): r for r in stats["rows"]}
     return page.render("stats.html", stats=stats, months=months, type_keys=type_keys,
@@ -44,8 +60,8 @@ def stats_page(page: Page) -> Response:
 def chart(months: list[str], type_keys: list[str], cells: dict[tuple[str, str], Any],
           types: dict[str, Any]) -> dict[str, Any]:
     """Stacked bars of amount per month, one colour per type (drawn by stats.html)."""
-    totals = {m: sum(Decimal(cells[(m, t)]["amount"]) for t in type_keys if (m, t) in cells)
-              for m in months}
+    totals = {m: sum((Decimal(cells[(m, t)]["amount"]) for t in type_keys if (m, t) in cells),
+                     Decimal(0)) for m in months}
     top = max(totals.values(), default=Decimal(0)) or Decimal(1)
     inner_h = CHART_HEIGHT - 2 * CHART_PAD
     slot = (CHART_WIDTH - 2 * CHART_PAD) / max(len(months), 1)

@@ -210,3 +210,41 @@ def test_every_page_renders_for_the_admin_and_reads_in_english(web: Web, demo: A
     web.screenshot("invoices-phone", width=390, height=844)
     web.open(f"/invoices/{demo['special']['id']}?{MARCH}")
     web.screenshot("invoices-list-with-panel")
+
+
+def test_finance_voids_an_invoice_with_a_reason_from_the_panel(web: Web, demo: Any, hubs: Any) -> None:
+    invoice = hubs["sales"].invoice.create_invoice({
+        "title": "十二月错开发票", "type": "receipt", "amount": "50.00", "issued_on": "2025-12-01",
+        "customer_id": demo["south"]["id"]})
+    web.sign_in("finance")
+    web.open(f"/invoices/{invoice['id']}")
+    web.css("#void-reason").send_keys("开错抬头")
+    web.css("#void-submit").click()
+    web.wait(lambda: web.all("#void-badge"), "the void badge")
+    assert "开错抬头" in web.css("#panel .meta").text
+    assert hubs["finance"].invoice.get_invoice(invoice["id"])["status"] == "void"
+
+
+def test_creating_an_invoice_from_the_form_opens_it_in_the_panel(web: Web, demo: Any) -> None:
+    web.sign_in("sales")
+    web.open(f"/invoices/new?customer_id={demo['south']['id']}")
+    from selenium.webdriver.support.ui import Select
+    web.css("#n-title").send_keys("一月服务费")
+    Select(web.css("#n-type")).select_by_value("vat_ordinary")
+    web.css("#n-amount").send_keys("66.50")
+    web.driver.execute_script("document.getElementById('n-issued_on').value='2026-01-15'")
+    Select(web.css("#n-custom-level")).select_by_value("C")
+    web.css("#create-submit").click()
+    web.wait(lambda: web.all("#panel"), "the new invoice's panel")
+    assert "一月服务费" in web.css('.field[data-field="title"]').text
+    assert "C" in web.css('.field[data-field="custom.level"]').text
+    web.open(f"/invoices/new?customer_id={demo['south']['id']}")
+    web.css("#n-title").send_keys("金额不对")
+    web.css("#n-amount").send_keys("0")
+    web.css("#create-submit").click()
+    error = web.wait(lambda: [e for e in web.all('[data-error-for="amount"]') if e.is_displayed()],
+                     "the amount error next to the field")[0]
+    assert error.text
+    web.css("#logout").click()
+    web.wait(lambda: "/login" in web.driver.current_url, "the sign-in page after signing out")
+    web.signed_in_as = None

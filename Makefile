@@ -25,7 +25,7 @@ bench: venv rabbitmq
 lint: venv
 	$(PYTHON_VENV) -m ruff check .
 	$(PYTHON_VENV) -m mypy shared services/customer/customer services/invoice/invoice \
-		services/approval/approval services/search/search
+		services/approval/approval services/search/search services/gateway/gateway
 
 venv:
 	scripts/venv.sh

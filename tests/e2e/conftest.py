@@ -75,3 +75,31 @@ def admin(clients: Clients) -> Any:
 @pytest.fixture
 def world(admin: Any) -> World:
     return World(admin)
+
+
+# -- the HTTP gateway ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def users_file(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.support.gateway import write_users_file
+    return write_users_file(tmp_path_factory.mktemp("gateway") / "users.json")
+
+
+@pytest.fixture(scope="session")
+def gateway(system: System, users_file: Any) -> Iterator[Any]:
+    """One gateway process in front of the system (more: start a GatewayProcess)."""
+    from tests.support.gateway import GatewayProcess, environ_without_proxy
+    environ_without_proxy()
+    process = GatewayProcess(system.env, system.log_dir, users_file).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def api(gateway: Any) -> Iterator[Any]:
+    """An API client calling as a fresh admin (bearer token)."""
+    from tests.support.gateway import Api
+    client = Api.as_user(gateway.url, roles=["admin"], sub="admin-1", name="管理员")
+    yield client
+    client.close()

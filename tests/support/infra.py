@@ -112,7 +112,8 @@ def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]
         "INVOICE_AUTH_SECRET": SECRET, "LOG_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in
                                       (".", "services/invoice", "services/customer",
-                                       "services/approval", "services/search")),
+                                       "services/approval", "services/search",
+                                       "services/gateway")),
         "PYTHONWARNINGS": "ignore",
     })
     return env

@@ -1,0 +1,1 @@
+"""The HTTP gateway: REST API, sign-in, export, health and metrics over the four services."""

@@ -1,0 +1,98 @@
+"""Calling the four services from a request, as the caller, with a deadline.
+
+``hub.invoice.get_invoice("inv_1")`` publishes on the container's shared reply queue
+(nameko's ``ReplyListener``) with the worker's context data — the caller's
+``authorization`` and the request id as ``correlation_id`` — and waits at most the
+timeout: no answer → ``ServiceUnavailable`` (503), never a hung request.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import eventlet
+from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.rpc import MethodProxy, ReplyListener
+
+from gateway import metrics
+from gateway.problems import ServiceUnavailable
+from shared.auth import bearer, service_token
+from shared.rpc import AUTH_HEADER, auth_secret
+
+SERVICES = ("customer", "invoice", "approval", "search")
+
+
+class ServiceHub:
+    """What a route gets: one attribute per service, one method per RPC call."""
+
+    def __init__(self, worker_ctx: Any, listener: ReplyListener, timeout: float,
+                 secret: str) -> None:
+        self._worker_ctx = worker_ctx
+        self._listener = listener
+        self._secret = secret
+        self.timeout = timeout
+
+    def authorize_as_gateway(self) -> None:
+        """Make this request's calls with the gateway's own short-lived service token
+        (for open routes such as the health check, which have no caller)."""
+        self._worker_ctx.data[AUTH_HEADER] = bearer(service_token(self._secret, "gateway"))
+
+    def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
+             **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        proxy = MethodProxy(self._worker_ctx, service, method, self._listener)
+        reply = None
+        try:
+            with eventlet.Timeout(timeout or self.timeout):
+                reply = proxy.call_async(*args, **kwargs)
+                return reply.result()
+        except eventlet.Timeout:
+            if reply is not None:
+                self._forget(reply.reply_event)
+            metrics.RPC_ERRORS.labels(service, method, "Timeout").inc()
+            raise ServiceUnavailable(service, method) from None
+        except UnknownService:
+            metrics.RPC_ERRORS.labels(service, method, "UnknownService").inc()
+            raise ServiceUnavailable(service, method) from None
+        except Exception as exc:
+            metrics.RPC_ERRORS.labels(service, method, type(exc).__name__).inc()
+            raise
+        finally:
+            metrics.RPC_LATENCY.labels(service, method).observe(time.perf_counter() - started)
+
+    def _forget(self, reply_event: Any) -> None:
+        """Drop the abandoned call's reply slot (a late reply is then ignored)."""
+        events = self._listener._reply_events
+        for correlation_id, event in list(events.items()):
+            if event is reply_event:
+                events.pop(correlation_id, None)
+
+    def __getattr__(self, service: str) -> _Service:
+        if service not in SERVICES:
+            raise AttributeError(service)
+        return _Service(self, service)
+
+
+class _Service:
+    def __init__(self, hub: ServiceHub, name: str) -> None:
+        self._hub = hub
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._hub.call(self._name, method, *args, **kwargs)
+        return call
+
+
+class Services(DependencyProvider):
+    """Injects a ServiceHub for the request being handled (``RPC_TIMEOUT`` seconds)."""
+
+    rpc_reply_listener = ReplyListener()
+
+    def setup(self) -> None:
+        self.timeout = float(self.container.config.get("RPC_TIMEOUT") or 10)
+        self.secret = auth_secret(self.container.config)
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceHub:
+        return ServiceHub(worker_ctx, self.rpc_reply_listener, self.timeout, self.secret)

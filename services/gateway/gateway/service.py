@@ -1,0 +1,23 @@
+"""The gateway service: HTTP routes only, each parse → one RPC call → render.
+
+The routes live in modules by resource (``gateway.api.*``, ``gateway.signin``); this
+class puts them together with their dependencies. Run it with
+``nameko run --config services/gateway/config.yaml gateway.service``. (The route
+classes are reached through their modules: ``nameko run`` would take any class with
+entrypoints imported here for a service of its own.)
+"""
+from __future__ import annotations
+
+from gateway import signin
+from gateway.api import system
+from gateway.gatekeeper import Gatekeeper
+from gateway.hub import ServiceHub, Services
+from gateway.idempotency import Idempotency, IdempotencyStore
+
+
+class GatewayService(system.SystemRoutes, signin.SigninRoutes):
+    name = "gateway"
+
+    services: ServiceHub = Services()
+    idempotency: IdempotencyStore = Idempotency()
+    signin: Gatekeeper = signin.Signin()

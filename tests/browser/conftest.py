@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.actors import Clients, token_for
-from tests.support.infra import ROOT, GaveUp, ServiceProcess, free_port, service_env, wait_for
+from tests.support.infra import ROOT, GaveUp, RabbitVhost, ServiceProcess, service_env, wait_for
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "browser-test-pw"
@@ -55,50 +54,52 @@ def write_users_file(path: Path) -> None:
                        for p in PEOPLE.values()])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stack:
     base_url: str
     amqp_uri: str
-    processes: list[ServiceProcess] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")
-def stack(mongo_server: Any, vhost: Any, log_dir: str) -> Iterator[Stack]:
+def web_vhost() -> Iterator[RabbitVhost]:
+    """A vhost of the browser tests' own: the e2e system's services use the session's,
+    and two sets of services on one vhost would share their RPC queues."""
+    created = RabbitVhost()
+    yield created
+    created.delete()
+
+
+@pytest.fixture(scope="session")
+def stack(mongo_server: Any, web_vhost: RabbitVhost, log_dir: str) -> Iterator[Stack]:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         pytest.skip("chromium / chromedriver are not installed (scripts/browser.sh installs them)")
+    from tests.support.gateway import GatewayProcess, environ_without_proxy
+    environ_without_proxy()
     users = Path(tempfile.mkdtemp(prefix="browser-users-")) / "users.json"
     write_users_file(users)
-    port = free_port()
-    env = service_env(vhost.amqp_uri, mongo_server.url, "web_")
-    env["PYTHONPATH"] += f":{ROOT / 'services/gateway'}"
-    env.update({"GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1",
-                "GATEWAY_USERS_FILE": str(users)})
-    running = Stack(f"http://127.0.0.1:{port}", vhost.amqp_uri)
+    env = service_env(web_vhost.amqp_uri, mongo_server.url, "web_")
+    services = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
+    gateway = GatewayProcess(env, log_dir, users)
     try:
-        for name in (*SERVICES, "gateway"):
-            running.processes.append(ServiceProcess(name, env, log_dir).start())
-        probes = Clients(vhost.amqp_uri)
+        probes = Clients(web_vhost.amqp_uri)
         try:
             hub = probes.as_user(roles=["admin"])
-            calls = {"customer": lambda: hub.customer.list_customers(limit=1),
-                     "invoice": lambda: hub.invoice.list_invoice_types(),
-                     "approval": lambda: hub.approval.list_flows(),
-                     "search": lambda: hub.search.projection_status()}
+            calls = (lambda: hub.customer.list_customers(limit=1), hub.invoice.list_invoice_types,
+                     hub.approval.list_flows, hub.search.projection_status)
 
             def ready() -> bool:
-                for process in running.processes:
+                for process in services:
                     if not process.alive():
                         raise GaveUp(f"{process.name} died:\n{process.log_tail()}")
-                for call in calls.values():
-                    call()
-                with urllib.request.urlopen(f"{running.base_url}/login", timeout=3) as answer:
-                    return bool(answer.status == 200)
-            wait_for(ready, timeout=90, interval=0.3, message="the services and the gateway to answer")
+                return all(call() is not None for call in calls)
+            wait_for(ready, timeout=90, interval=0.3, message="the services to answer")
         finally:
             probes.close()
-        yield running
+        gateway.start()
+        yield Stack(gateway.url, web_vhost.amqp_uri)
     finally:
-        for process in running.processes:
+        gateway.stop()
+        for process in services:
             process.stop()
         shutil.rmtree(users.parent, ignore_errors=True)
 

@@ -13,9 +13,10 @@ from gateway.api import system
 from gateway.gatekeeper import Gatekeeper
 from gateway.hub import ServiceHub, Services
 from gateway.idempotency import Idempotency, IdempotencyStore
+from gateway.web import routes as web_routes
 
 
-class GatewayService(system.SystemRoutes, signin.SigninRoutes):
+class GatewayService(system.SystemRoutes, signin.SigninRoutes, web_routes.WebPages):
     name = "gateway"
 
     services: ServiceHub = Services()

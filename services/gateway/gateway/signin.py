@@ -6,7 +6,6 @@ client address) are locked for a growing time (``gateway.sessions.LoginThrottle`
 """
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -53,25 +52,10 @@ def safe_next(target: str | None) -> str:
 
 def login_page(request: Request, message: str = "", status: int = 200,
                username: str = "", headers: dict[str, str] | None = None) -> Response:
-    text = TEXT[language(request)]
-    esc = html.escape
-    next_field = esc(safe_next(request.values.get("next")))
-    alert = f'<p role="alert" class="error">{esc(message)}</p>' if message else ""
-    body = f"""<!doctype html>
-<html lang="{'en' if text is TEXT['en'] else 'zh-CN'}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(text['title'])}</title></head>
-<body><main><h1>{esc(text['title'])}</h1>{alert}
-<form method="post" action="/login">
-<input type="hidden" name="next" value="{next_field}">
-<p><label>{esc(text['username'])} <input name="username" autocomplete="username" required
- value="{esc(username)}"></label></p>
-<p><label>{esc(text['password'])} <input name="password" type="password"
- autocomplete="current-password" required></label></p>
-<p><button type="submit">{esc(text['submit'])}</button></p>
-</form></main></body></html>"""
-    return Response(body, status=status, headers=headers or {},
-                    content_type="text/html; charset=utf-8")
+    """The form in the pages' look (``gateway.web``), with ``message`` when a try failed."""
+    from gateway.web.login import render_login
+    return render_login(request, message, status, username, headers,
+                        next_path=safe_next(request.values.get("next")))
 
 
 class SigninRoutes:

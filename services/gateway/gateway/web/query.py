@@ -11,19 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
+
+from werkzeug.datastructures import MultiDict
 
 EQUALITY_PARAMS = ("type", "customer_id", "contract_id", "department_id", "owner_id")
 FILTER_PARAMS = ("q", *EQUALITY_PARAMS, "issued_from", "issued_to")
 BUILDER_OPS = ("eq", "ne", "contains", "prefix", "gt", "gte", "lt", "lte", "exists")
 DEFAULT_LIMIT = 50
 BUILDER_ROWS = 3
-
-
-class MultiArgs(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def getlist(self, key: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,7 @@ class ListQuery:
     cursor: str | None = None
 
     @classmethod
-    def from_args(cls, args: MultiArgs) -> ListQuery:
+    def from_args(cls, args: MultiDict[str, str]) -> ListQuery:
         params = {name: str(args.get(name)).strip() for name in FILTER_PARAMS
                   if str(args.get(name) or "").strip()}
         fields, ops, values = args.getlist("field"), args.getlist("op"), args.getlist("value")

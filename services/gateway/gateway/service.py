@@ -9,13 +9,14 @@ entrypoints imported here for a service of its own.)
 from __future__ import annotations
 
 from gateway import signin
-from gateway.api import system
+from gateway.api import approval, customers, invoices, settings, system
 from gateway.gatekeeper import Gatekeeper
 from gateway.hub import ServiceHub, Services
 from gateway.idempotency import Idempotency, IdempotencyStore
 
 
-class GatewayService(system.SystemRoutes, signin.SigninRoutes):
+class GatewayService(invoices.InvoiceRoutes, customers.CustomerRoutes, settings.SettingsRoutes,
+                     approval.ApprovalRoutes, system.SystemRoutes, signin.SigninRoutes):
     name = "gateway"
 
     services: ServiceHub = Services()

@@ -22,6 +22,8 @@ from functools import partial
 from typing import Any
 
 from eventlet.event import Event
+from marshmallow import Schema, fields
+from marshmallow import ValidationError as SchemaError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -36,7 +38,7 @@ from gateway.problems import (
     problem_for,
     unauthorized,
 )
-from shared.errors import ServiceError
+from shared.errors import ServiceError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,30 @@ AUTH_MODES = ("required", "optional", "none")
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 JSON = "application/json"
+PARAMS_KEY = "gateway.params"
 
 
 def request_id_of(request: Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def load_query(request: Request, schema: Schema) -> dict[str, Any]:
+    """Query parameters loaded with ``schema``; a bad or unknown one → 422 naming it."""
+    lists = {name for name, field in schema.fields.items() if isinstance(field, fields.List)}
+    raw = {key: request.args.getlist(key) if key in lists else value
+           for key, value in request.args.items()}
+    try:
+        return dict(schema.load(raw))
+    except SchemaError as exc:
+        messages = exc.messages
+        raise ValidationError(dict(messages) if isinstance(messages, Mapping)
+                              else {"_schema": messages}) from None
+
+
+def params(request: Request) -> dict[str, Any]:
+    """The route's query parameters as its ``query`` schema loaded them."""
+    return dict(request.environ.get(PARAMS_KEY) or {})
 
 
 def json_response(payload: Any, status: int = 200,
@@ -90,10 +111,20 @@ class GatewayHttp(HttpRequestHandler):
     server = GatewayWebServer()
     gate = Gatekeeper()
 
-    def __init__(self, method: str, url: str, auth: str = "required", **kwargs: Any) -> None:
+    def __init__(self, method: str, url: str, auth: str = "required", *,
+                 query: Schema | None = None, body: Schema | None = None,
+                 status: int = 200, returns: Any = None, tag: str = "",
+                 **kwargs: Any) -> None:
+        """``query``: the schema loading the query parameters (``params(request)``);
+        ``body``, ``status``, ``returns``, ``tag``: what the OpenAPI document says."""
         if auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {AUTH_MODES}")
         self.auth = auth
+        self.query = query
+        self.body = body
+        self.status = status
+        self.returns = returns
+        self.tag = tag
         kwargs.setdefault("expected_exceptions", (ServiceError, HttpProblem, ServiceUnavailable))
         super().__init__(method, url, **kwargs)
 
@@ -110,6 +141,8 @@ class GatewayHttp(HttpRequestHandler):
         request.shallow = False
         try:
             self._admit(request)
+            if self.query is not None:
+                request.environ[PARAMS_KEY] = load_query(request, self.query)
             context: dict[str, Any] = {"correlation_id": request_id}
             caller = request.environ.get(CALLER_KEY)
             if caller is not None:

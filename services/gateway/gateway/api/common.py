@@ -7,15 +7,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
 from werkzeug.wrappers import Request, Response
 
 from gateway.gatekeeper import required_caller
 from gateway.http import json_response
 from gateway.idempotency import Claim, IdempotencyStore, check_key, request_hash
 from gateway.problems import HttpProblem, bad_request
-from shared.errors import ServiceError, ValidationError
+from shared.errors import ServiceError
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
 
@@ -36,25 +34,6 @@ def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object")
     return body
-
-
-def query_args(request: Request, schema: Schema) -> dict[str, Any]:
-    """Query parameters loaded with ``schema``; a bad one → 422 naming it."""
-    raw = {key: request.args.getlist(key) if key in _list_fields(schema) else value
-           for key, value in request.args.items()}
-    try:
-        return dict(schema.load(raw))
-    except SchemaError as exc:
-        raise ValidationError(_flatten(exc.messages)) from None
-
-
-def _list_fields(schema: Schema) -> set[str]:
-    from marshmallow import fields
-    return {name for name, field in schema.fields.items() if isinstance(field, fields.List)}
-
-
-def _flatten(messages: Any) -> dict[str, Any]:
-    return dict(messages) if isinstance(messages, Mapping) else {"_schema": messages}
 
 
 def expected_version(request: Request) -> int | None:

@@ -1,0 +1,111 @@
+"""``/api/invoices``: create, read, edit, void, history, events, search, list, export,
+stats, calendar, audit. Each route: parse → one service call → render."""
+from __future__ import annotations
+
+from werkzeug.wrappers import Request, Response
+
+from gateway import export
+from gateway.api.common import create, expected_version, json_body, json_object, resource_response
+from gateway.http import json_response, params, route
+from gateway.hub import ServiceHub
+from gateway.idempotency import IdempotencyStore
+from gateway.schemas import (
+    EventsQuery,
+    ExportQuery,
+    InvoiceGetQuery,
+    InvoiceListQuery,
+    StatsQuery,
+    VerifyQuery,
+    VoidBody,
+    as_of_arg,
+    search_query,
+)
+
+TAG = "invoices"
+
+
+class InvoiceRoutes:
+    services: ServiceHub
+    idempotency: IdempotencyStore
+
+    @route("POST", "/api/invoices", status=201, body="InvoiceInput", returns="Invoice", tag=TAG)
+    def create_invoice(self, request: Request) -> Response:
+        """Record an invoice (``invoice.create_invoice``); ``Idempotency-Key`` honoured."""
+        body = json_object(request)
+        return create(request, self.idempotency, body,
+                      lambda: self.services.invoice.create_invoice(body),
+                      lambda invoice: f"/api/invoices/{invoice['id']}")
+
+    @route("GET", "/api/invoices/<invoice_id>", query=InvoiceGetQuery(), returns="Invoice", tag=TAG)
+    def get_invoice(self, request: Request, invoice_id: str) -> Response:
+        """One invoice, now or ``as_of`` a version or time; ``ETag: "<version>"``."""
+        args = params(request)
+        invoice = self.services.invoice.get_invoice(
+            invoice_id, only_filled=bool(args.get("only_filled")), as_of=as_of_arg(args.get("as_of")))
+        return resource_response(request, invoice)
+
+    @route("PATCH", "/api/invoices/<invoice_id>", body="InvoiceChanges", returns="Invoice", tag=TAG)
+    def update_invoice(self, request: Request, invoice_id: str) -> Response:
+        """Change fields in one event (``custom.<key>`` keys allowed); ``If-Match``."""
+        changes = json_object(request)
+        invoice = self.services.invoice.update_invoice(invoice_id, changes,
+                                                       expected_version=expected_version(request))
+        return resource_response(request, invoice)
+
+    @route("POST", "/api/invoices/<invoice_id>/void", body=VoidBody(), returns="Invoice", tag=TAG)
+    def void_invoice(self, request: Request, invoice_id: str) -> Response:
+        """Void (作废) with a ``reason``; ``If-Match``."""
+        body = json_object(request)
+        invoice = self.services.invoice.void_invoice(invoice_id, body.get("reason"),
+                                                     expected_version=expected_version(request))
+        return resource_response(request, invoice)
+
+    @route("GET", "/api/invoices/<invoice_id>/history", returns=["HistoryEntry"], tag=TAG)
+    def invoice_history(self, request: Request, invoice_id: str) -> Response:
+        """Who changed what, when."""
+        return json_response(self.services.invoice.get_history(invoice_id))
+
+    @route("GET", "/api/invoices/<invoice_id>/events", query=EventsQuery(), returns=["Event"], tag=TAG)
+    def invoice_events(self, request: Request, invoice_id: str) -> Response:
+        """The stored event envelopes (their hashes verify)."""
+        after = params(request).get("after_version", 0)
+        return json_response(self.services.invoice.get_events(invoice_id, after))
+
+    @route("POST", "/api/invoices/search", body="SearchQuery", returns="SearchPage", tag=TAG)
+    def search_invoices(self, request: Request) -> Response:
+        """The search service's query language as the body."""
+        return json_response(self.services.search.search(json_body(request)))
+
+    @route("GET", "/api/invoices", query=InvoiceListQuery(), returns="SearchPage", tag=TAG)
+    def list_invoices(self, request: Request) -> Response:
+        """Filters as query parameters; ``next_cursor`` for the next page."""
+        return json_response(self.services.search.search(search_query(params(request))))
+
+    @route("GET", "/api/invoices/export.csv", query=ExportQuery(), returns="csv", tag=TAG)
+    def export_csv(self, request: Request) -> Response:
+        """Every match as CSV (UTF-8 with BOM), streamed page by page."""
+        return export.csv_response(self.services, search_query(params(request), paged=False))
+
+    @route("GET", "/api/invoices/export.xlsx", query=ExportQuery(), returns="xlsx", tag=TAG)
+    def export_xlsx(self, request: Request) -> Response:
+        """Every match as an Excel workbook (written in constant memory)."""
+        return export.xlsx_response(self.services, search_query(params(request), paged=False))
+
+    @route("GET", "/api/stats", query=StatsQuery(), returns="Stats", tag=TAG)
+    def stats(self, request: Request) -> Response:
+        """Counts and sums grouped by ``group_by`` (``type,month`` …)."""
+        args = params(request)
+        group_by = [g.strip() for g in str(args.get("group_by") or "type").split(",") if g.strip()]
+        return json_response(self.services.search.stats(search_query(args, paged=False), group_by))
+
+    @route("GET", "/api/calendar/<int:year>/<int:month>", query=StatsQuery(),
+           returns=["CalendarDay"], tag=TAG)
+    def calendar(self, request: Request, year: int, month: int) -> Response:
+        """Per day of the month: ``{date, count, amount}``."""
+        query = search_query(params(request), paged=False)
+        return json_response(self.services.search.calendar(year, month, query))
+
+    @route("GET", "/api/audit/verify", query=VerifyQuery(), returns="Verification", tag="audit")
+    def verify(self, request: Request) -> Response:
+        """Recompute the hash chains (one invoice or all)."""
+        return json_response(self.services.invoice.verify(params(request).get("invoice_id")))

@@ -1,0 +1,153 @@
+"""Export every invoice a query matches, as CSV or XLSX, page by page.
+
+The first page is fetched before the response starts, so a bad query or a missing
+permission is still a proper status; then each page is written out and dropped, so
+memory stays flat however many rows match. Columns: the invoice fields, then one per
+custom field definition (``custom.<key>``). Scope is the search service's: a caller
+only ever exports what they may view.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import xlsxwriter
+from werkzeug.wrappers import Response
+
+from gateway.hub import ServiceHub
+
+PAGE_SIZE = 500
+CHUNK_BYTES = 64 * 1024
+COLUMNS = ("id", "number", "invoice_no", "type", "type_label", "title", "amount", "issued_on",
+           "status", "approval_status", "customer_id", "customer_name", "contract_id",
+           "contract_number", "payment_ids", "tracking_number", "courier", "owner_id",
+           "department_id", "content", "remarks", "void_reason", "created_at", "created_by",
+           "updated_at", "updated_by", "version")
+MONEY_COLUMNS = frozenset({"amount"})
+# A cell starting with one of these is a formula to a spreadsheet: written with a
+# leading apostrophe so that opening an export never runs anything.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain_text(value: Any) -> str:
+    """One value as export text: lists joined by ';', users by name, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(plain_text(v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("id") or "")
+    return str(value)
+
+
+def cell_text(value: Any) -> str:
+    """``plain_text`` for CSV, where a leading formula character is defused."""
+    text = plain_text(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def columns_for(custom_fields: list[dict[str, Any]]) -> list[str]:
+    return [*COLUMNS, *(f"custom.{field['key']}" for field in custom_fields)]
+
+
+def row_of(item: dict[str, Any], columns: list[str]) -> list[str]:
+    custom = item.get("custom") or {}
+    return [cell_text(custom.get(name[7:]) if name.startswith("custom.") else item.get(name))
+            for name in columns]
+
+
+def pages(hub: ServiceHub, query: dict[str, Any], first: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    page = first
+    while True:
+        yield page["items"]
+        if not page.get("next_cursor"):
+            return
+        page = hub.search.search({**query, "limit": PAGE_SIZE, "cursor": page["next_cursor"]})
+
+
+def _start(hub: ServiceHub, query: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    columns = columns_for(hub.invoice.list_custom_fields())
+    first = hub.search.search({**query, "limit": PAGE_SIZE})
+    return columns, first
+
+
+def _filename(extension: str) -> str:
+    return f"invoices-{datetime.now(UTC):%Y%m%d-%H%M%S}.{extension}"
+
+
+def csv_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
+    columns, first = _start(hub, query)
+
+    def generate() -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")                       # BOM: Excel then reads UTF-8
+        writer.writerow(columns)
+        for items in pages(hub, query, first):
+            for item in items:
+                writer.writerow(row_of(item, columns))
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+
+    return Response(generate(), content_type="text/csv; charset=utf-8", direct_passthrough=True,
+                    headers={"Content-Disposition": f'attachment; filename="{_filename("csv")}"',
+                             "X-Total-Count": str(first.get("total", ""))})
+
+
+def xlsx_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
+    """XlsxWriter in constant-memory mode flushes each row to a temporary file; the
+    workbook (a zip) exists only once every row is written, so it is built in a
+    temporary file first and then streamed."""
+    columns, first = _start(hub, query)
+
+    def generate() -> Iterator[bytes]:
+        handle, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
+        os.close(handle)
+        try:
+            _write_workbook(path, columns, pages(hub, query, first))
+            with open(path, "rb") as result:
+                while chunk := result.read(CHUNK_BYTES):
+                    yield chunk
+        finally:
+            os.unlink(path)
+
+    return Response(generate(), direct_passthrough=True,
+                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx")}"',
+                             "X-Total-Count": str(first.get("total", ""))})
+
+
+def _write_workbook(path: str, columns: list[str], all_pages: Iterator[list[dict[str, Any]]]) -> None:
+    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False,
+                                          "strings_to_formulas": False, "strings_to_urls": False})
+    try:
+        sheet = workbook.add_worksheet("invoices")
+        money = workbook.add_format({"num_format": "0.00"})
+        bold = workbook.add_format({"bold": True})
+        sheet.write_row(0, 0, columns, bold)
+        row = 1
+        for items in all_pages:
+            for item in items:
+                for col, name in enumerate(columns):
+                    value = item.get(name) if not name.startswith("custom.") \
+                        else (item.get("custom") or {}).get(name[7:])
+                    if name in MONEY_COLUMNS and value is not None:
+                        try:
+                            sheet.write_number(row, col, float(Decimal(str(value))), money)
+                            continue
+                        except (InvalidOperation, ValueError):
+                            pass
+                    # strings_to_formulas=False: text stays text, nothing to defuse here
+                    sheet.write_string(row, col, plain_text(value))
+                row += 1
+    finally:
+        workbook.close()

@@ -1,0 +1,167 @@
+"""Query-parameter schemas (marshmallow) of the API, and how list filters become a
+search query. Bodies go to the services as sent: their schemas judge them (422)."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as SchemaError
+
+from shared.schemas import Date
+
+
+class Flag(fields.Boolean):
+    truthy = {"true", "1", "yes", "on", True}
+    falsy = {"false", "0", "no", "off", False}
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class InvoiceFilters(Strict):
+    """Filters shared by list, export, stats and calendar."""
+
+    q = fields.String(metadata={"description": "free text (Chinese by characters)"})
+    type = fields.String()
+    customer_id = fields.String()
+    contract_id = fields.String()
+    department_id = fields.String()
+    owner_id = fields.String()
+    status = fields.String(validate=validate.OneOf(["active", "void"]))
+    approval_status = fields.String()
+    issued_from = Date(metadata={"description": "YYYY-MM-DD, inclusive"})
+    issued_to = Date(metadata={"description": "YYYY-MM-DD, inclusive"})
+    include_void = Flag()
+    lang = fields.String(metadata={"description": "ignored (pages)"})
+
+
+class InvoiceListQuery(InvoiceFilters):
+    sort = fields.String(metadata={"description": "fields, '-' for descending: -issued_on,amount"})
+    limit = fields.Integer(validate=validate.Range(1, 500))
+    cursor = fields.String()
+
+
+class ExportQuery(InvoiceFilters):
+    sort = fields.String()
+
+
+class StatsQuery(InvoiceFilters):
+    group_by = fields.String(metadata={"description": "comma-separated: type,month"})
+
+
+class InvoiceGetQuery(Strict):
+    only_filled = Flag()
+    as_of = fields.String(metadata={"description": "a version (integer) or an ISO timestamp"})
+
+
+class EventsQuery(Strict):
+    after_version = fields.Integer(validate=validate.Range(min=0))
+
+
+class PageQuery(Strict):
+    limit = fields.Integer(validate=validate.Range(1, 500))
+    cursor = fields.String()
+
+
+class CustomerListQuery(PageQuery):
+    name_contains = fields.String()
+
+
+class PaymentListQuery(Strict):
+    contract_id = fields.String()
+    customer_id = fields.String()
+
+
+class UninvoicedQuery(Strict):
+    customer_id = fields.String()
+    contract_id = fields.String()
+    received_from = Date()
+    received_to = Date()
+
+
+class ReconciliationQuery(Strict):
+    customer_id = fields.String()
+    contract_id = fields.String()
+
+
+class IncludeInactiveQuery(Strict):
+    include_inactive = Flag()
+
+
+class FlowGetQuery(Strict):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class RequestListQuery(Strict):
+    status = fields.String()
+    mine = Flag()
+
+
+class NotificationsQuery(Strict):
+    unread_only = Flag()
+
+
+class VerifyQuery(Strict):
+    invoice_id = fields.String()
+
+
+class NoQuery(Strict):
+    pass
+
+
+# -- request bodies of the gateway's own shape (documented; checked by the services) --
+class VoidBody(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    reason = fields.String(required=True)
+
+
+class DecisionBody(Schema):
+    comment = fields.String()
+    to_user_id = fields.String(metadata={"description": "delegate only"})
+
+
+class MarkReadBody(Schema):
+    ids = fields.List(fields.String(), required=True)
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not isinstance(data.get("ids"), list):
+            raise SchemaError({"ids": ["a list of notification ids"]})
+
+
+# -- list parameters → search query --------------------------------------------------
+EQUALITY_FILTERS = ("type", "customer_id", "contract_id", "department_id", "owner_id",
+                    "status", "approval_status")
+
+
+def search_query(args: dict[str, Any], *, paged: bool = True) -> dict[str, Any]:
+    """``GET /api/invoices`` parameters as the search service's query."""
+    filters: list[dict[str, Any]] = [{"field": name, "op": "eq", "value": args[name]}
+                                     for name in EQUALITY_FILTERS if name in args]
+    if "issued_from" in args:
+        filters.append({"field": "issued_on", "op": "gte", "value": args["issued_from"]})
+    if "issued_to" in args:
+        filters.append({"field": "issued_on", "op": "lte", "value": args["issued_to"]})
+    query: dict[str, Any] = {"filters": filters}
+    if args.get("q"):
+        query["text"] = args["q"]
+    if args.get("include_void"):
+        query["include_void"] = True
+    if args.get("sort"):
+        query["sort"] = [{"field": part.lstrip("-+"), "dir": "desc" if part.startswith("-") else "asc"}
+                         for part in str(args["sort"]).split(",") if part.strip()]
+    if paged:
+        for name in ("limit", "cursor"):
+            if name in args:
+                query[name] = args[name]
+    return query
+
+
+def as_of_arg(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value

@@ -78,7 +78,7 @@ def test_list_parameters_have_the_api_names_and_become_one_search_query() -> Non
     assert {"field": "type", "op": "eq", "value": "vat_special"} in search["filters"]
     assert {"field": "issued_on", "op": "gte", "value": "2026-03-01"} in search["filters"]
     assert {"field": "custom.level", "op": "eq", "value": "A"} in search["filters"]
-    assert len(search["filters"]) == 5 and search["match"] == "all"
+    assert len(search["filters"]) == 5 and search.get("match", "all") == "all"
     assert search["sort"] == [{"field": "amount", "dir": "desc"}]
     again = ListQuery.from_args(MultiDict(query.url_args()))
     assert again.search_query() == search
@@ -181,3 +181,22 @@ def test_the_stats_period_lists_every_month_it_touches() -> None:
     from gateway.web.pages.stats import months_between
     assert months_between("2025-11-15", "2026-02-01") == ["2025-11", "2025-12", "2026-01", "2026-02"]
     assert months_between("2026-13-01", "2026-02-01") == []
+
+
+def test_a_malformed_list_parameter_is_a_validation_error_naming_it() -> None:
+    import pytest
+
+    from shared.errors import ValidationError
+    with pytest.raises(ValidationError) as caught:
+        ListQuery.from_args(MultiDict([("issued_from", "2026-02-30")])).search_query()
+    assert "query.issued_from" in caught.value.messages
+
+
+def test_the_api_list_parameters_take_the_search_builder() -> None:
+    from gateway.schemas import InvoiceListQuery, search_query
+    args = InvoiceListQuery().load({"type": "receipt", "field": ["courier", "title", ""],
+                                    "op": ["eq", "exists", "eq"], "value": ["EMS", "", ""]})
+    assert search_query(args)["filters"] == [
+        {"field": "type", "op": "eq", "value": "receipt"},
+        {"field": "courier", "op": "eq", "value": "EMS"},
+        {"field": "title", "op": "exists", "value": True}]

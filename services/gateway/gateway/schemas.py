@@ -35,6 +35,14 @@ class InvoiceFilters(Strict):
     issued_to = Date(metadata={"description": "YYYY-MM-DD, inclusive"})
     include_void = Flag()
     lang = fields.String(metadata={"description": "ignored (pages)"})
+    # The pages' search builder: condition i is (field[i], op[i], value[i]), any field of
+    # the search language (custom.<key> too); ``match`` combines them (default all).
+    field = fields.List(fields.String(), metadata={"description": "builder: repeat with op and value"})
+    op = fields.List(fields.String(), metadata={"description": "builder: eq, ne, contains, prefix, gt, gte, lt, lte, exists"})
+    value = fields.List(fields.String(), metadata={"description": "builder: the value of each condition"})
+    match = fields.String(validate=validate.OneOf(["all", "any"]),
+                          metadata={"description": "builder: all (default) or any of the conditions; "
+                                                   "with any, the other filters do not apply"})
 
 
 class InvoiceListQuery(InvoiceFilters):
@@ -146,7 +154,11 @@ def search_query(args: dict[str, Any], *, paged: bool = True) -> dict[str, Any]:
         filters.append({"field": "issued_on", "op": "gte", "value": args["issued_from"]})
     if "issued_to" in args:
         filters.append({"field": "issued_on", "op": "lte", "value": args["issued_to"]})
-    query: dict[str, Any] = {"filters": filters}
+    conditions = builder_conditions(args)
+    if args.get("match") == "any" and conditions:
+        query: dict[str, Any] = {"filters": conditions, "match": "any"}
+    else:
+        query = {"filters": filters + conditions}
     if args.get("q"):
         query["text"] = args["q"]
     if args.get("include_void"):
@@ -159,6 +171,20 @@ def search_query(args: dict[str, Any], *, paged: bool = True) -> dict[str, Any]:
             if name in args:
                 query[name] = args[name]
     return query
+
+
+def builder_conditions(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The search builder's rows as filters; a row without a field, or without a value
+    (but for ``exists``), is an unused row of the form and left out."""
+    names, ops, values = args.get("field") or [], args.get("op") or [], args.get("value") or []
+    out: list[dict[str, Any]] = []
+    for i, name in enumerate(names):
+        op = ops[i] if i < len(ops) and ops[i] else "eq"
+        value = values[i] if i < len(values) else ""
+        if not name or (op != "exists" and not str(value).strip()):
+            continue
+        out.append({"field": name, "op": op, "value": True if op == "exists" else value})
+    return out
 
 
 def as_of_arg(value: str | None) -> int | str | None:

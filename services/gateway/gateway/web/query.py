@@ -3,9 +3,9 @@
 The filter parameters have the names of ``GET /api/invoices`` (``q``, ``type``,
 ``customer_id``, ``contract_id``, ``department_id``, ``owner_id``, ``issued_from``,
 ``issued_to``, ``limit``, ``cursor``), so a page URL and an API URL filter alike. The
-pages add the search builder (``field``/``op``/``value``, repeated, one condition per
-position; ``match`` all/any) and ``sort`` (``issued_on`` or ``-issued_on``). Nothing
-is validated here: the search service checks the query and names what is wrong.
+API takes the search builder too (``field``/``op``/``value``, repeated, one condition
+per position; ``match`` all/any) and ``sort`` (``amount`` or ``-amount``). The query is
+made by the gateway's rules (``gateway.schemas``), checked by the search service.
 """
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
-EQUALITY_PARAMS = ("type", "customer_id", "contract_id", "department_id", "owner_id")
-FILTER_PARAMS = ("q", *EQUALITY_PARAMS, "issued_from", "issued_to")
+from gateway.schemas import InvoiceListQuery, search_query
+from shared.errors import ValidationError
+
+FILTER_PARAMS = ("q", "type", "customer_id", "contract_id", "department_id", "owner_id",
+                 "issued_from", "issued_to")
 BUILDER_OPS = ("eq", "ne", "contains", "prefix", "gt", "gte", "lt", "lte", "exists")
 DEFAULT_LIMIT = 50
 BUILDER_ROWS = 3
@@ -58,42 +62,32 @@ class ListQuery:
         return cls(params, conditions, match, str(args.get("sort") or ""), limit,
                    args.get("cursor") or None)
 
-    def filters(self) -> list[dict[str, Any]]:
-        """The filter list; the fixed filters always hold, builder conditions by ``match``."""
-        return [*self.fixed_filters(), *self.builder_filters()]
-
-    def fixed_filters(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = [{"field": name, "op": "eq", "value": self.params[name]}
-                                     for name in EQUALITY_PARAMS if name in self.params]
-        if "issued_from" in self.params:
-            out.append({"field": "issued_on", "op": "gte", "value": self.params["issued_from"]})
-        if "issued_to" in self.params:
-            out.append({"field": "issued_on", "op": "lte", "value": self.params["issued_to"]})
-        return out
-
-    def builder_filters(self) -> list[dict[str, Any]]:
-        return [{"field": c.field, "op": c.op, "value": True if c.op == "exists" else c.value}
-                for c in self.conditions]
+    def api_params(self, *, paged: bool = True) -> dict[str, Any]:
+        """These parameters as ``GET /api/invoices`` takes them."""
+        args: dict[str, Any] = dict(self.params)
+        if self.conditions:
+            args.update({"field": [c.field for c in self.conditions], "op": [c.op for c in self.conditions],
+                         "value": [c.value for c in self.conditions], "match": self.match})
+        if self.sort:
+            args["sort"] = self.sort
+        if paged:
+            args["limit"] = self.limit
+            if self.cursor:
+                args["cursor"] = self.cursor
+        return args
 
     def search_query(self, *, paged: bool = True) -> dict[str, Any]:
-        """``search.search``'s query. ``match: any`` over builder conditions needs the
-        fixed filters to hold as well, which one flat list cannot say; then they are
-        kept only when there is no builder condition, and the page says so."""
-        query: dict[str, Any] = {}
-        if self.match == "any" and self.conditions:
-            query["filters"], query["match"] = self.builder_filters(), "any"
-        else:
-            query["filters"], query["match"] = self.filters(), "all"
-        if "q" in self.params:
-            query["text"] = self.params["q"]
-        if self.sort:
-            name = self.sort.lstrip("-")
-            query["sort"] = [{"field": name, "dir": "desc" if self.sort.startswith("-") else "asc"}]
-        if paged:
-            query["limit"] = self.limit
-            if self.cursor:
-                query["cursor"] = self.cursor
-        return query
+        """``search.search``'s query, made by the gateway's own rules for its list
+        parameters (``gateway.schemas``): a malformed parameter → ValidationError."""
+        try:
+            loaded = InvoiceListQuery().load(self.api_params(paged=paged))
+        except SchemaError as exc:
+            messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            raise ValidationError({f"query.{k}": v for k, v in messages.items()}) from None
+        return search_query(loaded, paged=paged)
+
+    def fixed_filters(self) -> list[str]:
+        return [name for name in FILTER_PARAMS if name != "q" and name in self.params]
 
     def any_drops_fixed(self) -> bool:
         return self.match == "any" and bool(self.conditions) and bool(self.fixed_filters())

@@ -236,8 +236,9 @@ def test_creating_an_invoice_from_the_form_opens_it_in_the_panel(web: Web, demo:
     Select(web.css("#n-custom-level")).select_by_value("C")
     web.css("#create-submit").click()
     web.wait(lambda: web.all("#panel"), "the new invoice's panel")
-    assert "一月服务费" in web.css('.field[data-field="title"]').text
-    assert "C" in web.css('.field[data-field="custom.level"]').text
+    # (text is read once the panel has slid in: selenium reads only what is on screen)
+    web.wait(lambda: "一月服务费" in web.css('.field[data-field="title"]').text, "the title in the panel")
+    assert web.css('.field[data-field="custom.level"]').get_attribute("data-value") == "C"
     web.open(f"/invoices/new?customer_id={demo['south']['id']}")
     web.css("#n-title").send_keys("金额不对")
     web.css("#n-amount").send_keys("0")

@@ -249,3 +249,53 @@ def test_creating_an_invoice_from_the_form_opens_it_in_the_panel(web: Web, demo:
     web.css("#logout").click()
     web.wait(lambda: "/login" in web.driver.current_url, "the sign-in page after signing out")
     web.signed_in_as = None
+
+
+def test_sorting_by_a_column_and_keyset_more_paging(web: Web, demo: Any) -> None:
+    web.sign_in("sales")
+    web.open(f"/invoices?customer_id={demo['east']['id']}&limit=2")
+    web.css('#invoice-table th a[data-sort="amount"]').click()
+    web.wait(lambda: "sort=amount" in web.driver.current_url, "the sort in the URL")
+    assert web.rows() == [demo["ordinary"]["number"], demo["special"]["number"]]
+    assert web.css("#total-count").text == "3"
+    web.css("#more").click()
+    web.wait(lambda: "cursor=" in web.driver.current_url, "the next page")
+    assert web.rows() == [demo["february"]["number"]]
+    assert not web.all("#more")
+    web.css('#invoice-table th a[data-sort="amount"]').click()
+    web.wait(lambda: "sort=-amount" in web.driver.current_url, "descending")
+    assert web.rows()[0] == demo["february"]["number"]
+
+
+def test_the_panel_and_its_edit_work_from_the_keyboard(web: Web, demo: Any, hubs: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+    web.sign_in("sales")
+    invoice = demo["february"]
+    web.open(f"/invoices/{invoice['id']}")
+    assert web.driver.switch_to.active_element.get_attribute("id") == "panel"
+    button = web.css('.field[data-field="remarks"] button.value')
+    web.driver.execute_script("arguments[0].focus()", button)
+    web.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    editor = web.wait(lambda: web.all('.field[data-field="remarks"] .edit-input'), "the editor")[0]
+    assert web.driver.switch_to.active_element == editor
+    editor.send_keys("客户要求月底前寄出")
+    web.css('.field[data-field="remarks"] .editor .ok').send_keys(Keys.ENTER)
+    web.wait(lambda: hubs["sales"].invoice.get_invoice(invoice["id"])["remarks"] == "客户要求月底前寄出",
+             "the saved remarks")
+    web.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    web.wait(lambda: not web.all("#panel"), "Escape to close the panel")
+
+
+def test_the_admin_adds_an_invoice_type_with_its_colour(web: Web, demo: Any, hubs: Any) -> None:
+    web.sign_in("admin")
+    web.open("/settings")
+    form = web.css("#new-type")
+    form.find_element("name", "key").send_keys("courier_slip")
+    form.find_element("name", "label").send_keys("快递回执")
+    web.driver.execute_script("arguments[0].value = '#8b5cf6'", form.find_element("name", "color"))
+    form.find_element("css selector", "button[type=submit]").click()
+    web.wait(lambda: any(t["key"] == "courier_slip" for t in hubs["admin"].invoice.list_invoice_types()),
+             "the new type")
+    created = next(t for t in hubs["admin"].invoice.list_invoice_types() if t["key"] == "courier_slip")
+    assert created["color"] == "#8B5CF6" and created["label"] == "快递回执"
+    web.wait(lambda: "courier_slip" in web.css("#types").text, "the type in the table after reload")

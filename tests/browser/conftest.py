@@ -6,6 +6,7 @@ so owners and scopes line up. Screenshots of each page go to var/screenshots/.
 """
 from __future__ import annotations
 
+import base64
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -199,11 +200,18 @@ class Web:
         """The invoice numbers the list shows."""
         return [a.text for a in self.all("#invoice-table tbody a.open-panel")]
 
-    def screenshot(self, name: str, width: int = 1366, height: int = 768) -> Path:
+    def screenshot(self, name: str, width: int = 1366, height: int = 768, scale: float = 1.0) -> Path:
+        """The page at that window size (``scale`` < 1: a smaller picture, e.g. for docs)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.driver.set_window_size(width, height)
         path = SCREENSHOTS / f"{name}.png"
-        self.driver.save_screenshot(str(path))
+        if scale == 1.0:
+            self.driver.save_screenshot(str(path))
+            return path
+        view = self.driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "clip": {"x": 0, "y": 0, "width": view[0], "height": view[1], "scale": scale}})
+        path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
 

@@ -355,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("==> loading demo data through RPC")
             made = load(rpc)
-        return 0 if summary(rpc, made) else 1
+        ok = summary(rpc, made)
+    if not args.summary_only:
+        from demo_users import report, write_demo_users  # the gateway's demo accounts
+        report(write_demo_users())
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ fi
 
 cat <<INFO
 ==> running. RPC over $AMQP_URI, store $MONGO_URL
+    http:   http://${GATEWAY_HOST:-127.0.0.1}:${GATEWAY_PORT:-8000}/ (gateway: REST API /api/, docs /api/docs, sign-in /login)
     logs:   ${SERVICES_LOG#"$ROOT"/} (services, one prefix per service)
             ${LOG_DIR#"$ROOT"/}/mongo.log (SecantusDB, when started here)
     follow: tail -f ${SERVICES_LOG#"$ROOT"/}

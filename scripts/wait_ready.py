@@ -3,7 +3,8 @@
     .venv/bin/python scripts/wait_ready.py [SERVICE ...] [--timeout 120] [--pid-file F]
 
 Calls, with an admin token signed by INVOICE_AUTH_SECRET: customer.list_customers,
-invoice.list_invoice_types, approval.list_flows, search.projection_status.
+invoice.list_invoice_types, approval.list_flows, search.projection_status; for the HTTP
+gateway, GET /api/health on GATEWAY_HOST:GATEWAY_PORT answering 200.
 With --pid-file, gives up at once when that process (honcho) has exited.
 Run from the repository root (``shared`` must be importable).
 """
@@ -14,6 +15,7 @@ import logging
 import os
 import sys
 import time
+import urllib.request
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +34,7 @@ PROBES: dict[str, Callable[[Any], Any]] = {
     "invoice": lambda hub: hub.invoice.list_invoice_types(),
     "approval": lambda hub: hub.approval.list_flows(),
     "search": lambda hub: hub.search.projection_status(),
+    "gateway": lambda hub: None,   # HTTP, not RPC: see probe_gateway
 }
 
 
@@ -55,7 +58,20 @@ def process_alive(pid_file: str | None) -> bool:
         return False
 
 
+def probe_gateway(call_timeout: float) -> None:
+    host = os.environ.get("GATEWAY_HOST") or "127.0.0.1"
+    port = os.environ.get("GATEWAY_PORT") or "8000"
+    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/api/health"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    with direct.open(url, timeout=call_timeout) as response:
+        if response.status != 200:
+            raise RuntimeError(f"GET {url}: {response.status}")
+
+
 def probe(service: str, call_timeout: float) -> None:
+    if service == "gateway":
+        probe_gateway(call_timeout)
+        return
     context = {"authorization": authorization()}
     with ClusterRpcProxy(rpc_config(), context_data=context, timeout=call_timeout) as hub:
         PROBES[service](hub)

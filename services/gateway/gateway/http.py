@@ -94,7 +94,8 @@ class GatewayWsgiApp(WsgiApp):
             status = exc.code or 500
             allowed = getattr(exc, "valid_methods", None)
             headers = {"Allow": ", ".join(allowed)} if allowed else {}
-            response = HttpProblem(status, exc.name, exc.description or "",
+            slug = "unknown-route" if status == 404 else None
+            response = HttpProblem(status, exc.name, exc.description or "", slug=slug,
                                    headers=headers).response()
             metrics.observe_request("unmatched", request.method, status, 0.0)
         return response(environ, start_response)

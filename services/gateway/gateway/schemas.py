@@ -9,6 +9,8 @@ from marshmallow import ValidationError as SchemaError
 
 from shared.schemas import Date
 
+DATE_DOC = {"type": "string", "format": "date", "description": "YYYY-MM-DD, inclusive"}
+
 
 class Flag(fields.Boolean):
     truthy = {"true", "1", "yes", "on", True}
@@ -31,8 +33,8 @@ class InvoiceFilters(Strict):
     owner_id = fields.String()
     status = fields.String(validate=validate.OneOf(["active", "void"]))
     approval_status = fields.String()
-    issued_from = Date(metadata={"description": "YYYY-MM-DD, inclusive"})
-    issued_to = Date(metadata={"description": "YYYY-MM-DD, inclusive"})
+    issued_from = Date(metadata=DATE_DOC)
+    issued_to = Date(metadata=DATE_DOC)
     include_void = Flag()
     lang = fields.String(metadata={"description": "ignored (pages)"})
     # The pages' search builder: condition i is (field[i], op[i], value[i]), any field of
@@ -85,8 +87,8 @@ class PaymentListQuery(Strict):
 class UninvoicedQuery(Strict):
     customer_id = fields.String()
     contract_id = fields.String()
-    received_from = Date()
-    received_to = Date()
+    received_from = Date(metadata=DATE_DOC)
+    received_to = Date(metadata=DATE_DOC)
 
 
 class ReconciliationQuery(Strict):

@@ -7,7 +7,7 @@ from typing import Any
 import eventlet
 from werkzeug.wrappers import Request, Response
 
-from gateway import metrics
+from gateway import metrics, openapi
 from gateway.gatekeeper import required_caller
 from gateway.http import json_response, route
 from gateway.hub import SERVICES, ServiceHub
@@ -28,7 +28,7 @@ class SystemRoutes:
     services: ServiceHub
     health_timeout: float = 2.0
 
-    @route("GET", "/api/health", auth="none")
+    @route("GET", "/api/health", auth="none", returns="Health")
     def health(self, request: Request) -> Response:
         """Each service answers a cheap call within 2 s: 200, else 503 naming it."""
         self.services.authorize_as_gateway()
@@ -49,13 +49,24 @@ class SystemRoutes:
             return service, "error"
         return service, "ok"
 
+    @route("GET", "/api/openapi.json", auth="none", returns=None)
+    def openapi_document(self, request: Request) -> Response:
+        """This document (OpenAPI 3.0)."""
+        return json_response(openapi.document_for(type(self)))
+
+    @route("GET", "/api/docs", auth="none", returns="html")
+    def openapi_page(self, request: Request) -> Response:
+        """The document as a readable page (no JavaScript)."""
+        return Response(openapi.render_html(openapi.document_for(type(self))),
+                        content_type="text/html; charset=utf-8")
+
     @route("GET", "/metrics", auth="none")
     def metrics(self, request: Request) -> Response:
         """Prometheus text: requests by route and status, latencies, RPC errors."""
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
 
-    @route("GET", "/api/me")
+    @route("GET", "/api/me", returns="Me")
     def me(self, request: Request) -> Response:
         """The caller: ``{id, name, department, roles, via}``, plus ``csrf_token`` and
         ``username`` when signed in with the session cookie."""

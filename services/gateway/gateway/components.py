@@ -1,0 +1,301 @@
+"""Schemas of the OpenAPI document's components: the services' shapes as docs/rpc.md
+describes them. Documentation only — the gateway passes bodies through, the services
+validate and shape them."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "example": "1200.00"}
+DATE = {"type": "string", "format": "date", "example": "2026-05-20"}
+
+
+def money(**kwargs: object) -> fields.String:
+    return fields.String(metadata=MONEY, **kwargs)  # type: ignore[arg-type]
+
+
+def date(**kwargs: object) -> fields.String:
+    return fields.String(metadata=DATE, **kwargs)  # type: ignore[arg-type]
+
+
+class UserRefDoc(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class InvoiceInputDoc(Schema):
+    title = fields.String(required=True, metadata={"maxLength": 200})
+    content = fields.String(metadata={"maxLength": 2000})
+    type = fields.String(required=True, metadata={"example": "vat_special"})
+    amount = money(required=True)
+    issued_on = date(required=True)
+    customer_id = fields.String(required=True)
+    contract_id = fields.String(allow_none=True)
+    payment_ids = fields.List(fields.String())
+    invoice_no = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    courier = fields.String(allow_none=True)
+    owner_id = fields.String()
+    department_id = fields.String()
+    remarks = fields.String(allow_none=True)
+    custom = fields.Dict(keys=fields.String(), metadata={"description": "custom field values by key"})
+
+
+class InvoiceChangesDoc(Schema):
+    """Any editable field, ``custom.<key>`` keys, or a ``custom`` object (merged per key)."""
+
+    title = fields.String()
+    amount = money()
+    courier = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    custom = fields.Dict(keys=fields.String())
+
+
+class InvoiceDoc(InvoiceInputDoc):
+    id = fields.String(metadata={"example": "inv_…"})
+    number = fields.String(metadata={"example": "INV-2026-000001"})
+    status = fields.String(metadata={"enum": ["active", "void"]})
+    approval_status = fields.String(metadata={"enum": ["none", "pending", "approved", "rejected"]})
+    version = fields.Integer()
+    created_at = fields.String(metadata={"format": "date-time"})
+    created_by = fields.Nested(UserRefDoc)
+    updated_at = fields.String(metadata={"format": "date-time"})
+    updated_by = fields.Nested(UserRefDoc)
+    void_reason = fields.String(allow_none=True)
+    approval_request_id = fields.String(allow_none=True)
+
+
+class InvoiceViewDoc(InvoiceDoc):
+    customer_name = fields.String()
+    contract_number = fields.String(allow_none=True)
+    type_label = fields.String()
+    type_color = fields.String()
+    payments = fields.List(fields.Dict())
+
+
+class HistoryEntryDoc(Schema):
+    version = fields.Integer()
+    event_type = fields.String()
+    occurred_at = fields.String(metadata={"format": "date-time"})
+    actor = fields.Nested(UserRefDoc)
+    changes = fields.Dict(metadata={"description": "field → {from, to}"})
+
+
+class EventDoc(Schema):
+    stream_id = fields.String()
+    version = fields.Integer()
+    event_type = fields.String()
+    data = fields.Dict()
+    hash = fields.String()
+    prev_hash = fields.String()
+
+
+class FilterDoc(Schema):
+    field = fields.String(required=True)
+    op = fields.String(required=True, metadata={"enum": [
+        "eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "between", "contains", "prefix", "exists"]})
+    value = fields.Raw()
+
+
+class SortDoc(Schema):
+    field = fields.String()
+    dir = fields.String(metadata={"enum": ["asc", "desc"]})
+
+
+class SearchQueryDoc(Schema):
+    filters = fields.List(fields.Nested(FilterDoc))
+    match = fields.String(metadata={"enum": ["all", "any"]})
+    text = fields.String()
+    sort = fields.List(fields.Nested(SortDoc))
+    limit = fields.Integer(metadata={"minimum": 1, "maximum": 500})
+    cursor = fields.String(allow_none=True)
+    include_void = fields.Boolean()
+
+
+class SearchPageDoc(Schema):
+    items = fields.List(fields.Nested(InvoiceViewDoc))
+    total = fields.Integer()
+    next_cursor = fields.String(allow_none=True)
+
+
+class StatsDoc(Schema):
+    rows = fields.List(fields.Dict(), metadata={"description": "{<group keys>, count, amount}"})
+    total = fields.Dict(metadata={"description": "{count, amount}"})
+
+
+class CalendarDayDoc(Schema):
+    date = date()
+    count = fields.Integer()
+    amount = money()
+
+
+class VerificationDoc(Schema):
+    ok = fields.Boolean()
+    checked = fields.Integer()
+    broken = fields.List(fields.Dict())
+
+
+class CustomerInputDoc(Schema):
+    name = fields.String(required=True, metadata={"maxLength": 200})
+    code = fields.String()
+    industry = fields.String()
+    phone = fields.String()
+    address = fields.String()
+    owner_id = fields.String()
+    department_id = fields.String()
+
+
+class CustomerDoc(CustomerInputDoc):
+    id = fields.String(metadata={"example": "cus_…"})
+    version = fields.Integer()
+
+
+class CustomerPageDoc(Schema):
+    items = fields.List(fields.Nested(CustomerDoc))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CustomerInvoicesDoc(Schema):
+    items = fields.List(fields.Nested(InvoiceViewDoc))
+    count = fields.Integer()
+    amount = money()
+    next_cursor = fields.String(allow_none=True)
+
+
+class ContractInputDoc(Schema):
+    customer_id = fields.String(required=True)
+    number = fields.String(required=True)
+    title = fields.String()
+    amount = money(required=True)
+    signed_on = date()
+    owner_id = fields.String()
+    department_id = fields.String()
+
+
+class ContractDoc(ContractInputDoc):
+    id = fields.String(metadata={"example": "con_…"})
+    version = fields.Integer()
+
+
+class PaymentInputDoc(Schema):
+    contract_id = fields.String(required=True)
+    amount = money(required=True)
+    received_on = date(required=True)
+    method = fields.String()
+    reference = fields.String()
+    note = fields.String()
+
+
+class PaymentDoc(PaymentInputDoc):
+    id = fields.String(metadata={"example": "pay_…"})
+    customer_id = fields.String()
+    version = fields.Integer()
+
+
+class UninvoicedPageDoc(Schema):
+    items = fields.List(fields.Nested(PaymentDoc))
+    total = fields.Integer()
+
+
+class ReconciliationDoc(Schema):
+    contract_id = fields.String()
+    contract_number = fields.String()
+    customer_id = fields.String()
+    contract_amount = money()
+    received_amount = money()
+    invoiced_amount = money()
+    payments = fields.List(fields.Dict())
+
+
+class InvoiceTypeDoc(Schema):
+    key = fields.String(metadata={"pattern": "^[a-z][a-z0-9_]*$"})
+    label = fields.String()
+    color = fields.String(metadata={"pattern": "^#[0-9A-Fa-f]{6}$"})
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class CustomFieldDoc(Schema):
+    key = fields.String()
+    label = fields.String()
+    kind = fields.String(metadata={"enum": ["text", "number", "money", "date", "select", "bool"]})
+    options = fields.List(fields.String())
+    required = fields.Boolean()
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class StageDoc(Schema):
+    name = fields.String()
+    approvers = fields.List(fields.String(), metadata={"description": "user:<id> | role:<name>"})
+    mode = fields.String(metadata={"enum": ["any", "all"]})
+
+
+class FlowDoc(Schema):
+    id = fields.String()
+    name = fields.String()
+    watched_fields = fields.List(fields.String())
+    trigger_on_create = fields.Boolean()
+    condition = fields.Raw(allow_none=True)
+    stages = fields.List(fields.Nested(StageDoc))
+    cc = fields.List(fields.String())
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class ApprovalRequestDoc(Schema):
+    id = fields.String()
+    flow_id = fields.String()
+    invoice_id = fields.String()
+    status = fields.String()
+    stages = fields.List(fields.Dict())
+    version = fields.Integer()
+
+
+class NotificationDoc(Schema):
+    id = fields.String()
+    kind = fields.String()
+    recipient = fields.String()
+    request_id = fields.String()
+    invoice_id = fields.String()
+    message = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    read = fields.Boolean()
+
+
+class ProblemDoc(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(allow_none=True, metadata={
+        "description": "field → messages (422), current_version (409/412)"})
+
+
+class HealthDoc(Schema):
+    status = fields.String(metadata={"enum": ["ok", "unavailable"]})
+    services = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class MeDoc(Schema):
+    id = fields.String()
+    name = fields.String()
+    department = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+    via = fields.String(metadata={"enum": ["bearer", "session"]})
+    csrf_token = fields.String()
+    username = fields.String()
+
+
+COMPONENTS: dict[str, type[Schema]] = {
+    "Invoice": InvoiceDoc, "InvoiceInput": InvoiceInputDoc, "InvoiceChanges": InvoiceChangesDoc,
+    "InvoiceView": InvoiceViewDoc, "HistoryEntry": HistoryEntryDoc, "Event": EventDoc,
+    "SearchQuery": SearchQueryDoc, "SearchPage": SearchPageDoc, "Stats": StatsDoc,
+    "CalendarDay": CalendarDayDoc, "Verification": VerificationDoc,
+    "Customer": CustomerDoc, "CustomerInput": CustomerInputDoc, "CustomerPage": CustomerPageDoc,
+    "CustomerInvoices": CustomerInvoicesDoc, "Contract": ContractDoc,
+    "ContractInput": ContractInputDoc, "Payment": PaymentDoc, "PaymentInput": PaymentInputDoc,
+    "UninvoicedPage": UninvoicedPageDoc, "Reconciliation": ReconciliationDoc,
+    "InvoiceType": InvoiceTypeDoc, "CustomField": CustomFieldDoc, "Flow": FlowDoc,
+    "ApprovalRequest": ApprovalRequestDoc, "Notification": NotificationDoc,
+    "Problem": ProblemDoc, "Health": HealthDoc, "Me": MeDoc,
+}

@@ -153,6 +153,10 @@ def driver(stack: Stack) -> Iterator[Any]:
                                options=options)
     browser.execute_cdp_cmd("Browser.setDownloadBehavior",
                             {"behavior": "allow", "downloadPath": downloads})
+    # no slide-in animation (the pages honour prefers-reduced-motion): selenium reads only
+    # text on screen, and a panel half-way in would make reads depend on timing
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
     browser.downloads = Path(downloads)  # type: ignore[attr-defined]
     browser.implicitly_wait(0)
     try:

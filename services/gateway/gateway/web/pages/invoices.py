@@ -104,7 +104,9 @@ def invoice_panel(page: Page, invoice_id: str, types: dict[str, Any],
                        "display": dict(opts).get(value, value) if opts else value,
                        "options": ([("", "—")] + opts) if opts else []})
     history = rpc.invoice.get_history(invoice_id) if page.can("history.read") else None
-    return {"invoice": invoice, "fields": fields, "history": history,
+    labels = {f["name"]: f["label"] for f in fields}
+    labels.update({name: field_label(page, name, custom) for name in ("payment_ids", "status", "approval_status")})
+    return {"invoice": invoice, "fields": fields, "history": history, "labels": labels,
             "requests": rpc.approval.requests_for_invoice(invoice_id),
             "type": types.get(invoice["type"]), "names": names,
             "only_filled": page.request.args.get("only_filled") in ("1", "true", "on"),
@@ -140,7 +142,10 @@ def invoice_calendar(page: Page) -> Response:
     if chosen and chosen.startswith(f"{year:04d}-{month:02d}-"):
         day_query = ListQuery.from_args(page.request.args)
         day_query.params.update({"issued_from": chosen, "issued_to": chosen})
-        day_items = page.rpc.search.search(day_query.search_query())
+        try:
+            day_items = page.rpc.search.search(day_query.search_query())
+        except ValidationError as exc:
+            errors = exc.messages
     prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
     next_month = (year + 1, 1) if month == 12 else (year, month + 1)
     total_count = sum(d["count"] for d in days)

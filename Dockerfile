@@ -14,7 +14,7 @@ COPY shared ./shared
 COPY services ./services
 COPY scripts ./scripts
 
-RUN useradd --system --home-dir /app app
+RUN useradd --system --home-dir /app app && mkdir -p /app/var && chown app /app/var
 USER app
 
 # Overridden per service in docker-compose.yml, e.g.

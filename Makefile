@@ -20,6 +20,7 @@ test: venv rabbitmq tools browser lint
 ## bench: the benchmarks (bench/)
 bench: venv rabbitmq
 	$(PYTHON_VENV) -m bench
+	$(PYTHON_VENV) -m bench.gateway
 
 ## lint: ruff and mypy (make test runs it first)
 lint: venv

@@ -98,10 +98,11 @@ def envelope(stream_id: str, kind: str, data: dict[str, Any], position: int,
             "occurred_at": "2025-06-01T00:00:00Z", "actor": {"id": "bench", "name": "bench"}, "data": data}
 
 
-def build_fixture(mongo_url: str, count: int) -> tuple[Any, Any, dict[str, Any]]:
+def build_fixture(mongo_url: str, count: int,
+                  db_name: str = "bench_search_fixture") -> tuple[Any, Any, dict[str, Any]]:
     client = connect(mongo_url)
-    client.drop_database("bench_search_fixture")
-    db = database(client, "bench_search_fixture")
+    client.drop_database(db_name)
+    db = database(client, db_name)
     ensure_indexes(db, 0)
     rng = random.Random(42)
     customers = [f"cus_{n:04d}" for n in range(500)]

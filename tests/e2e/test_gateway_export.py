@@ -42,8 +42,8 @@ def setup_invoices(api: Api, admin: Any, count: int) -> tuple[dict[str, Any], st
     customer = api.post("/api/customers", json=customer_data(name="导出客户")).json()
     for n in range(count):
         created = api.post("/api/invoices", json=invoice_data(
-            customer["id"], title=f"导出发票 {n} =SUM(A1)" if n == 0 else f"导出发票 {n}",
-            amount=f"{100 + n}.50", issued_on=f"2026-05-{n + 1:02d}",
+            customer["id"], title="=SUM(A1) 导出发票 0" if n == 0 else f"导出发票 {n}",
+            amount=f"{100 + n}.50", issued_on=f"2026-{3 + n % 3:02d}-{n + 1:02d}",
             custom={field_key: "A" if n % 2 else "B"}))
         assert created.status_code == 201, created.text
     settled(admin)
@@ -65,7 +65,20 @@ def test_csv_export_holds_every_match_with_custom_columns(api: Api, admin: Any) 
     assert parsed[0] == columns and f"custom.{field_key}" in columns
     defused = [[("'" + v if v.startswith(("=", "+", "-", "@")) else v) for v in row] for row in rows]
     assert parsed[1:] == defused and len(rows) == 5
-    assert any(v.startswith("'=SUM") or "=SUM" in v for v in parsed[5])  # formula defused
+    assert parsed[5][parsed[0].index("title")] == "'=SUM(A1) 导出发票 0"    # never a formula
+    assert response.headers["X-Total-Count"] == "5"
+
+
+def test_an_export_with_an_explicit_sort_holds_every_match_in_that_order(api: Api, admin: Any) -> None:
+    customer, _ = setup_invoices(api, admin, 5)
+    params = {"customer_id": customer["id"], "sort": "amount"}
+
+    response = api.get("/api/invoices/export.csv", params=params)
+
+    parsed = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    amount = parsed[0].index("amount")
+    assert [row[amount] for row in parsed[1:]] == ["100.50", "101.50", "102.50", "103.50", "104.50"]
+    assert response.headers["X-Total-Count"] == "5"
 
 
 def test_xlsx_export_holds_every_match_with_custom_columns(api: Api, admin: Any) -> None:

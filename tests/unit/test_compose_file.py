@@ -29,7 +29,7 @@ def test_compose_file_defines_infrastructure_and_all_four_services() -> None:
     result = compose("config", "--services")
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
-    assert {"rabbitmq", "mongo", "customer", "invoice", "approval", "search"} <= services
+    assert {"rabbitmq", "mongo", "customer", "invoice", "approval", "search", "gateway"} <= services
 
 
 def test_each_service_runs_its_own_module_with_config_from_the_environment() -> None:
@@ -50,3 +50,15 @@ def test_each_service_runs_its_own_module_with_config_from_the_environment() -> 
     assert config["mongo"]["image"] == "mongo:7"
     assert "--replSet" in config["mongo"]["command"]
     assert config["rabbitmq"]["image"].startswith("rabbitmq:3-management")
+
+
+def test_the_gateway_listens_on_all_interfaces_with_a_port_range_for_scaling() -> None:
+    yaml = pytest.importorskip("yaml")
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    gateway = yaml.safe_load(result.stdout)["services"]["gateway"]
+    assert "gateway.service" in gateway["command"]
+    assert gateway["environment"]["GATEWAY_HOST"] == "0.0.0.0"
+    assert "/app/services/gateway" in gateway["environment"]["PYTHONPATH"]
+    published = str(gateway["ports"][0])     # "127.0.0.1:8000-8009:8000/tcp"
+    assert published.startswith("127.0.0.1:8000-") and ":8000" in published.rsplit("-", 1)[1]

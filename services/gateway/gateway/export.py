@@ -1,13 +1,14 @@
 """Export every invoice a query matches, as CSV or XLSX, page by page.
 
-The first page is fetched before the response starts, so a bad query or a missing
-permission is still a proper status; then each page is written out and dropped, so
-memory stays flat however many rows match. Columns: the invoice fields, then one per
+What can fail is read before the response starts (custom fields, the counts per month
+or the first page), so a bad query or a missing permission is still a proper status;
+then each page is written out and dropped, so memory stays flat however many rows match. Columns: the invoice fields, then one per
 custom field definition (``custom.<key>``). Scope is the search service's: a caller
 only ever exports what they may view.
 """
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import os
@@ -65,6 +66,7 @@ def row_of(item: dict[str, Any], columns: list[str]) -> list[str]:
 
 
 def pages(hub: ServiceHub, query: dict[str, Any], first: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """Every page of one query, following ``next_cursor``."""
     page = first
     while True:
         yield page["items"]
@@ -73,10 +75,49 @@ def pages(hub: ServiceHub, query: dict[str, Any], first: dict[str, Any]) -> Iter
         page = hub.search.search({**query, "limit": PAGE_SIZE, "cursor": page["next_cursor"]})
 
 
-def _start(hub: ServiceHub, query: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    columns = columns_for(hub.invoice.list_custom_fields())
-    first = hub.search.search({**query, "limit": PAGE_SIZE})
-    return columns, first
+def month_bounds(month: str) -> tuple[str, str]:
+    year, number = (int(part) for part in month.split("-"))
+    return f"{month}-01", f"{month}-{calendar.monthrange(year, number)[1]:02d}"
+
+
+class Plan:
+    """How an export reads: by default (newest first, as the list) one month at a time,
+    newest month first, each month paged by cursor. The search service reads and sorts
+    every match of a query for each page, so paging one query through 20,000 matches
+    costs 40 full reads; a month holds a small share of them. With an explicit ``sort``
+    the export pages the one query instead."""
+
+    def __init__(self, hub: ServiceHub, query: dict[str, Any]) -> None:
+        self.hub = hub
+        self.query = query
+        self.months: list[str] | None = None
+        if not query.get("sort"):
+            stats = hub.search.stats(query, ["month"])
+            self.total = int(stats["total"]["count"])
+            self.months = sorted((row["month"] for row in stats["rows"] if row.get("count")),
+                                 reverse=True)
+            self.first: dict[str, Any] | None = None
+        else:
+            self.first = hub.search.search({**query, "limit": PAGE_SIZE})
+            self.total = int(self.first.get("total") or 0)
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        if self.months is None:
+            assert self.first is not None
+            yield from pages(self.hub, self.query, self.first)
+            return
+        for month in self.months:
+            first_day, last_day = month_bounds(month)
+            monthly = {**self.query, "filters": [
+                *self.query.get("filters", []),
+                {"field": "issued_on", "op": "gte", "value": first_day},
+                {"field": "issued_on", "op": "lte", "value": last_day}]}
+            yield from pages(self.hub, monthly, self.hub.search.search({**monthly, "limit": PAGE_SIZE}))
+
+
+def _start(hub: ServiceHub, query: dict[str, Any]) -> tuple[list[str], Plan]:
+    """Read what can fail before the answer starts: custom fields and the plan."""
+    return columns_for(hub.invoice.list_custom_fields()), Plan(hub, query)
 
 
 def _filename(extension: str) -> str:
@@ -84,14 +125,14 @@ def _filename(extension: str) -> str:
 
 
 def csv_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
-    columns, first = _start(hub, query)
+    columns, plan = _start(hub, query)
 
     def generate() -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")                       # BOM: Excel then reads UTF-8
         writer.writerow(columns)
-        for items in pages(hub, query, first):
+        for items in plan.pages():
             for item in items:
                 writer.writerow(row_of(item, columns))
             yield buffer.getvalue().encode("utf-8")
@@ -100,20 +141,20 @@ def csv_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
 
     return Response(generate(), content_type="text/csv; charset=utf-8", direct_passthrough=True,
                     headers={"Content-Disposition": f'attachment; filename="{_filename("csv")}"',
-                             "X-Total-Count": str(first.get("total", ""))})
+                             "X-Total-Count": str(plan.total)})
 
 
 def xlsx_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
     """XlsxWriter in constant-memory mode flushes each row to a temporary file; the
     workbook (a zip) exists only once every row is written, so it is built in a
     temporary file first and then streamed."""
-    columns, first = _start(hub, query)
+    columns, plan = _start(hub, query)
 
     def generate() -> Iterator[bytes]:
         handle, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
         os.close(handle)
         try:
-            _write_workbook(path, columns, pages(hub, query, first))
+            _write_workbook(path, columns, plan.pages())
             with open(path, "rb") as result:
                 while chunk := result.read(CHUNK_BYTES):
                     yield chunk
@@ -123,7 +164,7 @@ def xlsx_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
     return Response(generate(), direct_passthrough=True,
                     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx")}"',
-                             "X-Total-Count": str(first.get("total", ""))})
+                             "X-Total-Count": str(plan.total)})
 
 
 def _write_workbook(path: str, columns: list[str], all_pages: Iterator[list[dict[str, Any]]]) -> None:

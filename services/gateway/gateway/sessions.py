@@ -49,8 +49,10 @@ class SessionStore:
 
     def open(self, username: str) -> tuple[Session, str]:
         """A new session and its cookie value."""
+        expires = utcnow() + self.ttl
+        expires = expires.replace(microsecond=expires.microsecond // 1000 * 1000)  # as stored
         session = Session(id=secrets.token_urlsafe(24), username=username,
-                          csrf_token=secrets.token_urlsafe(24), expires_at=utcnow() + self.ttl)
+                          csrf_token=secrets.token_urlsafe(24), expires_at=expires)
         self.collection.insert_one({"_id": session.id, "username": username,
                                     "csrf_token": session.csrf_token,
                                     "created_at": utcnow(), "expires_at": session.expires_at})

@@ -84,14 +84,15 @@ class Plan:
     """How an export reads: by default (newest first, as the list) one month at a time,
     newest month first, each month paged by cursor. The search service reads and sorts
     every match of a query for each page, so paging one query through 20,000 matches
-    costs 40 full reads; a month holds a small share of them. With an explicit ``sort``
-    the export pages the one query instead."""
+    costs 40 full reads; a month holds a small share of them. With an explicit ``sort``,
+    or filters combined by ``match: any``, the export pages the one query instead."""
 
     def __init__(self, hub: ServiceHub, query: dict[str, Any]) -> None:
         self.hub = hub
         self.query = query
         self.months: list[str] | None = None
-        if not query.get("sort"):
+        # an any-match query is paged as it is: month filters would widen it
+        if not query.get("sort") and query.get("match", "all") == "all":
             stats = hub.search.stats(query, ["month"])
             self.total = int(stats["total"]["count"])
             self.months = sorted((row["month"] for row in stats["rows"] if row.get("count")),

@@ -172,6 +172,15 @@ def test_export_downloads_a_file_with_the_listed_rows(web: Web, demo: Any) -> No
     text = done[0].read_text(encoding="utf-8-sig")
     numbers = [row.get("number") or next(iter(row.values())) for row in csv.DictReader(io.StringIO(text))]
     assert sorted(numbers) == sorted(listed) == [demo["special"]["number"]]
+    # the search builder's conditions go into the export too (here: any of two)
+    web.open("/invoices?field=courier&op=contains&value=顺丰&field=title&op=contains&value=押金&match=any")
+    listed = web.rows()
+    assert sorted(listed) == sorted([demo["special"]["number"], demo["receipt"]["number"]])
+    done[0].unlink()
+    web.css("#export-csv").click()
+    again = web.wait(lambda: [p for p in web.driver.downloads.glob("*.csv")], "the second CSV download")
+    rows = list(csv.DictReader(io.StringIO(again[0].read_text(encoding="utf-8-sig"))))
+    assert sorted(row["number"] for row in rows) == sorted(listed)
 
 
 def test_a_sales_user_never_sees_another_owners_invoice_in_any_page(web: Web, demo: Any) -> None:

@@ -200,3 +200,11 @@ def test_the_api_list_parameters_take_the_search_builder() -> None:
         {"field": "type", "op": "eq", "value": "receipt"},
         {"field": "courier", "op": "eq", "value": "EMS"},
         {"field": "title", "op": "exists", "value": True}]
+
+
+def test_the_export_links_carry_every_builder_condition() -> None:
+    hub = hub_with(an_invoice())
+    url = "/invoices?field=courier&op=eq&value=EMS&field=title&op=contains&value=x&match=any"
+    html = invoices.invoice_list(page_for(url, hub)).get_data(as_text=True)
+    assert ("/api/invoices/export.csv?field=courier&amp;op=eq&amp;value=EMS&amp;field=title"
+            "&amp;op=contains&amp;value=x&amp;match=any") in html

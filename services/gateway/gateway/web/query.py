@@ -9,7 +9,7 @@ made by the gateway's rules (``gateway.schemas``), checked by the search service
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -118,6 +118,7 @@ class ListQuery:
         return [*self.conditions, *[Condition("", "eq", "")] * blanks]
 
 
-def api_args(query: ListQuery) -> Mapping[str, str]:
-    """The parameters ``GET /api/invoices/export.*`` understands (no cursor: every match)."""
-    return dict(query.url_args(cursor=None, limit=None))
+def api_args(query: ListQuery) -> list[tuple[str, str]]:
+    """The parameters of ``GET /api/invoices/export.*`` for this query (no cursor: every
+    match), as pairs: the builder's parameters repeat."""
+    return query.url_args(cursor=None, limit=None)

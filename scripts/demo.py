@@ -115,6 +115,9 @@ FLOW = {"name": "快递信息变更复核", "watched_fields": ["tracking_number"
         "condition": [{"field": "amount", "op": "gte", "value": "50000"}],
         "stages": [{"name": "财务复核", "approvers": ["role:finance"], "mode": "any"}],
         "cc": ["user:demo-loader"], "active": True}
+# The demo's customers, contracts and invoices belong to the demo account "sales" (and
+# its department), so that sales and manager see them in the pages, not only admin.
+OWNER = {"owner_id": "demo-sales", "department_id": "dept-sales"}
 FINANCE_USER = {"sub": "demo-finance", "name": "财务 王芳", "department": "dept-finance",
                 "roles": ["finance"]}
 
@@ -148,7 +151,7 @@ def ensure_customer(rpc: Any, data: dict[str, Any]) -> dict[str, Any]:
     if found:
         print(f"    customer {data['code']} {data['name']}: exists")
         return found
-    created = rpc.customer.create_customer(data)
+    created = rpc.customer.create_customer({**OWNER, **data})
     print(f"    customer {data['code']} {data['name']}: created")
     return created
 
@@ -158,7 +161,7 @@ def ensure_contract(rpc: Any, customer_id: str, data: dict[str, Any]) -> dict[st
         if contract.get("number") == data["number"]:
             print(f"      contract {data['number']}: exists")
             return contract
-    created = rpc.customer.create_contract({"customer_id": customer_id, **data})
+    created = rpc.customer.create_contract({"customer_id": customer_id, **OWNER, **data})
     print(f"      contract {data['number']} {data['title']} ({data['amount']}): created")
     return created
 
@@ -175,7 +178,7 @@ def ensure_payment(rpc: Any, contract_id: str, data: dict[str, Any]) -> dict[str
 
 def ensure_invoice(rpc: Any, customer_id: str, contract_id: str, payment_ids: dict[str, str],
                    data: dict[str, Any]) -> dict[str, Any] | None:
-    spec = {k: v for k, v in data.items() if k not in ("payments", "then")}
+    spec = {**OWNER, **{k: v for k, v in data.items() if k not in ("payments", "then")}}
     spec.update(customer_id=customer_id, contract_id=contract_id,
                 payment_ids=[payment_ids[ref] for ref in data.get("payments", [])])
     try:

@@ -310,3 +310,22 @@ def test_the_admin_adds_an_invoice_type_with_its_colour(web: Web, demo: Any, hub
     created = next(t for t in hubs["admin"].invoice.list_invoice_types() if t["key"] == "courier_slip")
     assert created["color"] == "#8B5CF6" and created["label"] == "快递回执"
     web.wait(lambda: "courier_slip" in web.css("#types").text, "the type in the table after reload")
+
+
+def test_rejecting_with_a_comment_shows_on_the_request_and_the_invoice(web: Web, demo: Any, hubs: Any) -> None:
+    invoice = hubs["sales"].invoice.create_invoice({
+        "title": "一月快递费", "type": "receipt", "amount": "20.00", "issued_on": "2026-01-20",
+        "customer_id": demo["south"]["id"], "tracking_number": "YT001"})
+    hubs["sales"].invoice.update_field(invoice["id"], "tracking_number", "YT002")
+    request = wait_for(lambda: next((r for r in hubs["admin"].approval.requests_for_invoice(invoice["id"])
+                                     if r["status"] == "pending"), None), timeout=20, message="the request")
+    web.sign_in("finance")
+    web.open(f"/approvals/{request['id']}")
+    web.css("#reject-comment").send_keys("单号与快递公司不符")
+    web.css("#reject").click()
+    web.wait(lambda: web.css("#request-status").get_attribute("data-status") == "rejected", "rejected")
+    assert "单号与快递公司不符" in web.css(".stages").text
+    wait_for(lambda: hubs["finance"].invoice.get_invoice(invoice["id"])["approval_status"] == "rejected",
+             timeout=20, message="the outcome on the invoice")
+    web.open(f"/invoices/{invoice['id']}")
+    assert web.css("#panel .meta [data-approval]").get_attribute("data-approval") == "rejected"

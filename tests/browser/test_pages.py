@@ -329,3 +329,33 @@ def test_rejecting_with_a_comment_shows_on_the_request_and_the_invoice(web: Web,
              timeout=20, message="the outcome on the invoice")
     web.open(f"/invoices/{invoice['id']}")
     assert web.css("#panel .meta [data-approval]").get_attribute("data-approval") == "rejected"
+
+
+def test_reading_needs_no_javascript(web: Web, demo: Any) -> None:
+    import requests
+    web.sign_in("sales")
+    cookies = {c["name"]: c["value"] for c in web.driver.get_cookies()}
+    invoice = demo["ordinary"]
+    page = requests.get(f"{web.base_url}/invoices/{invoice['id']}?only_filled=1", cookies=cookies, timeout=10)
+    assert page.status_code == 200
+    assert 'class="fields only-filled"' in page.text and invoice["number"] in page.text
+    calendar = requests.get(f"{web.base_url}/invoices/calendar?year=2026&month=3&day=2026-03-18",
+                            cookies=cookies, timeout=10)
+    assert demo["receipt"]["number"] in calendar.text
+    assert requests.get(f"{web.base_url}/invoices", timeout=10, allow_redirects=False).status_code == 303
+
+
+def test_the_admin_defines_an_approval_flow_in_settings(web: Web, demo: Any, hubs: Any) -> None:
+    web.sign_in("admin")
+    web.open("/settings#flows")
+    form = web.css("#new-flow")
+    form.find_element("name", "name").send_keys("开票明细变更审批")
+    form.find_element("css selector", 'input[name="watched_fields"][value="content"]').click()
+    form.find_element("name", "stages.0.name").send_keys("部门经理")
+    form.find_element("name", "stages.0.approvers").send_keys("role:sales_manager, user:u-finance")
+    form.find_element("css selector", "button[type=submit]").click()
+    flow = web.wait(lambda: next((f for f in hubs["admin"].approval.list_flows()
+                                  if f["name"] == "开票明细变更审批"), None), "the flow")
+    assert flow["watched_fields"] == ["content"]
+    assert flow["stages"][0]["approvers"] == ["role:sales_manager", "user:u-finance"]
+    assert "condition" not in flow or not flow["condition"]

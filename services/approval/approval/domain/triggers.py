@@ -13,38 +13,8 @@ from typing import Any
 from approval.domain import events as ev
 from approval.domain.flow import parse_condition
 from shared.events.aggregate import is_empty
+from shared.invoice_events import fold as fold_invoice  # noqa: F401 - the one invoice fold
 from shared.query import evaluate
-
-
-def fold_invoice(state: Mapping[str, Any] | None, envelope: Mapping[str, Any]) -> dict[str, Any]:
-    """The invoice as a plain dict after ``envelope`` (money stays a decimal string)."""
-    data = envelope["data"]
-    result: dict[str, Any] = copy.deepcopy(dict(state or {}))
-    kind = envelope["type"]
-    if kind == ev.INVOICE_CREATED:
-        result = {"id": envelope["stream_id"], "number": data.get("number"), "status": "active",
-                  "approval_status": "none", **copy.deepcopy(dict(data.get("fields") or {}))}
-        result["custom"] = dict(result.get("custom") or {})
-    elif kind == ev.INVOICE_FIELDS_CHANGED:
-        for name, change in data["changes"].items():
-            if name.startswith("custom."):
-                custom = dict(result.get("custom") or {})
-                if change["to"] is None:
-                    custom.pop(name[len("custom."):], None)
-                else:
-                    custom[name[len("custom."):]] = copy.deepcopy(change["to"])
-                result["custom"] = custom
-            else:
-                result[name] = copy.deepcopy(change["to"])
-    elif kind == ev.INVOICE_VOIDED:
-        result["status"] = "void"
-    elif kind == ev.INVOICE_APPROVAL_STATUS_CHANGED:
-        result["approval_status"] = data["to"]
-    result["version"] = int(envelope["version"])
-    result["updated_at"] = envelope.get("occurred_at")
-    if kind == ev.INVOICE_CREATED:
-        result["created_at"] = envelope.get("occurred_at")
-    return result
 
 
 def changed_fields(envelope: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from shared.events.repository import decide_and_save
 from shared.query import invoice_catalog
 
 CustomFields = Callable[[], list[dict[str, Any]]]
+Replicate = Callable[[dict[str, Any]], Any]
 INBOX_KEYS = ("involved", "decided_in_stage")
 
 
@@ -38,17 +39,23 @@ def known_roles(policy: Policy) -> set[str]:
 
 @dataclass
 class FlowApplication:
+    """Flows (admin). ``replicate`` hands a saved flow's trigger rule to the invoice
+    service, which decides at each change whether it is held: define/update return only
+    once it has it, so no change acknowledged afterwards slips through unheld."""
+
     flows: FlowRepository
     custom_fields: CustomFields
     policy: Policy
     actor: Actor
     correlation_id: str | None = None
+    replicate: Replicate | None = None
 
     def define_flow(self, definition: Mapping[str, Any]) -> dict[str, Any]:
         self.policy.require(self.actor, "settings.manage")
         checked = self._validate(definition)
         flow = Flow.define(f"flow_{uuid.uuid4().hex}", checked)
         self.flows.save(flow, self._meta())
+        self._replicate(flow)
         return flow.to_dict()
 
     def update_flow(self, flow_id: str, changes: Mapping[str, Any],
@@ -63,7 +70,17 @@ class FlowApplication:
         flow = decide_and_save(lambda: self.flows.load(flow_id), decide,
                                lambda changed: self.flows.save(changed, self._meta()),
                                expected_version)
+        self._replicate(flow)
         return flow.to_dict()
+
+    def flow_rules(self) -> list[dict[str, Any]]:
+        """Internal: every flow's trigger rule (the invoice service's replica catches up)."""
+        self.policy.require(self.actor, "approval.status")
+        return [self.flows.load(f["id"]).rule() for f in self.flows.all()]
+
+    def _replicate(self, flow: Flow) -> None:
+        if self.replicate is not None:
+            self.replicate(flow.rule())
 
     def get_flow(self, flow_id: str, version: int | None = None) -> dict[str, Any]:
         self.policy.require(self.actor, "settings.read")

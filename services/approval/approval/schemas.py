@@ -42,6 +42,7 @@ class FlowChanges(Schema):
         min=1, max=20, error="at least one stage (at most 20)"))
     cc = Approvers()
     active = fields.Boolean(strict=True)
+    hold = fields.Boolean(strict=True)
 
 
 class FlowInput(FlowChanges):
@@ -56,6 +57,7 @@ class FlowInput(FlowChanges):
     condition = fields.Raw(allow_none=True, load_default=None)
     cc = Approvers()
     active = fields.Boolean(strict=True, load_default=True)
+    hold = fields.Boolean(strict=True, load_default=True)
 
 
 def load_flow(data: Any) -> dict[str, Any]:

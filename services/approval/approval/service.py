@@ -32,7 +32,8 @@ class ApprovalService:
 
     def _flows(self) -> FlowApplication:
         return FlowApplication(self.storage.flows, self.invoice_rpc.list_custom_fields,
-                               self.policy, self.actor, self.correlation_id)
+                               self.policy, self.actor, self.correlation_id,
+                               replicate=self.invoice_as_service.replicate_flow)
 
     def _requests(self) -> RequestApplication:
         return RequestApplication(self.storage.requests, self.storage.notices, self.policy,
@@ -52,6 +53,12 @@ class ApprovalService:
         """Admin: change any flow field; a new flow version (running requests keep theirs)."""
         return to_wire(self._flows().update_flow(
             id_arg(flow_id, "flow_id"), load_flow_changes(changes), version_arg(expected_version)))
+
+    @rpc
+    def flow_rules(self) -> list[dict[str, Any]]:
+        """Internal (service role): every flow's trigger rule, for the invoice service's
+        replica to catch up at start-up."""
+        return to_wire(self._flows().flow_rules())
 
     @rpc
     def get_flow(self, flow_id: str, version: int | None = None) -> dict[str, Any]:
@@ -148,7 +155,11 @@ class ApprovalService:
     @event_stream("approval", event_types=OUTCOME_EVENTS)
     def on_request_outcome(self, envelope: dict[str, Any]) -> None:
         """Tell the invoice service the approval_status of the invoice's latest request."""
-        OutcomeReporter(self.storage.requests, self._report_status).handle(envelope)
+        OutcomeReporter(self.storage.requests, self._report_status, self._settle).handle(envelope)
+
+    def _settle(self, invoice_id: str, request_id: str, outcome: str, comment: str,
+                approvers: list[dict[str, Any]]) -> None:
+        self.invoice_as_service.settle_change(invoice_id, request_id, outcome, comment, approvers)
 
     def _report_status(self, invoice_id: str, status: str, request_id: str) -> None:
         self.invoice_as_service.record_approval_status(invoice_id, status, request_id)

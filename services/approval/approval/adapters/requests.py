@@ -82,9 +82,12 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
             raise NotFound(f"request {aggregate_id} not found")
         return ApprovalRequest.replay(aggregate_id, events)
 
-    def pending_for_invoice(self, invoice_id: str, session: ClientSession | None = None) -> list[str]:
-        docs = self.states.find({"invoice_id": invoice_id, "status": PENDING}, {"_id": 1},
-                                session=session)
+    def pending_for_invoice(self, invoice_id: str, session: ClientSession | None = None,
+                            held: bool | None = None) -> list[str]:
+        query: dict[str, Any] = {"invoice_id": invoice_id, "status": PENDING}
+        if held is not None:
+            query["hold"] = True if held else {"$ne": True}
+        docs = self.states.find(query, {"_id": 1}, session=session)
         return [d["_id"] for d in docs]
 
     def state(self, request_id: str) -> dict[str, Any] | None:

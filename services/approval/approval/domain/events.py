@@ -8,7 +8,9 @@ Flow streams (stream_type ``approval_flow``, id ``flow_<hex>``):
 Request streams (stream_type ``approval_request``, id ``apr_<triggering event id>``):
 - ApprovalRequestOpened: {invoice_id, invoice_version, trigger_event_id, trigger_type,
   flow_id, flow_version, flow_name, changed_fields: {field: {from, to}},
-  stages: [{name, approvers, mode}], cc, submitter: {id, name, roles}}
+  stages: [{name, approvers, mode}], cc, submitter: {id, name, roles}, hold}
+  (``hold``: the invoice holds the change until this request is approved; the request
+  id is the one the invoice chose, not ``apr_<event id>``)
 - ApprovalGiven: {stage, user: {id, name}, entries, comment}
 - ApprovalStageAdvanced: {from_stage, to_stage}
 - ApprovalRequestApproved: {stage}
@@ -16,12 +18,16 @@ Request streams (stream_type ``approval_request``, id ``apr_<triggering event id
 - ApprovalRequestWithdrawn: {user, comment}
 - ApprovalRequestDelegated: {stage, user, to_user_id, entries, comment}
 - ApprovalRequestSuperseded: {by_request_id}
+- ApprovalRequestCancelled: {reason}  (the invoice was voided while it was pending)
 """
 from __future__ import annotations
 
 from shared.events.upcasting import UpcasterRegistry
 from shared.invoice_events import (  # noqa: F401 - the invoice events this service reacts to
     INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_CHANGE_APPLIED,
+    INVOICE_CHANGE_DISCARDED,
+    INVOICE_CHANGE_PROPOSED,
     INVOICE_CREATED,
     INVOICE_EVENTS,
     INVOICE_FIELDS_CHANGED,
@@ -43,6 +49,7 @@ REQUEST_REJECTED = "ApprovalRequestRejected"
 REQUEST_WITHDRAWN = "ApprovalRequestWithdrawn"
 REQUEST_DELEGATED = "ApprovalRequestDelegated"
 REQUEST_SUPERSEDED = "ApprovalRequestSuperseded"
+REQUEST_CANCELLED = "ApprovalRequestCancelled"
 
 # Request events after which the invoice's approval_status may have to change. Not
 # REQUEST_SUPERSEDED: it is committed with the superseding request's REQUEST_OPENED.

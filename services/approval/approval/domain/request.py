@@ -20,8 +20,8 @@ from shared.errors import Conflict, Forbidden, ValidationError
 from shared.events.aggregate import Aggregate
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
-WITHDRAWN, SUPERSEDED = "withdrawn", "superseded"
-STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, SUPERSEDED)
+WITHDRAWN, SUPERSEDED, CANCELLED = "withdrawn", "superseded", "cancelled"
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, SUPERSEDED, CANCELLED)
 
 
 def request_id_for(trigger_event_id: str) -> str:
@@ -56,14 +56,17 @@ class ApprovalRequest(Aggregate):
     current_stage: int = 0
     decided_at: str | None = None
     superseded_by: str | None = None
+    hold: bool = False
     _at: str | None = None
 
     # -- commands --------------------------------------------------------------------
     @classmethod
     def open(cls, *, trigger: Mapping[str, Any], flow: Mapping[str, Any],
-             changed_fields: Mapping[str, Any]) -> ApprovalRequest:
-        """``trigger``: the invoice event envelope; ``flow``: the flow as of its version."""
-        request = cls(id=request_id_for(trigger["event_id"]))
+             changed_fields: Mapping[str, Any], held_as: str | None = None) -> ApprovalRequest:
+        """``trigger``: the invoice event envelope; ``flow``: the flow as of its version.
+        ``held_as``: the request id the invoice chose when it held the change (the
+        change takes effect only when this request is approved)."""
+        request = cls(id=held_as or request_id_for(trigger["event_id"]))
         actor = trigger.get("actor") or {}
         request.record(ev.REQUEST_OPENED, {
             "invoice_id": trigger["stream_id"], "invoice_version": int(trigger["version"]),
@@ -75,6 +78,7 @@ class ApprovalRequest(Aggregate):
             "cc": list(flow.get("cc") or []),
             "submitter": {"id": actor.get("id"), "name": actor.get("name"),
                           "roles": list(actor.get("roles") or [])},
+            "hold": held_as is not None,
         })
         return request
 
@@ -125,6 +129,11 @@ class ApprovalRequest(Aggregate):
                                            "to_user_id": to_user_id, "entries": mine,
                                            "comment": comment})
 
+    def cancel(self, reason: str) -> None:
+        """The invoice was voided while the request was pending."""
+        self._require_pending()
+        self.record(ev.REQUEST_CANCELLED, {"reason": reason})
+
     def supersede(self, by_request_id: str) -> None:
         self._require_pending()
         self.record(ev.REQUEST_SUPERSEDED, {"by_request_id": by_request_id})
@@ -163,7 +172,7 @@ class ApprovalRequest(Aggregate):
             "cc": list(self.cc), "submitter": {k: self.submitter.get(k) for k in ("id", "name")},
             "trigger_event_id": self.trigger_event_id, "superseded_by": self.superseded_by,
             "waiting_on": self.waiting_on(), "created_at": self.created_at,
-            "decided_at": self.decided_at, "version": self.version,
+            "decided_at": self.decided_at, "version": self.version, "hold": self.hold,
             "updated_at": self.updated_at,
         }
 
@@ -204,6 +213,7 @@ class ApprovalRequest(Aggregate):
                        for i, s in enumerate(data["stages"])]
         self.cc, self.submitter = list(data["cc"]), dict(data["submitter"])
         self.status, self.current_stage = PENDING, 0
+        self.hold = bool(data.get("hold"))
 
     def _apply_given(self, data: Mapping[str, Any]) -> None:
         self._decision(data, APPROVED)
@@ -232,6 +242,9 @@ class ApprovalRequest(Aggregate):
         approvers = [target if e in data["entries"] else e for e in stage["approvers"]]
         stage["approvers"] = list(dict.fromkeys(approvers))
 
+    def _apply_cancelled(self, data: Mapping[str, Any]) -> None:
+        self.status, self.decided_at = CANCELLED, self._at
+
     def _apply_superseded(self, data: Mapping[str, Any]) -> None:
         self.status, self.decided_at = SUPERSEDED, self._at
         self.superseded_by = data["by_request_id"]
@@ -246,11 +259,22 @@ ApprovalRequest.APPLY = {
     ev.REQUEST_WITHDRAWN: ApprovalRequest._apply_withdrawn,
     ev.REQUEST_DELEGATED: ApprovalRequest._apply_delegated,
     ev.REQUEST_SUPERSEDED: ApprovalRequest._apply_superseded,
+    ev.REQUEST_CANCELLED: ApprovalRequest._apply_cancelled,
 }
 
 
 def satisfied_entries(stage: Mapping[str, Any]) -> set[str]:
     return {e for d in stage["decisions"] if d["decision"] == APPROVED for e in d["entries"]}
+
+
+def approvers_of(request: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Who approved, over every stage, in order (``{id, name}``; each once)."""
+    found: dict[str, dict[str, Any]] = {}
+    for stage in request.get("stages") or []:
+        for d in stage.get("decisions") or []:
+            if d["decision"] == APPROVED:
+                found.setdefault(d["user"]["id"], {"id": d["user"]["id"], "name": d["user"].get("name")})
+    return list(found.values())
 
 
 def invoice_status_for(status: str) -> str | None:

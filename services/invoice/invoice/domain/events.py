@@ -6,7 +6,11 @@ from shared.events.upcasting import UpcasterRegistry
 from shared.invoice_events import (  # noqa: F401 - the names live in shared: others consume them
     CUSTOM_FIELD_DEFINED,
     CUSTOM_FIELD_UPDATED,
+    DISCARD_OUTCOMES,
     INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_CHANGE_APPLIED,
+    INVOICE_CHANGE_DISCARDED,
+    INVOICE_CHANGE_PROPOSED,
     INVOICE_CREATED,
     INVOICE_FIELDS_CHANGED,
     INVOICE_TYPE_CREATED,

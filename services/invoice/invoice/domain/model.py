@@ -16,6 +16,7 @@ from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     APPROVAL_STATUSES,
     INVOICE_FIELDS,
     VOID,
+    apply_changes,
     custom_key,
     fold,
 )
@@ -31,15 +32,19 @@ class Invoice(Aggregate):
     void_reason: str | None = None
     approval_status: str = "none"
     approval_request_id: str | None = None
+    pending_change: dict[str, Any] | None = None
 
     # -- commands --------------------------------------------------------------------
     @classmethod
-    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any]) -> Invoice:
+    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any],
+               held: Mapping[str, Any] | None = None) -> Invoice:
+        """``held``: ``{request_id, flow_id, flow_version}`` when a holding flow makes
+        the creation wait for approval."""
         invoice = cls(id=invoice_id)
-        fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
-        fields["payment_ids"] = list(fields["payment_ids"] or [])
-        fields["custom"] = dict(fields["custom"] or {})
-        invoice.record(ev.INVOICE_CREATED, {"number": number, "fields": fields})
+        data: dict[str, Any] = {"number": number, "fields": initial_fields(values)}
+        if held:
+            data["held"] = dict(held)
+        invoice.record(ev.INVOICE_CREATED, data)
         return invoice
 
     def change(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -48,18 +53,64 @@ class Invoice(Aggregate):
         ``values`` maps field names (``custom.<key>`` for custom fields) to new values.
         """
         self._require_active()
-        changes: dict[str, dict[str, Any]] = {}
-        for name, new in values.items():
-            old = self.value_of(name)
-            if differs(old, new):
-                changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
+        changes = self.changes_for(values)
+        self._require_not_held(changes)
         if changes:
             self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
         return changes
 
+    def propose(self, values: Mapping[str, Any], request_id: str,
+                flow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """A holding flow triggered: its watched fields' changes wait for approval
+        (InvoiceChangeProposed); the other fields change now."""
+        self._require_active()
+        changes = self.changes_for(values)
+        self._require_not_held(changes)
+        if self.pending_change is not None:
+            raise awaits_approval(self.pending_change["request_id"])
+        watched = list(flow.get("watched_fields") or [])
+        free = {k: v for k, v in changes.items() if k not in watched}
+        held = {k: v for k, v in changes.items() if k in watched}
+        if free:
+            self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": free})
+        self.record(ev.INVOICE_CHANGE_PROPOSED, {
+            "request_id": request_id, "flow_id": flow["id"], "flow_version": int(flow["version"]),
+            "watched_fields": watched, "changes": held})
+        return changes
+
+    def settle(self, request_id: str, outcome: str, comment: str,
+               approvers: list[dict[str, Any]]) -> bool:
+        """The held change's request ended: ``approved`` applies it, ``rejected`` /
+        ``withdrawn`` discard it (a held creation is voided). False (nothing recorded)
+        when no change of that request is pending: a repeated report."""
+        pending = self.pending_change
+        if pending is None or pending["request_id"] != request_id or self.status == VOID:
+            return False
+        if outcome == "approved":
+            changes = {name: {"from": copy.deepcopy(self.value_of(name)), "to": copy.deepcopy(c["to"])}
+                       for name, c in pending["changes"].items()}
+            self.record(ev.INVOICE_CHANGE_APPLIED, {"request_id": request_id, "changes": changes,
+                                                    "approvers": list(approvers)})
+            return True
+        if outcome not in ev.DISCARD_OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.record(ev.INVOICE_CHANGE_DISCARDED, {
+            "request_id": request_id, "changes": copy.deepcopy(pending["changes"]),
+            "outcome": outcome, "comment": comment})
+        if pending.get("kind") == "create":
+            label = "审批驳回" if outcome == "rejected" else "提交人撤回"
+            self.record(ev.INVOICE_VOIDED, {"reason": f"{label}: {comment}" if comment else label})
+        return True
+
     def void(self, reason: str) -> None:
+        """Void the invoice; a change waiting for approval is discarded (``cancelled``)."""
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void already")
+        if self.pending_change is not None:
+            self.record(ev.INVOICE_CHANGE_DISCARDED, {
+                "request_id": self.pending_change["request_id"],
+                "changes": copy.deepcopy(self.pending_change["changes"]),
+                "outcome": "cancelled", "comment": reason})
         self.record(ev.INVOICE_VOIDED, {"reason": reason})
 
     def set_approval_status(self, status: str, request_id: str | None) -> bool:
@@ -72,6 +123,21 @@ class Invoice(Aggregate):
         return True
 
     # -- queries ---------------------------------------------------------------------
+    def changes_for(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """``{field: {from, to}}`` for the values that differ from the current ones."""
+        changes: dict[str, dict[str, Any]] = {}
+        for name, new in values.items():
+            old = self.value_of(name)
+            if differs(old, new):
+                changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
+        return changes
+
+    def proposed_state(self, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The state as it would be with ``changes`` applied (conditions look at it)."""
+        state = self.state()
+        apply_changes(state, changes)
+        return state
+
     def value_of(self, name: str) -> Any:
         key = custom_key(name)
         if key is not None:
@@ -85,6 +151,7 @@ class Invoice(Aggregate):
             "status": self.status, "void_reason": self.void_reason,
             "approval_status": self.approval_status,
             "approval_request_id": self.approval_request_id,
+            "pending_change": copy.deepcopy(self.pending_change),
         })
         data.update(self.audit_fields())
         return only_filled_values(data) if only_filled else data
@@ -93,6 +160,12 @@ class Invoice(Aggregate):
     def _require_active(self) -> None:
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void and cannot be changed")
+
+    def _require_not_held(self, changes: Mapping[str, Any]) -> None:
+        """While a change waits for approval, its flow's watched fields are locked."""
+        if self.pending_change is not None and \
+                set(changes) & set(self.pending_change.get("watched_fields") or ()):
+            raise awaits_approval(self.pending_change["request_id"])
 
     @classmethod
     def from_snapshot(cls, state: Mapping[str, Any], head_hash: str) -> Invoice:
@@ -108,6 +181,7 @@ class Invoice(Aggregate):
             status=state["status"], void_reason=state.get("void_reason"),
             approval_status=state["approval_status"],
             approval_request_id=state.get("approval_request_id"),
+            pending_change=copy.deepcopy(state.get("pending_change")),
             created_at=state.get("created_at"), created_by=actor("created_by"),
             updated_at=state.get("updated_at"), updated_by=actor("updated_by"))
 
@@ -116,7 +190,8 @@ class Invoice(Aggregate):
         data: dict[str, Any] = {"id": self.id, "number": self.number, **self.fields,
                                 "status": self.status, "void_reason": self.void_reason,
                                 "approval_status": self.approval_status,
-                                "approval_request_id": self.approval_request_id}
+                                "approval_request_id": self.approval_request_id,
+                                "pending_change": copy.deepcopy(self.pending_change)}
         data.update(self.audit_fields())
         return data
 
@@ -127,10 +202,22 @@ class Invoice(Aggregate):
         self.status, self.void_reason = state["status"], state.get("void_reason")
         self.approval_status = state["approval_status"]
         self.approval_request_id = state.get("approval_request_id")
+        self.pending_change = state.get("pending_change")
         self.version = state["version"]
         self.head = StreamHead(self.version, envelope["hash"])
         self.created_at, self.created_by = state.get("created_at"), state.get("created_by")
         self.updated_at, self.updated_by = state["updated_at"], state["updated_by"]
+
+
+def initial_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
+    fields["payment_ids"] = list(fields["payment_ids"] or [])
+    fields["custom"] = dict(fields["custom"] or {})
+    return fields
+
+
+def awaits_approval(request_id: str) -> Conflict:
+    return Conflict({"message": "a change awaits approval", "request_id": request_id})
 
 
 def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:

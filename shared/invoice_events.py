@@ -9,10 +9,11 @@ Event data shapes (schema_version 1):
 - InvoiceFieldsChanged: {changes: {<field or custom.key>: {from, to}}}
 - InvoiceVoided: {reason}
 - InvoiceApprovalStatusChanged: {from, to, request_id}
-- InvoiceChangeProposed: {request_id, flow_id, flow_version, watched_fields, changes}
+- InvoiceChangeProposed: {request_id, flow_id, flow_version, watched_fields, changes,
+  revision?: true} (``revision``: the submitter revised a returned held change)
   (a holding flow's watched change, not applied: the state shows it as
   ``pending_change: {request_id, kind: change, changes, proposed_at, proposed_by,
-  watched_fields}``; a held creation shows ``kind: create`` with no changes)
+  watched_fields, flow_id, flow_version}``; a held creation shows ``kind: create`` with no changes)
 - InvoiceChangeApplied: {request_id, changes, approvers: [{id, name}]} (actor: the submitter)
 - InvoiceChangeDiscarded: {request_id, changes, outcome: rejected | withdrawn | cancelled,
   comment}
@@ -141,7 +142,8 @@ def _change_proposed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
         "request_id": data["request_id"], "kind": "change",
         "changes": copy.deepcopy(dict(data["changes"])),
         "proposed_at": data["proposed_at"], "proposed_by": data["proposed_by"],
-        "watched_fields": list(data.get("watched_fields") or data["changes"])}
+        "watched_fields": list(data.get("watched_fields") or data["changes"]),
+        "flow_id": data.get("flow_id"), "flow_version": data.get("flow_version")}
     state["approval_status"], state["approval_request_id"] = "pending", data["request_id"]
 
 

@@ -15,13 +15,16 @@ from approval.domain.flow import Flow, validate_definition
 from approval.domain.request import ApprovalRequest, entries_of
 from approval.ports import EventLog, FlowRepository, NotificationStore, RequestRepository
 from shared.auth import SERVICE_ROLE, Actor, Policy
-from shared.errors import NotFound
+from shared.dates import utc_now
+from shared.errors import NotFound, ServiceError, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
 from shared.query import invoice_catalog
 
 CustomFields = Callable[[], list[dict[str, Any]]]
 Replicate = Callable[[dict[str, Any]], Any]
+Revise = Callable[[str, str, Any], dict[str, Any]]
+REMIND_INTERVAL_SECONDS = 600.0
 INBOX_KEYS = ("involved", "decided_in_stage")
 
 
@@ -101,11 +104,16 @@ class FlowApplication:
 
 @dataclass
 class RequestApplication:
+    """Requests: decisions and actions. ``revise`` asks the invoice service (as the
+    caller) to revise a held change; ``remind_interval`` is the 催办 rate limit."""
+
     requests: RequestRepository
     notices: NotificationStore
     policy: Policy
     actor: Actor
     correlation_id: str | None = None
+    revise: Revise | None = None
+    remind_interval: float = REMIND_INTERVAL_SECONDS
 
     # -- decisions -------------------------------------------------------------------
     def approve(self, request_id: str, comment: str) -> dict[str, Any]:
@@ -119,6 +127,47 @@ class RequestApplication:
 
     def delegate(self, request_id: str, to_user_id: str, comment: str) -> dict[str, Any]:
         return self._decide(request_id, lambda r: r.delegate(self.actor, to_user_id, comment))
+
+    def add_approvers(self, request_id: str, approvers: list[str], where: str,
+                      comment: str) -> dict[str, Any]:
+        roles = known_roles(self.policy)
+        unknown = [a for a in approvers if a.startswith("role:") and a[5:] not in roles]
+        if unknown:
+            raise ValidationError({"approvers": [f"unknown role {a[5:]!r}; one of {sorted(roles)}"
+                                                 for a in unknown]})
+        return self._decide(request_id, lambda r: r.add_approvers(self.actor, approvers, where, comment))
+
+    def send_back(self, request_id: str, comment: str, to_stage: int | None) -> dict[str, Any]:
+        return self._decide(request_id, lambda r: r.send_back(self.actor, comment, to_stage))
+
+    def resubmit(self, request_id: str, changes: Mapping[str, Any] | None,
+                 comment: str) -> dict[str, Any]:
+        """The submitter sends a returned request again; with a held change, ``changes``
+        revises its values first (the invoice validates them like an update)."""
+        request = self.requests.load(request_id)
+        request.require_resubmittable(self.actor)
+        revised = None
+        if changes is not None:
+            if not request.hold:
+                raise ValidationError.field("changes", "only a held change can be revised")
+            if self.revise is None:
+                raise ValidationError.field("changes", "revising is not available")
+            invoice = self.revise(request.invoice_id, request_id, changes)
+            revised = (invoice.get("pending_change") or {}).get("changes")
+        return self._decide(request_id, lambda r: r.resubmit(self.actor, comment, revised))
+
+    def remind(self, request_id: str) -> dict[str, Any]:
+        return self._decide(request_id, lambda r: r.remind(self.actor, utc_now(), self.remind_interval))
+
+    def approve_many(self, request_ids: list[str], comment: str) -> dict[str, Any]:
+        """Each request decided on its own: ``{id: {"status": …} | {"error", "message"}}``."""
+        results: dict[str, Any] = {}
+        for request_id in dict.fromkeys(request_ids):
+            try:
+                results[request_id] = {"status": self.approve(request_id, comment)["status"]}
+            except ServiceError as exc:
+                results[request_id] = {"error": type(exc).__name__, "message": str(exc)}
+        return results
 
     def _decide(self, request_id: str, decide: Callable[[ApprovalRequest], None]) -> dict[str, Any]:
         # No visibility check: the contract answers a non-approver with Forbidden (the

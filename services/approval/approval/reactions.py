@@ -80,6 +80,8 @@ class InvoiceEventReaction:
             self._cancel_held(invoice_id, session, meta)
             return
         held = held_request(envelope)
+        if held is not None and held.get("revision"):
+            return  # a returned request's revised values: the request exists already
         if held is not None:
             flow: Mapping[str, Any] | None = self.flows.load_version(
                 held["flow_id"], int(held["flow_version"])).rule()

@@ -83,6 +83,41 @@ def comment_arg(value: Any, *, required: bool = False) -> str:
     return value
 
 
+WHERE_ERROR = "one of before, after, with"
+
+
+def approvers_arg(value: Any) -> list[str]:
+    loaded = load(_ApproversInput(), {"approvers": value}, name="approvers")
+    return list(loaded["approvers"])
+
+
+def where_arg(value: Any) -> str:
+    if value not in ("before", "after", "with"):
+        raise ValidationError.field("where", WHERE_ERROR)
+    return str(value)
+
+
+def stage_arg(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError.field("to_stage", "a stage index (0 or more) or null")
+    return value
+
+
+def changes_arg(value: Any) -> dict[str, Any] | None:
+    """The revised values of a held change; their rules are the invoice's (like an update)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise ValidationError.field("changes", "an object of field -> new value, or null")
+    return value
+
+
+class _ApproversInput(Schema):
+    approvers = Approvers(required=True, min_length=1)
+
+
 def user_id_arg(value: Any, name: str) -> str:
     try:
         return str(load(_UserId(), {"id": value}, name=name)["id"])

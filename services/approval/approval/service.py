@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
 from approval.application import FlowApplication, HistoryApplication, RequestApplication
@@ -11,7 +12,17 @@ from approval.dependencies import ApprovalStorage, ApprovalStore
 from approval.domain.events import INVOICE_EVENTS, OUTCOME_EVENTS
 from approval.domain.request import STATUSES
 from approval.reactions import OutcomeReporter
-from approval.schemas import comment_arg, ids_arg, load_flow, load_flow_changes, user_id_arg
+from approval.schemas import (
+    approvers_arg,
+    changes_arg,
+    comment_arg,
+    ids_arg,
+    load_flow,
+    load_flow_changes,
+    stage_arg,
+    user_id_arg,
+    where_arg,
+)
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
@@ -29,6 +40,7 @@ class ApprovalService:
     storage: ApprovalStorage = ApprovalStore()
     invoice_rpc = RpcProxy("invoice")              # as the caller (list_custom_fields)
     invoice_as_service = ServiceRpcProxy("invoice")  # as this service (event handlers)
+    config = Config()
 
     def _flows(self) -> FlowApplication:
         return FlowApplication(self.storage.flows, self.invoice_rpc.list_custom_fields,
@@ -37,7 +49,9 @@ class ApprovalService:
 
     def _requests(self) -> RequestApplication:
         return RequestApplication(self.storage.requests, self.storage.notices, self.policy,
-                                  self.actor, self.correlation_id)
+                                  self.actor, self.correlation_id,
+                                  revise=self.invoice_rpc.revise_change,
+                                  remind_interval=float(self.config.get("REMIND_INTERVAL_SECONDS") or 600))
 
     # -- flows (admin) ---------------------------------------------------------------
     @rpc
@@ -111,6 +125,43 @@ class ApprovalService:
         return to_wire(self._requests().delegate(id_arg(request_id, "request_id"),
                                                  user_id_arg(to_user_id, "to_user_id"),
                                                  comment_arg(comment)))
+
+    @rpc
+    def add_approvers(self, request_id: str, approvers: Any, where: Any,
+                      comment: Any = "") -> dict[str, Any]:
+        """加签 by a current-stage approver with an open entry (not the submitter):
+        ``where`` ``before`` (a new stage first), ``after`` (a new stage next), ``with``
+        (into the current stage). Example: ``add_approvers("apr_…", ["user:u-7"], "before")``."""
+        return to_wire(self._requests().add_approvers(
+            id_arg(request_id, "request_id"), approvers_arg(approvers), where_arg(where),
+            comment_arg(comment)))
+
+    @rpc
+    def send_back(self, request_id: str, comment: Any = "", to_stage: Any = None) -> dict[str, Any]:
+        """退回 by a current-stage approver: to an earlier stage, or (``to_stage=None``) to
+        the submitter (status ``returned``)."""
+        return to_wire(self._requests().send_back(
+            id_arg(request_id, "request_id"), comment_arg(comment), stage_arg(to_stage)))
+
+    @rpc
+    def resubmit(self, request_id: str, changes: Any = None, comment: Any = "") -> dict[str, Any]:
+        """The submitter resubmits a returned request (it restarts at stage 0); with a
+        held change, ``changes`` revises its values: ``{"amount": "1200.00"}``."""
+        return to_wire(self._requests().resubmit(
+            id_arg(request_id, "request_id"), changes_arg(changes), comment_arg(comment)))
+
+    @rpc
+    def remind(self, request_id: str) -> dict[str, Any]:
+        """催办 by the submitter: a ``reminder`` to the entries the stage waits on; at most
+        once per ``REMIND_INTERVAL_SECONDS`` (600) per request, else ``Conflict``."""
+        return to_wire(self._requests().remind(id_arg(request_id, "request_id")))
+
+    @rpc
+    def approve_many(self, request_ids: Any, comment: Any = "") -> dict[str, Any]:
+        """Approve several requests, each on its own: ``{id: {"status": …} | {"error":
+        exc_type, "message": …}}``."""
+        return to_wire(self._requests().approve_many(ids_arg(request_ids, "request_ids"),
+                                                     comment_arg(comment)))
 
     @rpc
     def notifications(self, unread_only: Any = False) -> list[dict[str, Any]]:

@@ -90,21 +90,7 @@ class InvoiceApplication:
                        expected_version: int | None) -> dict[str, Any]:
         """Apply several field changes as one event (``custom.<key>`` keys allowed)."""
         def decide(invoice: Invoice) -> None:
-            flat = self._flatten_custom(changes)
-            merged = {name: invoice.value_of(name) for name in INVOICE_FIELDS}
-            merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
-            if "type" in flat:
-                self._check_type(flat["type"])
-            if any(name in flat for name in LINK_FIELDS):
-                self._check_links(merged)
-            custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
-            if custom_updates:
-                validated = validate_custom_values(self._definitions(), custom_updates,
-                                                   creating=False)
-                for key in custom_updates:
-                    flat[f"custom.{key}"] = validated.get(key)
-            if "invoice_no" in flat or "type" in flat:
-                self._check_invoice_no(merged.get("type"), merged.get("invoice_no"), invoice.id)
+            flat = self._checked_changes(invoice, changes)
             diff = invoice.changes_for(flat)
             flow = self._holding_flow({"type": ev.INVOICE_FIELDS_CHANGED, "data": {"changes": diff}},
                                       invoice.proposed_state(diff)) if diff else None
@@ -126,6 +112,15 @@ class InvoiceApplication:
         return self._edit(invoice_id, None,
                           lambda invoice: invoice.set_approval_status(status, request_id),
                           check_edit_scope=False)
+
+    def revise_change(self, invoice_id: str, request_id: str,
+                      changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The submitter revises a held change sent back to them (approval's
+        ``resubmit``): validated like an update, limited to the held fields; recorded as
+        InvoiceChangeProposed again with the same request id."""
+        def decide(invoice: Invoice) -> None:
+            invoice.revise(request_id, self._checked_changes(invoice, changes), self.actor.id)
+        return self._edit(invoice_id, None, decide)
 
     def settle_change(self, invoice_id: str, request_id: str, outcome: str, comment: str,
                       approvers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -208,6 +203,25 @@ class InvoiceApplication:
         return self.log.verify([invoice_id])
 
     # -- helpers ---------------------------------------------------------------------
+    def _checked_changes(self, invoice: Invoice, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The changes flattened (``custom.<key>``) and checked against the world."""
+        flat = self._flatten_custom(changes)
+        merged = {name: invoice.value_of(name) for name in INVOICE_FIELDS}
+        merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
+        if "type" in flat:
+            self._check_type(flat["type"])
+        if any(name in flat for name in LINK_FIELDS):
+            self._check_links(merged)
+        custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
+        if custom_updates:
+            validated = validate_custom_values(self._definitions(), custom_updates,
+                                               creating=False)
+            for key in custom_updates:
+                flat[f"custom.{key}"] = validated.get(key)
+        if "invoice_no" in flat or "type" in flat:
+            self._check_invoice_no(merged.get("type"), merged.get("invoice_no"), invoice.id)
+        return flat
+
     def _holding_flow(self, event: Mapping[str, Any],
                       new_state: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """The flow that holds this change, if the first flow it triggers holds."""

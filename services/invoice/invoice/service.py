@@ -160,6 +160,13 @@ class InvoiceService:
             args["approvers"]))
 
     @rpc
+    def revise_change(self, invoice_id: str, request_id: Any, changes: Any) -> dict[str, Any]:
+        """The submitter's new values for their held change (called by approval's
+        ``resubmit`` with the submitter's token): validated like ``update_invoice``."""
+        return dump_invoice(self._app().revise_change(
+            _id(invoice_id), id_arg(request_id, "request_id"), load_changes(changes)))
+
+    @rpc
     def replicate_flow(self, flow: Any) -> bool:
         """Internal (service role): the approval service hands over a flow's trigger rule
         before its ``define_flow`` / ``update_flow`` returns (see docs/rpc.md, held changes)."""

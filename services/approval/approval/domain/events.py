@@ -19,6 +19,11 @@ Request streams (stream_type ``approval_request``, id ``apr_<triggering event id
 - ApprovalRequestDelegated: {stage, user, to_user_id, entries, comment}
 - ApprovalRequestSuperseded: {by_request_id}
 - ApprovalRequestCancelled: {reason}  (the invoice was voided while it was pending)
+- ApprovalApproversAdded: {stage, where: before | after | with, approvers, user, comment}
+  (加签; ``before`` / ``after`` insert a stage named 加签, mode ``all``)
+- ApprovalRequestSentBack: {stage, to_stage (null: to the submitter), user, comment} (退回)
+- ApprovalRequestResubmitted: {user, comment, changes (the revised held change or null)}
+- ApprovalReminderSent: {stage, user, entries} (催办)
 """
 from __future__ import annotations
 
@@ -50,6 +55,10 @@ REQUEST_WITHDRAWN = "ApprovalRequestWithdrawn"
 REQUEST_DELEGATED = "ApprovalRequestDelegated"
 REQUEST_SUPERSEDED = "ApprovalRequestSuperseded"
 REQUEST_CANCELLED = "ApprovalRequestCancelled"
+APPROVERS_ADDED = "ApprovalApproversAdded"
+REQUEST_SENT_BACK = "ApprovalRequestSentBack"
+REQUEST_RESUBMITTED = "ApprovalRequestResubmitted"
+REMINDER_SENT = "ApprovalReminderSent"
 
 # Request events after which the invoice's approval_status may have to change. Not
 # REQUEST_SUPERSEDED: it is committed with the superseding request's REQUEST_OPENED.

@@ -10,6 +10,7 @@ delegation stays recorded among the stage's decisions.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -21,7 +22,10 @@ from shared.events.aggregate import Aggregate
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 WITHDRAWN, SUPERSEDED, CANCELLED = "withdrawn", "superseded", "cancelled"
-STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, SUPERSEDED, CANCELLED)
+RETURNED = "returned"
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, SUPERSEDED, CANCELLED, RETURNED)
+WHERE = ("before", "after", "with")
+ADDED_STAGE_NAME = "加签"
 
 
 def request_id_for(trigger_event_id: str) -> str:
@@ -57,6 +61,7 @@ class ApprovalRequest(Aggregate):
     decided_at: str | None = None
     superseded_by: str | None = None
     hold: bool = False
+    last_reminded_at: str | None = None
     _at: str | None = None
 
     # -- commands --------------------------------------------------------------------
@@ -87,7 +92,8 @@ class ApprovalRequest(Aggregate):
         if actor.id == self.submitter.get("id"):
             raise Forbidden("the submitter of a change may not approve it")
         mine = self._my_entries(stage, actor)
-        if any(d["decision"] == APPROVED and d["user"]["id"] == actor.id for d in stage["decisions"]):
+        if any(d["decision"] == APPROVED and d["user"]["id"] == actor.id
+               for d in live_decisions(stage)):
             raise Conflict("you have approved this stage already")
         if stage["mode"] == "all" and not set(mine) - satisfied_entries(stage):
             raise Conflict("your approver entries in this stage are satisfied already")
@@ -111,7 +117,8 @@ class ApprovalRequest(Aggregate):
                                           "comment": comment})
 
     def withdraw(self, actor: Actor, comment: str) -> None:
-        self._require_pending()
+        if self.status != RETURNED:
+            self._require_pending()
         if actor.id != self.submitter.get("id"):
             raise Forbidden("only the submitter may withdraw a request")
         self.record(ev.REQUEST_WITHDRAWN, {"user": person(actor), "comment": comment})
@@ -128,6 +135,70 @@ class ApprovalRequest(Aggregate):
         self.record(ev.REQUEST_DELEGATED, {"stage": self.current_stage, "user": person(actor),
                                            "to_user_id": to_user_id, "entries": mine,
                                            "comment": comment})
+
+    def add_approvers(self, actor: Actor, approvers: list[str], where: str, comment: str) -> None:
+        """加签: ``before`` -- a new stage before the current one (which waits for it);
+        ``after`` -- a new stage right after it; ``with`` -- added to the current stage
+        (its mode applies). By a current approver with an open entry, not the submitter."""
+        stage = self._actable_stage(actor)
+        self._require_not_submitter(actor, "add approvers to")
+        self._my_open_entries(stage, actor)
+        if where not in WHERE:
+            raise ValidationError.field("where", "one of before, after, with")
+        added = list(dict.fromkeys(approvers))
+        if not added:
+            raise ValidationError.field("approvers", "at least one approver")
+        if f"user:{self.submitter.get('id')}" in added:
+            raise ValidationError.field("approvers", "the submitter may not approve their own change")
+        if where == "with":
+            added = [a for a in added if a not in stage["approvers"]]
+            if not added:
+                raise Conflict("those approvers are in the current stage already")
+        self.record(ev.APPROVERS_ADDED, {"stage": self.current_stage, "where": where,
+                                         "approvers": added, "user": person(actor),
+                                         "comment": comment})
+
+    def send_back(self, actor: Actor, comment: str, to_stage: int | None) -> None:
+        """退回: to an earlier stage (it opens again; earlier decisions stay in the
+        history, no longer counted) or, with ``to_stage`` None, to the submitter
+        (status ``returned``: resubmit or withdraw)."""
+        stage = self._actable_stage(actor)
+        self._require_not_submitter(actor, "send back")
+        self._my_entries(stage, actor)
+        if to_stage is not None and not 0 <= to_stage < self.current_stage:
+            raise ValidationError.field("to_stage", f"an earlier stage: 0 to {self.current_stage - 1}"
+                                        if self.current_stage else "there is no earlier stage")
+        self.record(ev.REQUEST_SENT_BACK, {"stage": self.current_stage, "to_stage": to_stage,
+                                           "user": person(actor), "comment": comment})
+
+    def resubmit(self, actor: Actor, comment: str,
+                 revised: Mapping[str, Any] | None) -> None:
+        """The submitter sends a returned request again; it restarts at stage 0.
+        ``revised``: the held change's new ``{field: {from, to}}`` (already recorded by
+        the invoice)."""
+        self.require_resubmittable(actor)
+        self.record(ev.REQUEST_RESUBMITTED, {"user": person(actor), "comment": comment,
+                                             "changes": copy.deepcopy(dict(revised)) if revised else None})
+
+    def require_resubmittable(self, actor: Actor) -> None:
+        if self.status != RETURNED:
+            raise Conflict(f"request {self.id} is {self.status}, not returned")
+        if actor.id != self.submitter.get("id"):
+            raise Forbidden("only the submitter may resubmit a request")
+
+    def remind(self, actor: Actor, now: str, interval_seconds: float) -> None:
+        """催办: the submitter reminds the entries the stage waits on, at most once per
+        ``interval_seconds``."""
+        self._require_pending()
+        if actor.id != self.submitter.get("id"):
+            raise Forbidden("only the submitter may send a reminder")
+        if self.last_reminded_at is not None:
+            allowed = seconds_between(self.last_reminded_at, now) >= interval_seconds
+            if not allowed:
+                raise Conflict({"message": "reminded recently; try again later",
+                                "last_reminded_at": self.last_reminded_at})
+        self.record(ev.REMINDER_SENT, {"stage": self.current_stage, "user": person(actor),
+                                       "entries": self.waiting_on()})
 
     def cancel(self, reason: str) -> None:
         """The invoice was voided while the request was pending."""
@@ -153,7 +224,7 @@ class ApprovalRequest(Aggregate):
         """Users who approved in the current stage (they are not waited on any more)."""
         if self.status != PENDING:
             return []
-        return [d["user"]["id"] for d in self.stages[self.current_stage]["decisions"]
+        return [d["user"]["id"] for d in live_decisions(self.stages[self.current_stage])
                 if d["decision"] == APPROVED]
 
     def involved(self) -> list[str]:
@@ -173,6 +244,7 @@ class ApprovalRequest(Aggregate):
             "trigger_event_id": self.trigger_event_id, "superseded_by": self.superseded_by,
             "waiting_on": self.waiting_on(), "created_at": self.created_at,
             "decided_at": self.decided_at, "version": self.version, "hold": self.hold,
+            "last_reminded_at": self.last_reminded_at,
             "updated_at": self.updated_at,
         }
 
@@ -184,6 +256,16 @@ class ApprovalRequest(Aggregate):
     def _actable_stage(self, actor: Actor) -> dict[str, Any]:
         self._require_pending()
         return self.stages[self.current_stage]
+
+    def _require_not_submitter(self, actor: Actor, what: str) -> None:
+        if actor.id == self.submitter.get("id"):
+            raise Forbidden(f"the submitter of a change may not {what} its request")
+
+    def _my_open_entries(self, stage: Mapping[str, Any], actor: Actor) -> list[str]:
+        mine = [e for e in self._my_entries(stage, actor) if e not in satisfied_entries(stage)]
+        if not mine:
+            raise Conflict("your approver entries in this stage are satisfied already")
+        return mine
 
     @staticmethod
     def _my_entries(stage: Mapping[str, Any], actor: Actor) -> list[str]:
@@ -242,6 +324,47 @@ class ApprovalRequest(Aggregate):
         approvers = [target if e in data["entries"] else e for e in stage["approvers"]]
         stage["approvers"] = list(dict.fromkeys(approvers))
 
+    def _apply_approvers_added(self, data: Mapping[str, Any]) -> None:
+        index, added = data["stage"], list(data["approvers"])
+        self._decision(data, "approvers_added", where=data["where"], approvers=added)
+        if data["where"] == "with":
+            self.stages[index]["approvers"] = list(dict.fromkeys(self.stages[index]["approvers"] + added))
+            return
+        new = {"name": ADDED_STAGE_NAME, "mode": "all", "approvers": added,
+               "original_approvers": list(added), "decisions": [], "status": "waiting",
+               "added_by": dict(data["user"])}
+        if data["where"] == "before":
+            self.stages[index]["status"] = "waiting"
+            new["status"] = "open"
+            self.stages.insert(index, new)
+        else:
+            self.stages.insert(index + 1, new)
+
+    def _apply_sent_back(self, data: Mapping[str, Any]) -> None:
+        self._decision(data, "sent_back", to_stage=data["to_stage"])
+        start = 0 if data["to_stage"] is None else data["to_stage"]
+        for stage in self.stages[start:data["stage"] + 1]:
+            stage["status"] = "waiting"
+            for decision in stage["decisions"]:
+                decision["stale"] = True
+        if data["to_stage"] is None:
+            self.status = RETURNED
+        else:
+            self.stages[start]["status"] = "open"
+            self.current_stage = start
+
+    def _apply_resubmitted(self, data: Mapping[str, Any]) -> None:
+        for index, stage in enumerate(self.stages):
+            stage["status"] = "open" if index == 0 else "waiting"
+            for decision in stage["decisions"]:
+                decision["stale"] = True
+        if data.get("changes"):
+            self.changed_fields = copy.deepcopy(dict(data["changes"]))
+        self.status, self.current_stage = PENDING, 0
+
+    def _apply_reminded(self, data: Mapping[str, Any]) -> None:
+        self.last_reminded_at = self._at
+
     def _apply_cancelled(self, data: Mapping[str, Any]) -> None:
         self.status, self.decided_at = CANCELLED, self._at
 
@@ -260,11 +383,27 @@ ApprovalRequest.APPLY = {
     ev.REQUEST_DELEGATED: ApprovalRequest._apply_delegated,
     ev.REQUEST_SUPERSEDED: ApprovalRequest._apply_superseded,
     ev.REQUEST_CANCELLED: ApprovalRequest._apply_cancelled,
+    ev.APPROVERS_ADDED: ApprovalRequest._apply_approvers_added,
+    ev.REQUEST_SENT_BACK: ApprovalRequest._apply_sent_back,
+    ev.REQUEST_RESUBMITTED: ApprovalRequest._apply_resubmitted,
+    ev.REMINDER_SENT: ApprovalRequest._apply_reminded,
 }
 
 
+def live_decisions(stage: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The stage's decisions that still count (not before a send-back or resubmission)."""
+    return [d for d in stage["decisions"] if not d.get("stale")]
+
+
 def satisfied_entries(stage: Mapping[str, Any]) -> set[str]:
-    return {e for d in stage["decisions"] if d["decision"] == APPROVED for e in d["entries"]}
+    return {e for d in live_decisions(stage) if d["decision"] == APPROVED for e in d["entries"]}
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    """Seconds from one stored timestamp (ISO 8601, 'Z') to another."""
+    def parse(value: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parse(later) - parse(earlier)).total_seconds()
 
 
 def approvers_of(request: Mapping[str, Any]) -> list[dict[str, Any]]:

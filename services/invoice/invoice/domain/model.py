@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from invoice.domain import events as ev
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden, ValidationError
 from shared.events.aggregate import Aggregate, differs, is_empty
 from shared.events.envelope import StreamHead
 from shared.invoice_events import (  # noqa: F401 - re-exported for this service
@@ -77,6 +77,27 @@ class Invoice(Aggregate):
             "request_id": request_id, "flow_id": flow["id"], "flow_version": int(flow["version"]),
             "watched_fields": watched, "changes": held})
         return changes
+
+    def revise(self, request_id: str, values: Mapping[str, Any], actor_id: str) -> None:
+        """New values for the held change of ``request_id`` (by its submitter, within
+        the flow's watched fields)."""
+        self._require_active()
+        pending = self.pending_change
+        if pending is None or pending["request_id"] != request_id or pending.get("kind") != "change":
+            raise Conflict(f"invoice {self.id} has no held change of request {request_id}")
+        if (pending.get("proposed_by") or {}).get("id") != actor_id:
+            raise Forbidden("only the submitter may revise a held change")
+        watched = list(pending.get("watched_fields") or ())
+        outside = [name for name in values if name not in watched]
+        if outside:
+            raise ValidationError({name: ["not a watched field of the held change"] for name in outside})
+        changes = self.changes_for(values)
+        if not changes:
+            raise ValidationError.field("changes", "revise at least one value")
+        self.record(ev.INVOICE_CHANGE_PROPOSED, {
+            "request_id": request_id, "flow_id": pending.get("flow_id"),
+            "flow_version": pending.get("flow_version"), "watched_fields": watched,
+            "changes": changes, "revision": True})
 
     def settle(self, request_id: str, outcome: str, comment: str,
                approvers: list[dict[str, Any]]) -> bool:

@@ -113,7 +113,7 @@ def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in
                                       (".", "services/invoice", "services/customer",
                                        "services/approval", "services/search")),
-        "PYTHONWARNINGS": "ignore",
+        "PYTHONWARNINGS": "ignore", "APPROVAL_TIMEOUT_CHECK_SECONDS": "0.3",
     })
     return env
 

@@ -14,6 +14,7 @@ from approval.domain.flow import Flow, validate_definition
 from approval.domain.notifications import notifications_for
 from approval.domain.request import ApprovalRequest, invoice_status_for, request_id_for
 from approval.domain.triggers import changed_fields, first_triggered, fold_invoice, triggers
+from approval.schemas import load_flow
 from shared.auth import Actor
 from shared.errors import Conflict, Forbidden, ValidationError
 from shared.query import invoice_catalog
@@ -338,3 +339,54 @@ def test_a_reminder_is_the_submitters_and_at_most_once_per_interval() -> None:
     with pytest.raises(Conflict):
         request.remind(person("s1"), "2026-05-01T00:09:59Z", 600)
     request.remind(person("s1"), "2026-05-01T00:10:00Z", 600)
+
+
+# -- stage timeouts -----------------------------------------------------------------------
+def timed_stage(action: str, **extra: Any) -> list[dict[str, Any]]:
+    return [{"name": "财务", "approvers": ["role:finance"], "mode": "any", "due_in_hours": 0.5,
+             "on_timeout": action, **extra},
+            {"name": "经理", "approvers": ["user:m1"], "mode": "any"}]
+
+
+def test_a_stage_times_out_once_after_its_fractional_hours() -> None:
+    request = stored(opened_request(stages=timed_stage("approve")))   # opened 00:00:00Z
+    assert request.stages[0]["due_at"] == "2026-05-01T00:30:00.000Z" == request.due_at()
+
+    assert not request.time_out("2026-05-01T00:29:59Z")
+    assert request.time_out("2026-05-01T00:30:00Z")
+    stored(request)
+    assert not request.time_out("2026-05-01T01:00:00Z")   # once
+
+    assert request.current_stage == 1 and request.due_at() is None
+    assert request.stages[0]["decisions"][0]["decision"] == "timed_out"
+
+
+@pytest.mark.parametrize("action", ["remind", "escalate", "reject"])
+def test_each_on_timeout_kind(action: str) -> None:
+    request = stored(opened_request(stages=timed_stage(action, escalate_to=["user:boss"])))
+    before = copy.deepcopy(request)
+
+    request.time_out("2026-05-01T01:00:00Z")
+    stored(request)
+    notes = {(n.recipient, n.kind) for n in notifications_for(before, request)}
+
+    if action == "remind":
+        assert request.status == "pending" and ("role:finance", "reminder") in notes
+    elif action == "escalate":
+        assert "user:boss" in request.stages[0]["approvers"]
+        assert ("user:boss", "approval_needed") in notes
+        request.approve(person("boss"), "")
+        assert [e.type for e in request.pending][-1] == ev.STAGE_ADVANCED
+    else:
+        assert request.status == "rejected"
+        assert request.stages[0]["decisions"][-1]["comment"] == "超时自动驳回"
+
+
+def test_a_timeout_without_escalate_to_or_due_hours_is_refused() -> None:
+    bad = definition(stages=[{"name": "x", "approvers": ["role:finance"], "mode": "any",
+                              "on_timeout": "escalate", "due_in_hours": 1}])
+    with pytest.raises(ValidationError) as refused:
+        load_flow(bad)
+    assert "escalate_to" in str(refused.value)
+    with pytest.raises(ValidationError):
+        load_flow(definition(stages=[{"name": "x", "approvers": ["role:finance"], "due_in_hours": 0}]))

@@ -218,6 +218,32 @@ class RequestApplication:
         return metadata_for(self.actor, self.correlation_id)
 
 
+TIMER_ACTOR = Actor(id="system:approval-timer", name="超时处理", roles=(SERVICE_ROLE,))
+
+
+@dataclass
+class TimeoutApplication:
+    """Stage timeouts, run by a timer in every approval instance. Each due stage times
+    out once: the request's append is optimistic, so when two instances race, the loser
+    decides again on the stored state and finds nothing left to do. Requests due while
+    no instance ran are simply due at the next run (catch-up after a restart)."""
+
+    requests: RequestRepository
+
+    def apply_due(self, now: str) -> int:
+        return sum(self._time_out(request_id, now) for request_id in self.requests.due(now))
+
+    def _time_out(self, request_id: str, now: str) -> bool:
+        decided: list[bool] = []
+
+        def decide(request: ApprovalRequest) -> None:
+            decided.append(request.time_out(now))
+
+        decide_and_save(lambda: self.requests.load(request_id), decide,
+                        lambda changed: self.requests.save(changed, metadata_for(TIMER_ACTOR)), None)
+        return bool(decided and decided[-1])
+
+
 @dataclass
 class HistoryApplication:
     """The approval store's raw history for auditors: flows' and requests' events."""

@@ -13,8 +13,10 @@ from pymongo.database import Database
 from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
 from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
+from approval.application import TimeoutApplication
 from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, is_invoice_event
+from shared.dates import utc_now
 from shared.events.consumer import Apply, Fetch, StreamTracker, catch_up
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
@@ -83,6 +85,22 @@ class ApprovalStore(EventStoreProvider):
     def start(self) -> None:
         super().start()
         self.container.spawn_managed_thread(self._catch_up_invoice_events)
+        self.container.spawn_managed_thread(self._run_timeouts)
+
+    def _run_timeouts(self) -> None:
+        """Every ``TIMEOUT_CHECK_SECONDS``: apply the stage timeouts that fell due (also
+        those that fell due while no instance ran)."""
+        storage: ApprovalStorage = self.target
+        interval = float(self.container.config.get("TIMEOUT_CHECK_SECONDS") or 30)
+        timeouts = TimeoutApplication(storage.requests)
+        while True:
+            try:
+                applied = timeouts.apply_due(utc_now())
+                if applied:
+                    log.info("stage timeouts applied: %d", applied)
+            except Exception:  # noqa: BLE001 - the store is away: next round
+                log.warning("stage timeouts: round failed", exc_info=True)
+            eventlet.sleep(interval)
 
     def _catch_up_invoice_events(self) -> None:
         """Apply invoice events stored before this service's queue existed (retrying

@@ -39,6 +39,9 @@ class RequestRepository(Protocol):
     def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
         """The request opened by the invoice's latest triggering event."""
 
+    def due(self, now: str, limit: int = 100) -> list[str]:
+        """Ids of pending requests whose current stage is due at ``now``."""
+
     def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
         """Pending requests whose current stage waits on one of these entries."""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from approval.domain.flow import APPROVER_PATTERN, MODES
+from marshmallow import ValidationError as SchemaError
+from marshmallow import validates_schema
+
+from approval.domain.flow import APPROVER_PATTERN, MODES, ON_TIMEOUT
 from shared.errors import ValidationError
 from shared.schemas import RAISE, Id, Schema, Text, fields, load, validate
 
@@ -25,6 +28,18 @@ class StageInput(Schema):
     approvers = Approvers(required=True, min_length=1)
     mode = fields.String(load_default="any",
                          validate=validate.OneOf(MODES, error="must be one of any, all"))
+    due_in_hours = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
+        min=0, min_inclusive=False, max=24 * 366, error="more than 0 (fractions allowed)"))
+    on_timeout = fields.String(allow_none=True, validate=validate.OneOf(
+        ON_TIMEOUT, error="must be one of remind, escalate, approve, reject"))
+    escalate_to = Approvers()
+
+    @validates_schema
+    def _timeout_parts(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("on_timeout") and data.get("due_in_hours") is None:
+            raise SchemaError("on_timeout needs due_in_hours", "due_in_hours")
+        if data.get("on_timeout") == "escalate" and not data.get("escalate_to"):
+            raise SchemaError("escalate needs at least one entry", "escalate_to")
 
 
 class FlowChanges(Schema):

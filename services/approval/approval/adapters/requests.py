@@ -40,6 +40,8 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
         requests.create_index([("waiting_on", ASCENDING)], name="waiting_on")
         requests.create_index([("involved", ASCENDING), ("created_at", DESCENDING)], name="involved")
         requests.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status")
+        requests.create_index([("due_at", ASCENDING)], name="due_at",
+                              partialFilterExpression={"due_at": {"$type": "string"}})
         db["notifications"].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)],
                                          name="recipient")
 
@@ -101,6 +103,12 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
     def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
         doc = self.states.find_one({"invoice_id": invoice_id}, sort=[("invoice_version", DESCENDING)])
         return _internal(doc) if doc else None
+
+    def due(self, now: str, limit: int = 100) -> list[str]:
+        """Pending requests whose current stage is past its due time (oldest due first)."""
+        docs = self.states.find({"due_at": {"$type": "string", "$lte": now}, "status": PENDING},
+                                {"_id": 1}).sort("due_at", ASCENDING).limit(limit)
+        return [d["_id"] for d in docs]
 
     def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
         docs = self.states.find({"waiting_on": {"$in": list(entries)}}).sort("created_at", DESCENDING)

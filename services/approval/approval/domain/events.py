@@ -24,6 +24,9 @@ Request streams (stream_type ``approval_request``, id ``apr_<triggering event id
 - ApprovalRequestSentBack: {stage, to_stage (null: to the submitter), user, comment} (退回)
 - ApprovalRequestResubmitted: {user, comment, changes (the revised held change or null)}
 - ApprovalReminderSent: {stage, user, entries} (催办)
+- ApprovalStageTimedOut: {stage, action: remind | escalate | approve | reject, due_at,
+  user (the timer), escalate_to} (then ApprovalStageAdvanced / ApprovalRequestApproved
+  for ``approve``, ApprovalRequestRejected for ``reject``)
 """
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ APPROVERS_ADDED = "ApprovalApproversAdded"
 REQUEST_SENT_BACK = "ApprovalRequestSentBack"
 REQUEST_RESUBMITTED = "ApprovalRequestResubmitted"
 REMINDER_SENT = "ApprovalReminderSent"
+STAGE_TIMED_OUT = "ApprovalStageTimedOut"
 
 # Request events after which the invoice's approval_status may have to change. Not
 # REQUEST_SUPERSEDED: it is committed with the superseding request's REQUEST_OPENED.

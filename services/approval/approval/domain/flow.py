@@ -19,6 +19,7 @@ from shared.query import Catalog, Condition, parse_filters, parse_match
 
 APPROVER_PATTERN = re.compile(r"^(user|role):[A-Za-z0-9_\-.@:]{1,64}$")
 MODES = ("any", "all")
+ON_TIMEOUT = ("remind", "escalate", "approve", "reject")
 DEFINITION_KEYS = ("name", "watched_fields", "trigger_on_create", "condition",
                    "condition_kinds", "stages", "cc", "active", "hold")
 # Invoice fields a flow may watch (the editable ones; custom.<key> besides).
@@ -110,7 +111,8 @@ def validate_definition(definition: Mapping[str, Any], catalog: Catalog,
     except ValidationError as exc:
         errors.update(exc.messages)
     for index, stage in enumerate(definition.get("stages") or []):
-        bad = [a for a in stage["approvers"] if a.startswith("role:") and a[5:] not in roles]
+        bad = [a for a in stage["approvers"] + list(stage.get("escalate_to") or [])
+               if a.startswith("role:") and a[5:] not in roles]
         if bad:
             errors.setdefault("stages", {})[str(index)] = {"approvers": [
                 f"unknown role {b[5:]!r}; one of {sorted(roles)}" for b in bad]}
@@ -123,5 +125,11 @@ def validate_definition(definition: Mapping[str, Any], catalog: Catalog,
     result["condition_kinds"] = kinds
     for stage in result.get("stages") or []:
         stage["approvers"] = list(dict.fromkeys(stage["approvers"]))  # drop repeats, keep order
+        if stage.get("due_in_hours") is not None:
+            stage["on_timeout"] = stage.get("on_timeout") or "remind"
+            stage["escalate_to"] = list(dict.fromkeys(stage.get("escalate_to") or []))
+        else:
+            for key in ("due_in_hours", "on_timeout", "escalate_to"):
+                stage.pop(key, None)
     result["cc"] = list(dict.fromkeys(result.get("cc") or []))
     return result

@@ -48,7 +48,12 @@ def notifications_for(before: ApprovalRequest | None, after: ApprovalRequest) ->
                      if e not in before.stages[after.current_stage]["approvers"]]
             tell(added, "approval_needed", after.current_stage,
                  f"invoice {after.invoice_id}: a task of stage '{stage['name']}' was handed to you")
-        if before is not None and after.last_reminded_at != before.last_reminded_at:
+        timed_out_to_remind = before is not None and stage.get("timed_out") \
+            and stage.get("on_timeout", "remind") == "remind" \
+            and before.current_stage == after.current_stage \
+            and not before.stages[after.current_stage].get("timed_out")
+        if before is not None and (after.last_reminded_at != before.last_reminded_at
+                                   or timed_out_to_remind):
             tell(after.waiting_on(), "reminder", after.current_stage,
                  f"invoice {after.invoice_id}: reminder -- stage '{stage['name']}' of "
                  f"'{after.flow_name}' waits for your approval")

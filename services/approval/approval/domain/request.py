@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from approval.domain import events as ev
 from shared.auth import Actor
+from shared.dates import format_timestamp
 from shared.errors import Conflict, Forbidden, ValidationError
 from shared.events.aggregate import Aggregate
 
@@ -26,6 +27,8 @@ RETURNED = "returned"
 STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, SUPERSEDED, CANCELLED, RETURNED)
 WHERE = ("before", "after", "with")
 ADDED_STAGE_NAME = "加签"
+TIMEOUT_KEYS = ("due_in_hours", "on_timeout", "escalate_to")
+TIMER = {"id": "system:approval-timer", "name": "超时处理"}
 
 
 def request_id_for(trigger_event_id: str) -> str:
@@ -78,7 +81,8 @@ class ApprovalRequest(Aggregate):
             "trigger_event_id": trigger["event_id"], "trigger_type": trigger["type"],
             "flow_id": flow["id"], "flow_version": int(flow["version"]),
             "flow_name": flow["name"], "changed_fields": copy.deepcopy(dict(changed_fields)),
-            "stages": [{"name": s["name"], "approvers": list(s["approvers"]), "mode": s["mode"]}
+            "stages": [{"name": s["name"], "approvers": list(s["approvers"]), "mode": s["mode"],
+                        **{k: copy.deepcopy(s[k]) for k in TIMEOUT_KEYS if s.get(k) is not None}}
                        for s in flow["stages"]],
             "cc": list(flow.get("cc") or []),
             "submitter": {"id": actor.get("id"), "name": actor.get("name"),
@@ -100,13 +104,8 @@ class ApprovalRequest(Aggregate):
         self.record(ev.APPROVAL_GIVEN, {"stage": self.current_stage, "user": person(actor),
                                         "entries": mine, "comment": comment})
         done = stage["mode"] == "any" or set(stage["approvers"]) <= satisfied_entries(stage) | set(mine)
-        if not done:
-            return
-        if self.current_stage + 1 < len(self.stages):
-            self.record(ev.STAGE_ADVANCED, {"from_stage": self.current_stage,
-                                            "to_stage": self.current_stage + 1})
-        else:
-            self.record(ev.REQUEST_APPROVED, {"stage": self.current_stage})
+        if done:
+            self._advance_or_approve()
 
     def reject(self, actor: Actor, comment: str) -> None:
         stage = self._actable_stage(actor)
@@ -200,6 +199,41 @@ class ApprovalRequest(Aggregate):
         self.record(ev.REMINDER_SENT, {"stage": self.current_stage, "user": person(actor),
                                        "entries": self.waiting_on()})
 
+    def time_out(self, now: str) -> bool:
+        """The timer: if the current stage is past its due time and has not timed out
+        since it opened, record its ``on_timeout`` (once: a second timer instance
+        deciding on the stored state finds it done)."""
+        if self.status != PENDING:
+            return False
+        stage = self.stages[self.current_stage]
+        due_at = stage.get("due_at")
+        if not due_at or stage.get("timed_out") or parse_at(due_at) > parse_at(now):
+            return False
+        action = stage.get("on_timeout") or "remind"
+        self.record(ev.STAGE_TIMED_OUT, {"stage": self.current_stage, "action": action,
+                                         "due_at": due_at, "user": dict(TIMER),
+                                         "escalate_to": list(stage.get("escalate_to") or [])})
+        if action == "approve":
+            self._advance_or_approve()
+        elif action == "reject":
+            self.record(ev.REQUEST_REJECTED, {"stage": self.current_stage, "user": dict(TIMER),
+                                              "comment": "超时自动驳回"})
+        return True
+
+    def due_at(self) -> str | None:
+        """When the current stage times out (None: no timeout, done, or not pending)."""
+        if self.status != PENDING or not self.stages:
+            return None
+        stage = self.stages[self.current_stage]
+        return None if stage.get("timed_out") else stage.get("due_at")
+
+    def _advance_or_approve(self) -> None:
+        if self.current_stage + 1 < len(self.stages):
+            self.record(ev.STAGE_ADVANCED, {"from_stage": self.current_stage,
+                                            "to_stage": self.current_stage + 1})
+        else:
+            self.record(ev.REQUEST_APPROVED, {"stage": self.current_stage})
+
     def cancel(self, reason: str) -> None:
         """The invoice was voided while the request was pending."""
         self._require_pending()
@@ -244,7 +278,7 @@ class ApprovalRequest(Aggregate):
             "trigger_event_id": self.trigger_event_id, "superseded_by": self.superseded_by,
             "waiting_on": self.waiting_on(), "created_at": self.created_at,
             "decided_at": self.decided_at, "version": self.version, "hold": self.hold,
-            "last_reminded_at": self.last_reminded_at,
+            "last_reminded_at": self.last_reminded_at, "due_at": self.due_at(),
             "updated_at": self.updated_at,
         }
 
@@ -291,18 +325,28 @@ class ApprovalRequest(Aggregate):
         self.changed_fields = copy.deepcopy(dict(data["changed_fields"]))
         self.stages = [{"name": s["name"], "mode": s["mode"], "approvers": list(s["approvers"]),
                         "original_approvers": list(s["approvers"]), "decisions": [],
-                        "status": "open" if i == 0 else "waiting"}
-                       for i, s in enumerate(data["stages"])]
+                        "status": "waiting",
+                        **{k: copy.deepcopy(s[k]) for k in TIMEOUT_KEYS if k in s}}
+                       for s in data["stages"]]
         self.cc, self.submitter = list(data["cc"]), dict(data["submitter"])
         self.status, self.current_stage = PENDING, 0
         self.hold = bool(data.get("hold"))
+        self._open_stage(0)
+
+    def _open_stage(self, index: int) -> None:
+        """A stage opens (again): its timeout clock starts now."""
+        stage = self.stages[index]
+        stage["status"], stage["timed_out"] = "open", False
+        hours = stage.get("due_in_hours")
+        stage["due_at"] = None if hours is None or self._at is None else \
+            format_timestamp(parse_at(self._at) + dt.timedelta(hours=float(hours)))
 
     def _apply_given(self, data: Mapping[str, Any]) -> None:
         self._decision(data, APPROVED)
 
     def _apply_advanced(self, data: Mapping[str, Any]) -> None:
         self.stages[data["from_stage"]]["status"] = APPROVED
-        self.stages[data["to_stage"]]["status"] = "open"
+        self._open_stage(data["to_stage"])
         self.current_stage = data["to_stage"]
 
     def _apply_approved(self, data: Mapping[str, Any]) -> None:
@@ -350,20 +394,28 @@ class ApprovalRequest(Aggregate):
         if data["to_stage"] is None:
             self.status = RETURNED
         else:
-            self.stages[start]["status"] = "open"
+            self._open_stage(start)
             self.current_stage = start
 
     def _apply_resubmitted(self, data: Mapping[str, Any]) -> None:
-        for index, stage in enumerate(self.stages):
-            stage["status"] = "open" if index == 0 else "waiting"
+        for stage in self.stages:
+            stage["status"] = "waiting"
             for decision in stage["decisions"]:
                 decision["stale"] = True
         if data.get("changes"):
             self.changed_fields = copy.deepcopy(dict(data["changes"]))
         self.status, self.current_stage = PENDING, 0
+        self._open_stage(0)
 
     def _apply_reminded(self, data: Mapping[str, Any]) -> None:
         self.last_reminded_at = self._at
+
+    def _apply_timed_out(self, data: Mapping[str, Any]) -> None:
+        stage = self.stages[data["stage"]]
+        self._decision(data, "timed_out", action=data["action"])
+        stage["timed_out"] = True
+        if data["action"] == "escalate":
+            stage["approvers"] = list(dict.fromkeys(stage["approvers"] + list(data["escalate_to"])))
 
     def _apply_cancelled(self, data: Mapping[str, Any]) -> None:
         self.status, self.decided_at = CANCELLED, self._at
@@ -387,6 +439,7 @@ ApprovalRequest.APPLY = {
     ev.REQUEST_SENT_BACK: ApprovalRequest._apply_sent_back,
     ev.REQUEST_RESUBMITTED: ApprovalRequest._apply_resubmitted,
     ev.REMINDER_SENT: ApprovalRequest._apply_reminded,
+    ev.STAGE_TIMED_OUT: ApprovalRequest._apply_timed_out,
 }
 
 
@@ -399,11 +452,14 @@ def satisfied_entries(stage: Mapping[str, Any]) -> set[str]:
     return {e for d in live_decisions(stage) if d["decision"] == APPROVED for e in d["entries"]}
 
 
+def parse_at(value: str) -> dt.datetime:
+    """A stored timestamp (ISO 8601, 'Z') as an aware datetime."""
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def seconds_between(earlier: str, later: str) -> float:
-    """Seconds from one stored timestamp (ISO 8601, 'Z') to another."""
-    def parse(value: str) -> dt.datetime:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (parse(later) - parse(earlier)).total_seconds()
+    """Seconds from one stored timestamp to another."""
+    return (parse_at(later) - parse_at(earlier)).total_seconds()
 
 
 def approvers_of(request: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -6,16 +6,25 @@ store's optimistic concurrency (two approvers at once: one decision, the other s
 new state and gets Conflict or Forbidden)."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from approval.domain.flow import Flow, validate_definition
-from approval.domain.request import ApprovalRequest, entries_of
-from approval.ports import EventLog, FlowRepository, NotificationStore, RequestRepository
+from approval.domain.request import ApprovalRequest, entries_of, parse_at
+from approval.domain.webhooks import DELIVERED, after_failure, headers_for
+from approval.ports import (
+    Deliveries,
+    EventLog,
+    FlowRepository,
+    NotificationStore,
+    RequestRepository,
+    Webhooks,
+)
 from shared.auth import SERVICE_ROLE, Actor, Policy
-from shared.dates import utc_now
+from shared.dates import format_timestamp, utc_now
 from shared.errors import NotFound, ServiceError, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
@@ -242,6 +251,91 @@ class TimeoutApplication:
         decide_and_save(lambda: self.requests.load(request_id), decide,
                         lambda changed: self.requests.save(changed, metadata_for(TIMER_ACTOR)), None)
         return bool(decided and decided[-1])
+
+
+Post = Callable[[str, bytes, Mapping[str, str], float], int]
+
+
+@dataclass
+class WebhookApplication:
+    """Webhooks (admin): define, list (secrets left out), delete; the outbox for operators."""
+
+    webhooks: Webhooks
+    deliveries: Deliveries
+    policy: Policy
+    actor: Actor
+
+    def define_webhook(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        webhook = {"id": f"whk_{uuid.uuid4().hex}", "url": data["url"], "secret": data["secret"],
+                   "events": list(dict.fromkeys(data["events"])), "format": data["format"],
+                   "created_at": utc_now(), "created_by": {"id": self.actor.id, "name": self.actor.name}}
+        self.webhooks.add(webhook)
+        return without_secret(webhook)
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "settings.manage")
+        return [without_secret(w) for w in self.webhooks.all()]
+
+    def delete_webhook(self, webhook_id: str) -> dict[str, Any]:
+        self.policy.require(self.actor, "settings.manage")
+        if not self.webhooks.delete(webhook_id):
+            raise NotFound(f"webhook {webhook_id} not found")
+        return {"id": webhook_id, "deleted": True}
+
+    def list_deliveries(self, status: str | None) -> list[dict[str, Any]]:
+        self.policy.require(self.actor, "settings.manage")
+        return self.deliveries.find(status)
+
+
+def without_secret(webhook: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in webhook.items() if k != "secret"}
+
+
+@dataclass
+class DeliveryApplication:
+    """Sends due webhook deliveries: 2xx -> delivered; otherwise retried with back-off
+    (``base_seconds`` doubling, at most an hour) for 24 h, then parked."""
+
+    deliveries: Deliveries
+    webhooks: Webhooks
+    post: Post
+    base_seconds: float = 5.0
+    lease_seconds: float = 30.0
+    timeout: float = 5.0
+
+    def send_due(self, now: dt.datetime, limit: int = 50) -> int:
+        sent = 0
+        secrets = {w["id"]: w["secret"] for w in self.webhooks.all()}
+        for _ in range(limit):
+            delivery = self.deliveries.claim_due(
+                format_timestamp(now), format_timestamp(now + dt.timedelta(seconds=self.lease_seconds)))
+            if delivery is None:
+                break
+            sent += self._send(delivery, secrets.get(delivery["webhook_id"]), now)
+        return sent
+
+    def _send(self, delivery: Mapping[str, Any], secret: str | None, now: dt.datetime) -> int:
+        if secret is None:
+            self.deliveries.finish(delivery["_id"], {"status": "dropped",
+                                                     "last_error": "webhook deleted"})
+            return 0
+        body = delivery["body"].encode()
+        status = self.post(delivery["url"], body, headers_for(secret, delivery["_id"], body),
+                           self.timeout)
+        attempts = int(delivery["attempts"]) + 1
+        first = delivery.get("first_attempt_at") or format_timestamp(now)
+        if 200 <= status < 300:
+            self.deliveries.finish(delivery["_id"], {"status": DELIVERED, "attempts": attempts,
+                                                     "first_attempt_at": first,
+                                                     "delivered_at": format_timestamp(now)})
+            return 1
+        outcome, next_at = after_failure(attempts, parse_at(first), now, self.base_seconds)
+        self.deliveries.finish(delivery["_id"], {
+            "status": outcome, "attempts": attempts, "first_attempt_at": first,
+            "next_at": format_timestamp(next_at) if next_at else None,
+            "last_error": f"HTTP {status}" if status else "no answer"})
+        return 0
 
 
 @dataclass

@@ -147,3 +147,58 @@ class OutcomeReporter:
         status = invoice_status_for(latest["status"])
         if status is not None:
             self.report(latest["invoice_id"], status, latest["id"])
+
+
+Repair = tuple[str, tuple[Any, ...]]  # ("report" | "settle", arguments)
+
+
+@dataclass
+class Reconciler:
+    """The reconcile timer's round: every invoice still waiting for an outcome, and every
+    invoice with a pending request, is checked (in this service's replica of invoice
+    states) against its latest request; where they disagree the outcome is reported
+    again -- so a report parked on a dead-letter queue is repaired. Reports are
+    idempotent on the invoice side, so a lagging replica costs a no-op call at most."""
+
+    replica: Any  # InvoiceReplica: awaiting_outcome(), get()
+    requests: Any  # MongoRequestRepository: state(), latest_for_invoice(), find()
+
+    def repairs(self) -> list[Repair]:
+        found: list[Repair] = []
+        for invoice in self.replica.awaiting_outcome():
+            pending = invoice.get("pending_change") or None
+            request = self.requests.state(pending["request_id"]) if pending else \
+                self.requests.latest_for_invoice(invoice["id"])
+            if request is not None:
+                found += self._repair(invoice, request)
+        for request in self.requests.find("pending", None):
+            invoice = self.replica.get(request["invoice_id"])
+            if invoice is not None and invoice.get("status") == "active" and not request.get("hold"):
+                latest = self.requests.latest_for_invoice(request["invoice_id"])
+                if latest is not None and latest["id"] == request["id"]:
+                    found += self._repair(invoice, request)
+        return list(dict.fromkeys(found))
+
+    @staticmethod
+    def _repair(invoice: Mapping[str, Any], request: Mapping[str, Any]) -> list[Repair]:
+        if request.get("hold"):
+            outcome = SETTLED.get(request["status"])
+            if outcome is None:
+                return []
+            return [("settle", (invoice["id"], request["id"], outcome, decision_comment(request),
+                                tuple(tuple(sorted(a.items())) for a in approvers_of(request))))]
+        status = invoice_status_for(request["status"])
+        if status is None or (status, request["id"]) == \
+                (invoice.get("approval_status"), invoice.get("approval_request_id")):
+            return []
+        return [("report", (invoice["id"], status, request["id"]))]
+
+
+def run_repairs(repairs: list[Repair], report: Report, settle: Settle) -> int:
+    for kind, args in repairs:
+        if kind == "settle":
+            invoice_id, request_id, outcome, comment, approvers = args
+            settle(invoice_id, request_id, outcome, comment, [dict(a) for a in approvers])
+        else:
+            report(*args)
+    return len(repairs)

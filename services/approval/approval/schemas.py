@@ -8,6 +8,7 @@ from marshmallow import ValidationError as SchemaError
 from marshmallow import validates_schema
 
 from approval.domain.flow import APPROVER_PATTERN, MODES, ON_TIMEOUT
+from approval.domain.webhooks import FORMATS, KINDS
 from shared.errors import ValidationError
 from shared.schemas import RAISE, Id, Schema, Text, fields, load, validate
 
@@ -96,6 +97,25 @@ def comment_arg(value: Any, *, required: bool = False) -> str:
     if required and not value.strip():
         raise ValidationError.field("comment", "is required")
     return value
+
+
+class WebhookInput(Schema):
+    """``define_webhook``: where and how notifications are pushed."""
+
+    class Meta:
+        unknown = RAISE
+
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                     validate=validate.Length(max=2000))
+    secret = fields.String(required=True, validate=validate.Length(min=8, max=200))
+    events = fields.List(fields.String(validate=validate.OneOf(
+        KINDS, error=f"one of {', '.join(KINDS)}")), required=True, validate=validate.Length(min=1))
+    format = fields.String(load_default="json", validate=validate.OneOf(
+        FORMATS, error="one of json, wecom, dingtalk"))
+
+
+def load_webhook(data: Any) -> dict[str, Any]:
+    return dict(load(WebhookInput(), data))
 
 
 WHERE_ERROR = "one of before, after, with"

@@ -7,7 +7,12 @@ from typing import Any
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
-from approval.application import FlowApplication, HistoryApplication, RequestApplication
+from approval.application import (
+    FlowApplication,
+    HistoryApplication,
+    RequestApplication,
+    WebhookApplication,
+)
 from approval.dependencies import ApprovalStorage, ApprovalStore
 from approval.domain.events import INVOICE_EVENTS, OUTCOME_EVENTS
 from approval.domain.request import STATUSES
@@ -19,6 +24,7 @@ from approval.schemas import (
     ids_arg,
     load_flow,
     load_flow_changes,
+    load_webhook,
     stage_arg,
     user_id_arg,
     where_arg,
@@ -162,6 +168,34 @@ class ApprovalService:
         exc_type, "message": …}}``."""
         return to_wire(self._requests().approve_many(ids_arg(request_ids, "request_ids"),
                                                      comment_arg(comment)))
+
+    # -- webhooks (admin) --------------------------------------------------------------
+    @rpc
+    def define_webhook(self, data: Any) -> dict[str, Any]:
+        """Admin: ``{"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
+        "secret": "s3cret-value", "events": ["approval_needed", "reminder"], "format": "wecom"}``."""
+        return to_wire(self._webhooks().define_webhook(load_webhook(data)))
+
+    @rpc
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """Admin: the webhooks (secrets left out)."""
+        return to_wire(self._webhooks().list_webhooks())
+
+    @rpc
+    def delete_webhook(self, webhook_id: str) -> dict[str, Any]:
+        """Admin: stop pushing to a webhook (its undelivered deliveries are dropped)."""
+        return self._webhooks().delete_webhook(id_arg(webhook_id, "webhook_id"))
+
+    @rpc
+    def list_webhook_deliveries(self, status: Any = None) -> list[dict[str, Any]]:
+        """Admin: the outbox (``status``: pending | delivered | parked | dropped)."""
+        if status is not None and status not in ("pending", "delivered", "parked", "dropped"):
+            raise ValidationError.field("status", "one of pending, delivered, parked, dropped")
+        return to_wire(self._webhooks().list_deliveries(status))
+
+    def _webhooks(self) -> WebhookApplication:
+        return WebhookApplication(self.storage.webhooks, self.storage.deliveries, self.policy,
+                                  self.actor)
 
     @rpc
     def notifications(self, unread_only: Any = False) -> list[dict[str, Any]]:

@@ -14,8 +14,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from approval.adapters.webhooks import MongoDeliveries
 from approval.domain.events import STREAM_REQUEST
-from approval.domain.notifications import notifications_for
+from approval.domain.notifications import Notification, notifications_for
 from approval.domain.request import PENDING, ApprovalRequest
 from shared.errors import NotFound
 from shared.events.envelope import Metadata
@@ -28,9 +29,11 @@ MAX_LIST = 500
 class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
     aggregate_type = ApprovalRequest
 
-    def __init__(self, db: Database[Any], store: EventStore) -> None:
+    def __init__(self, db: Database[Any], store: EventStore,
+                 outbox: MongoDeliveries | None = None) -> None:
         super().__init__(store, db["requests"])
         self.notifications = db["notifications"]
+        self.outbox = outbox
 
     @staticmethod
     def ensure_indexes(db: Database[Any]) -> None:
@@ -61,6 +64,8 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
             self.notifications.insert_many(
                 [dict(n.to_dict(), _id=f"{after.id}:{after.version}:{i}", created_at=after.updated_at,
                       read_by=[]) for i, n in enumerate(notes)], session=session)
+            if self.outbox is not None:
+                self.outbox.enqueue(webhook_events(after, notes), str(after.updated_at), session)
 
     def load_in(self, session: ClientSession, request_id: str) -> ApprovalRequest:
         return ApprovalRequest.replay(request_id, self.store.stream(request_id, session=session))
@@ -140,6 +145,17 @@ class MongoNotificationStore:
         result = self.collection.update_many({"_id": {"$in": ids}, "recipient": {"$in": recipients}},
                                              {"$addToSet": {"read_by": reader}})
         return int(result.matched_count)
+
+
+def webhook_events(request: ApprovalRequest, notes: list[Notification]) -> list[dict[str, Any]]:
+    """One webhook event per notification kind of an append (its recipients listed)."""
+    by_kind: dict[str, list[Notification]] = {}
+    for note in notes:
+        by_kind.setdefault(note.kind, []).append(note)
+    return [{"event_id": f"{request.id}:{request.version}:{kind}", "kind": kind,
+             "request_id": request.id, "invoice_id": request.invoice_id, "stage": group[0].stage,
+             "message": group[0].message, "recipients": [n.recipient for n in group],
+             "created_at": request.updated_at} for kind, group in by_kind.items()]
 
 
 def _internal(doc: dict[str, Any]) -> dict[str, Any]:

@@ -142,8 +142,8 @@ class OutcomeReporter:
                             decision_comment(state), approvers_of(state))
             return
         latest = self.requests.latest_for_invoice(state["invoice_id"])
-        if latest is None:
-            return
+        if latest is None or latest.get("hold"):
+            return  # a held request speaks for itself (settle_change above)
         status = invoice_status_for(latest["status"])
         if status is not None:
             self.report(latest["invoice_id"], status, latest["id"])

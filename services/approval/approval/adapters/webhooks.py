@@ -67,11 +67,14 @@ class MongoDeliveries:
         return len(docs)
 
     def claim_due(self, now: str, lease_until: str) -> dict[str, Any] | None:
-        """One due delivery, leased to the caller until ``lease_until``."""
+        """One due delivery, leased to the caller until ``lease_until`` (a read first:
+        an idle outbox costs no write)."""
+        due = {"status": PENDING, "next_at": {"$lte": now},
+               "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}]}
+        if self.collection.find_one(due, {"_id": 1}) is None:
+            return None
         return self.collection.find_one_and_update(  # type: ignore[no-any-return]
-            {"status": PENDING, "next_at": {"$lte": now},
-             "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}]},
-            {"$set": {"claimed_until": lease_until}},
+            due, {"$set": {"claimed_until": lease_until}},
             sort=[("next_at", ASCENDING)], return_document=ReturnDocument.AFTER)
 
     def finish(self, delivery_id: str, changes: Mapping[str, Any]) -> None:

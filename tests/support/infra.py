@@ -114,7 +114,9 @@ def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]
                                       (".", "services/invoice", "services/customer",
                                        "services/approval", "services/search",
                                        "services/gateway")),
-        "PYTHONWARNINGS": "ignore",
+        "PYTHONWARNINGS": "ignore", "APPROVAL_TIMEOUT_CHECK_SECONDS": "0.3",
+        "APPROVAL_WEBHOOK_POLL_SECONDS": "0.2", "APPROVAL_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        "APPROVAL_WEBHOOK_LEASE_SECONDS": "2",
     })
     return env
 

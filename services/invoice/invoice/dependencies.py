@@ -10,6 +10,7 @@ import eventlet
 from pymongo.database import Database
 
 from invoice.adapters.customers import CustomerReplica
+from invoice.adapters.flows import MongoFlowRules
 from invoice.adapters.invoices import MongoInvoiceRepository
 from invoice.adapters.settings import MongoSettingsRepository
 from invoice.domain.events import upcasters
@@ -34,6 +35,7 @@ class InvoiceStorage:
     log: EventStore
     replica: CustomerReplica
     tracker: StreamTracker
+    flows: MongoFlowRules
 
 
 class InvoiceStore(EventStoreProvider):
@@ -49,6 +51,7 @@ class InvoiceStore(EventStoreProvider):
             log=store,
             replica=CustomerReplica(db),
             tracker=StreamTracker(db, consumer="invoice.customer_replica"),
+            flows=MongoFlowRules(db),
         )
 
     def start(self) -> None:
@@ -59,6 +62,25 @@ class InvoiceStore(EventStoreProvider):
             log.info("seeded %d invoice types", created)
         super().start()
         self.container.spawn_managed_thread(self._catch_up_customer_events)
+        self.container.spawn_managed_thread(self._catch_up_flow_rules)
+
+    def _catch_up_flow_rules(self) -> None:
+        """Bring the approval flows' replica up to date (flows defined while this
+        service was down; ``define_flow`` then failed for its caller), retrying until
+        the approval service answers."""
+        storage: InvoiceStorage = self.target
+        delay = 0.5
+        while True:
+            try:
+                with system_rpc(self.container.config, "invoice") as rpc_client:
+                    rules = rpc_client.approval.flow_rules()
+                kept = sum(storage.flows.put(rule) for rule in rules)
+                log.info("approval flows replica caught up (%d of %d kept)", kept, len(rules))
+                return
+            except Exception:  # noqa: BLE001 - approval service not up yet: try again
+                log.info("flow replica: catch-up waits for the approval service", exc_info=True)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _catch_up_customer_events(self) -> None:
         """Bring the customer replica up to date with what the customer service stored

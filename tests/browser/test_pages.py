@@ -143,6 +143,9 @@ def test_the_customer_invoices_tab_shows_count_and_amount_and_creates_one_prefil
 
 def test_approving_from_the_inbox_changes_the_invoice_status(web: Web, demo: Any, hubs: Any) -> None:
     web.sign_in("finance")
+    web.open(f"/invoices/{demo['special']['id']}")  # the courier-number change is held
+    assert "SF1002" in web.css("#pending-change").text
+    assert web.css('.field[data-field="tracking_number"]').get_attribute("data-value") == "SF1001"
     web.open("/approvals")
     assert int(web.css("#unread-count").text) >= 1
     row = web.css(f'#request-table tr[data-invoice="{demo["special"]["id"]}"] a')
@@ -159,6 +162,8 @@ def test_approving_from_the_inbox_changes_the_invoice_status(web: Web, demo: Any
     assert web.css("#panel .meta [data-approval]").get_attribute("data-approval") == "approved"
     row = web.css(f'#invoice-table tr[data-id="{demo["special"]["id"]}"] [data-approval]')
     assert row.get_attribute("data-approval") == "approved"
+    assert web.css('.field[data-field="tracking_number"]').get_attribute("data-value") == "SF1002"
+    assert not web.all("#pending-change")
 
 
 def test_export_downloads_a_file_with_the_listed_rows(web: Web, demo: Any) -> None:

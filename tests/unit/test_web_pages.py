@@ -24,8 +24,10 @@ DYNAMIC_IDS = {
                "version"],
     "op.": ["eq", "ne", "contains", "prefix", "gt", "gte", "lt", "lte", "exists"],
     "approval_status.": ["none", "pending", "approved", "rejected"],
-    "request.status.": ["pending", "approved", "rejected", "withdrawn", "superseded"],
-    "event.": ["InvoiceCreated", "InvoiceFieldsChanged", "InvoiceVoided", "InvoiceApprovalStatusChanged"],
+    "request.status.": ["pending", "approved", "rejected", "withdrawn", "superseded", "returned",
+                        "cancelled"],
+    "event.": ["InvoiceCreated", "InvoiceFieldsChanged", "InvoiceVoided", "InvoiceApprovalStatusChanged",
+               "InvoiceChangeProposed", "InvoiceChangeApplied", "InvoiceChangeDiscarded"],
     "kind.": ["text", "number", "money", "date", "select", "bool"],
     "weekday.": [str(d) for d in range(7)],
     "customer.tab.": ["invoices", "contracts", "payments", "profile"],
@@ -208,3 +210,18 @@ def test_the_export_links_carry_every_builder_condition() -> None:
     html = invoices.invoice_list(page_for(url, hub)).get_data(as_text=True)
     assert ("/api/invoices/export.csv?field=courier&amp;op=eq&amp;value=EMS&amp;field=title"
             "&amp;op=contains&amp;value=x&amp;match=any") in html
+
+
+def test_a_value_the_catalogs_do_not_know_shows_as_itself() -> None:
+    from gateway.web.page import label
+    assert label(i18n.translations("zh_CN"), "event.InvoiceVoided") == "作废"
+    assert label(i18n.translations("en"), "event.SomethingNewer") == "SomethingNewer"
+
+
+def test_the_panel_shows_a_change_waiting_for_approval() -> None:
+    pending = {"request_id": "apr_1", "kind": "change", "watched_fields": ["tracking_number"],
+               "changes": {"tracking_number": {"from": "SF1", "to": "SF2"}}}
+    hub = hub_with(an_invoice(pending_change=pending))
+    html = invoices.invoice_list(page_for("/invoices/inv_1", hub), "inv_1").get_data(as_text=True)
+    assert 'id="pending-change"' in html and 'href="/approvals/apr_1"' in html
+    assert "<del>SF1</del> → <ins>SF2</ins>" in html

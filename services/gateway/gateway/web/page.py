@@ -4,10 +4,11 @@ the gateway's RPC helper carrying the signed-in person's identity — so scope,
 permissions and validation stay the services'."""
 from __future__ import annotations
 
+import gettext
 import json
 import logging
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -41,7 +42,15 @@ def environment(locale: str) -> Environment:
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(i18n.translations(locale), newstyle=False)  # type: ignore[attr-defined]
     env.filters["tojson_attr"] = lambda value: json.dumps(value, ensure_ascii=False)
+    env.globals["label"] = partial(label, i18n.translations(locale))
     return env
+
+
+def label(translations: gettext.NullTranslations, key: str) -> str:
+    """The text of a message id built from a value (``event.<type>``); a value the
+    catalogs do not know yet (a newer service's) shows as itself."""
+    text = translations.gettext(key)
+    return key.rsplit(".", 1)[-1] if text == key else text
 
 
 @lru_cache(maxsize=1)

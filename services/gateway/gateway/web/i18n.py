@@ -35,7 +35,8 @@ def translations(locale: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def _normalise(tag: str) -> str | None:
+def normalise(tag: str) -> str | None:
+    """The supported locale a language tag asks for (``zh-TW`` → zh_CN), else None."""
     tag = tag.strip().replace("-", "_").lower()
     if tag.startswith("zh"):
         return "zh_CN"
@@ -47,7 +48,7 @@ def _normalise(tag: str) -> str | None:
 def negotiate(lang_arg: str | None, lang_cookie: str | None, accept_language: str | None) -> str:
     """``?lang=`` first, then the remembered choice, then the browser's preference."""
     for explicit in (lang_arg, lang_cookie):
-        if explicit and (chosen := _normalise(explicit)):
+        if explicit and (chosen := normalise(explicit)):
             return chosen
     weighted: list[tuple[float, int, str]] = []
     for index, part in enumerate((accept_language or "").split(",")):
@@ -58,6 +59,6 @@ def negotiate(lang_arg: str | None, lang_cookie: str | None, accept_language: st
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        if (chosen := _normalise(tag)) and quality > 0:
+        if (chosen := normalise(tag)) and quality > 0:
             weighted.append((-quality, index, chosen))
     return sorted(weighted)[0][2] if weighted else DEFAULT_LOCALE

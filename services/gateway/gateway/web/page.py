@@ -7,8 +7,9 @@ from __future__ import annotations
 import gettext
 import json
 import logging
+import os
 from dataclasses import dataclass
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -53,11 +54,11 @@ def label(translations: gettext.NullTranslations, key: str) -> str:
     return key.rsplit(".", 1)[-1] if text == key else text
 
 
-@lru_cache(maxsize=1)
+@cache
 def policy() -> Policy:
-    """The services' role policy (shared/policy.yaml), read to decide which actions a
-    page offers; the services enforce it whatever a page shows."""
-    return Policy.load()
+    """The services' role policy (``INVOICE_POLICY_FILE``, else shared/policy.yaml), read
+    to decide which actions a page offers; the services enforce it whatever a page shows."""
+    return Policy.load(os.environ.get("INVOICE_POLICY_FILE") or None)
 
 
 def locale_of(request: Request) -> str:
@@ -114,7 +115,7 @@ class Page:
         }
         body = env.get_template(template).render(context)
         response = Response(body, status=status, mimetype="text/html")
-        if (lang := self.request.args.get("lang")) and i18n._normalise(lang):
+        if (lang := self.request.args.get("lang")) and i18n.normalise(lang):
             response.set_cookie(i18n.LANG_COOKIE, self.locale, max_age=365 * 86400,
                                 httponly=True, samesite="Lax")
         return response

@@ -113,10 +113,10 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
-def export_csv(port: int, authorization: str) -> dict[str, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+def export_csv(port: int, authorization: str, query: str = "") -> dict[str, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1200)
     started = time.perf_counter()
-    connection.request("GET", "/api/invoices/export.csv", headers={"Authorization": authorization})
+    connection.request("GET", f"/api/invoices/export.csv{query}", headers={"Authorization": authorization})
     response = connection.getresponse()
     first_byte = time.perf_counter() - started
     size, lines = 0, 0
@@ -150,15 +150,21 @@ def export_section(options: Any, mongo_url: str, gateway: Any, authorization: st
     client.close()
     wait_for(served, timeout=300, interval=2, message="the fixture to be served")
     assert gateway.process.proc is not None
-    rss_before, _ = peak_rss_mb(gateway.process.proc.pid)
+    rss_before, peak_before = peak_rss_mb(gateway.process.proc.pid)
     exported = export_csv(gateway.port, authorization)
     rss_after, peak = peak_rss_mb(gateway.process.proc.pid)
-    exported.update(rss_before_mb=rss_before, rss_after_mb=rss_after, peak_rss_mb=peak,
-                    fixture=built)
+    exported.update(rss_before_mb=rss_before, peak_before_mb=peak_before, rss_after_mb=rss_after,
+                    peak_rss_mb=peak, fixture=built)
     print(f"  export.csv: {exported['rows']:,} rows in {exported['seconds']} s = "
           f"{exported['rows_per_s']} rows/s (first byte {exported['first_byte_s']} s), "
           f"{exported['bytes'] / 1e6:.1f} MB; gateway RSS {rss_before} → {rss_after} MB, "
-          f"peak {peak} MB (target ≤ 200)", flush=True)
+          f"peak {peak} MB (before the export {peak_before} MB; target ≤ 200)", flush=True)
+    if options.compare_single_query:
+        # the same rows through one query paged by cursor (an explicit sort takes that path)
+        single = export_csv(gateway.port, authorization, "?sort=-issued_on")
+        exported["single_query"] = single
+        print(f"  export.csv?sort=-issued_on (one query paged): {single['rows']:,} rows in "
+              f"{single['seconds']} s = {single['rows_per_s']} rows/s", flush=True)
     return exported
 
 
@@ -172,6 +178,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--export-invoices", type=int, default=20_000)
+    parser.add_argument("--compare-single-query", action="store_true",
+                        help="also export through one query paged by cursor (slow)")
     parser.add_argument("--sections", nargs="+", choices=["calls", "export"], default=["calls", "export"])
     options = parser.parse_args()
 

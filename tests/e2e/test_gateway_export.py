@@ -105,3 +105,14 @@ def test_an_export_with_a_bad_query_is_a_problem_not_a_file(api: Api) -> None:
 
     assert response.status_code == 422 and problem(response)
     assert bad_type.status_code == 422
+
+
+def test_an_export_with_no_match_is_the_header_row_alone(api: Api) -> None:
+    csv_file = api.get("/api/invoices/export.csv", params={"customer_id": "cus_nobody"})
+    xlsx_file = api.get("/api/invoices/export.xlsx", params={"customer_id": "cus_nobody"})
+
+    rows = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_file.content), read_only=True).active
+    assert csv_file.status_code == 200 and csv_file.content.startswith("\ufeff".encode())
+    assert len(rows) == 1 and rows[0][0] == "id" and csv_file.headers["X-Total-Count"] == "0"
+    assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["id"]

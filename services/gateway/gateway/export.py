@@ -133,6 +133,9 @@ def csv_response(hub: ServiceHub, query: dict[str, Any]) -> Response:
         writer = csv.writer(buffer)
         buffer.write("\ufeff")                       # BOM: Excel then reads UTF-8
         writer.writerow(columns)
+        yield buffer.getvalue().encode("utf-8")      # the header even when nothing matches
+        buffer.seek(0)
+        buffer.truncate()
         for items in plan.pages():
             for item in items:
                 writer.writerow(row_of(item, columns))

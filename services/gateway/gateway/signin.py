@@ -64,7 +64,8 @@ class SigninRoutes:
     @route("GET", "/login", auth="optional")
     def login_form(self, request: Request) -> Response:
         """The sign-in form (already signed in: on to the pages)."""
-        if caller_of(request) is not None and caller_of(request).session is not None:  # type: ignore[union-attr]
+        caller = caller_of(request)
+        if caller is not None and caller.session is not None:
             return redirect(safe_next(request.args.get("next")))
         return login_page(request)
 

@@ -24,6 +24,7 @@ PYTHON = sys.executable
 NAMEKO = str(Path(PYTHON).with_name("nameko"))
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")
+TEST_RUN_DIR = tempfile.mkdtemp(prefix="test-run-")
 
 
 def free_port() -> int:
@@ -114,6 +115,9 @@ def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]
                                       (".", "services/invoice", "services/customer",
                                        "services/approval", "services/search")),
         "PYTHONWARNINGS": "ignore",
+        # health/metrics ports are free ports; their port files go to a directory of the
+        # test session's own (never the checkout's var/run)
+        "WEB_SERVER_ADDRESS": "127.0.0.1:0", "RUN_DIR": TEST_RUN_DIR, "LOG_FORMAT": "json",
     })
     return env
 

@@ -12,6 +12,7 @@ from approval.domain.events import INVOICE_EVENTS, OUTCOME_EVENTS
 from approval.domain.request import STATUSES
 from approval.reactions import OutcomeReporter
 from approval.schemas import comment_arg, ids_arg, load_flow, load_flow_changes, user_id_arg
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
@@ -20,7 +21,7 @@ from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, ServiceRpcPr
 from shared.schemas import flag_arg, id_arg, version_arg
 
 
-class ApprovalService:
+class ApprovalService(ops.OpsEndpoints):
     name = "approval"
 
     actor: Actor = CurrentActor()

@@ -18,12 +18,13 @@ from customer.schemas import (
     dump_record,
     dump_records,
 )
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc
 from shared.schemas import changes_arg, id_arg, load, version_arg
 
 
-class CustomerService:
+class CustomerService(ops.OpsEndpoints):
     name = "customer"
 
     actor: Actor = CurrentActor()

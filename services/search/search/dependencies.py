@@ -16,6 +16,7 @@ from pymongo.database import Database
 from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
 from shared.events.consumer import StreamTracker, catch_up
+from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
 
@@ -106,6 +107,7 @@ class SearchStore(DependencyProvider):
         if not self.catch_up:
             return
         for source in SOURCES:
+            CATCH_UPS.expect(f"search.{source}")
             self.container.spawn_managed_thread(lambda source=source: self._catch_up(source))
 
     def _catch_up(self, source: str) -> None:
@@ -116,6 +118,7 @@ class SearchStore(DependencyProvider):
             try:
                 applied = self.storage.catch_up(source)
                 log.info("search caught up with %s (%d events applied)", source, applied)
+                CATCH_UPS.done(f"search.{source}")
                 return
             except Exception:  # noqa: BLE001 - source not up yet: try again
                 log.info("search: catch-up waits for %s", source, exc_info=True)

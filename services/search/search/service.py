@@ -13,6 +13,7 @@ from nameko.dependency_providers import Config
 from search.dependencies import SOURCES, SearchStorage, SearchStore, consumer_name
 from search.queries import Queries
 from search.schemas import DEFAULT_LIMIT, MAX_LIMIT
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
@@ -27,6 +28,7 @@ class SearchProjector:
 
     name = "search_projector"
 
+    observer = ops.WorkerObserver()
     storage: SearchStorage = SearchStore(catch_up=True)
 
     @event_stream("invoice")
@@ -40,7 +42,7 @@ class SearchProjector:
         self.storage.project("customer", envelope)
 
 
-class SearchService:
+class SearchService(ops.OpsEndpoints):
     name = "search"
 
     actor: Actor = CurrentActor()

@@ -62,13 +62,24 @@ class MongoProcess:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="test-mongo-")
         self.log = open(Path(self.dir) / "mongo.log", "wb")
-        storage = str(Path(self.dir) / "data") if on_disk else ":memory:"
+        self.storage = str(Path(self.dir) / "data") if on_disk else ":memory:"
+        self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
+        self._spawn()
+
+    def _spawn(self) -> None:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", storage, "--sync-on-commit", "--log-level", "WARNING"],
+             "--storage-path", self.storage, "--sync-on-commit", "--log-level", "WARNING"],
             cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
         wait_for(self._ping, timeout=30, message="the test store to answer")
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (on_disk) and port for ``resume``."""
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def resume(self) -> None:
+        self._spawn()
 
     def _ping(self) -> bool:
         import pymongo

@@ -1,0 +1,59 @@
+"""A service's readiness follows its store: not ready while the store is down, ready
+again when it is back, while liveness holds throughout."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.instances import discover, get
+from tests.support.infra import (
+    TEST_RUN_DIR,
+    MongoProcess,
+    RabbitVhost,
+    ServiceProcess,
+    service_env,
+    wait_for,
+)
+
+
+@pytest.fixture
+def own_store() -> Iterator[MongoProcess]:
+    server = MongoProcess(on_disk=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_vhost() -> Iterator[RabbitVhost]:
+    # a vhost of its own: this customer process must not answer the shared system's calls
+    created = RabbitVhost()
+    yield created
+    created.delete()
+
+
+def test_readiness_goes_away_while_the_store_is_down_and_comes_back(
+        own_store: MongoProcess, own_vhost: RabbitVhost, log_dir: str) -> None:
+    process = ServiceProcess("customer", service_env(own_vhost.amqp_uri, own_store.url, "ready_"),
+                             log_dir).start()
+    try:
+        instance = wait_for(lambda: next((i for i in discover(Path(TEST_RUN_DIR))
+                                          if i["pid"] == process.proc.pid), None),  # type: ignore[union-attr]
+                            timeout=60, message="the port file")
+        wait_for(lambda: get(instance["health_url"])[0] == 200, message="ready")
+
+        own_store.pause()
+        status, body = wait_for(lambda: (r := get(instance["health_url"]))[0] == 503 and r,
+                                message="not ready with the store down")
+        report = json.loads(body)
+        assert report["ready"] is False and report["checks"]["store"] != "ok"
+        assert report["checks"]["broker"] == "ok"
+        assert get(instance["live_url"])[0] == 200
+
+        own_store.resume()
+        wait_for(lambda: get(instance["health_url"])[0] == 200, timeout=30, message="ready again")
+    finally:
+        process.stop()
+    assert not (Path(TEST_RUN_DIR) / f"customer-{instance['pid']}.port").exists()

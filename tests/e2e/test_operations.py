@@ -147,3 +147,37 @@ def test_invoicectl_status_json_lists_every_instance_with_its_urls(system: Syste
     assert set(status["relays"]["e2e_invoice"]) >= {"position", "head", "lag_events", "lag_seconds"}
     assert queue_name("invoice", "search_projector", "on_invoice_event") in status["queues"]
     assert all(set(q) >= {"messages", "dlq_messages"} for q in status["queues"].values())
+
+
+def invoicectl(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([INVOICECTL, *args], capture_output=True, text=True, timeout=120,
+                          env={**system.env, "RUN_DIR": TEST_RUN_DIR})
+
+
+def test_an_audit_export_checks_offline_and_a_tampered_line_names_its_stream(
+        admin: Any, world: World, system: System, tmp_path: Path) -> None:
+    customer = world.customer()
+    invoice = admin.invoice.create_invoice(invoice_data(customer["id"]))
+    admin.invoice.update_field(invoice["id"], "remarks", "审计前")
+    exported = tmp_path / "audit.jsonl"
+
+    export = invoicectl(system, "audit", "export", str(exported), "--json")
+    assert export.returncode == 0, export.stderr
+    counts = json.loads(export.stdout)["events"]
+    assert set(counts) == {"invoice", "customer", "approval"} and counts["invoice"] >= 2
+
+    clean = invoicectl(system, "audit", "check", str(exported), "--json")
+    assert clean.returncode == 0, clean.stdout
+    assert json.loads(clean.stdout)["ok"] is True
+
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines)
+                 if invoice["id"] in line and "审计前" in line)
+    lines[index] = lines[index].replace("审计前", "审计后")
+    exported.write_text("".join(lines), encoding="utf-8")
+
+    tampered = invoicectl(system, "audit", "check", str(exported), "--json")
+    assert tampered.returncode == 1
+    report = json.loads(tampered.stdout)
+    assert report["ok"] is False
+    assert {(p["store"], p["stream_id"]) for p in report["problems"]} == {("invoice", invoice["id"])}

@@ -48,9 +48,11 @@ class WorkerObserver(DependencyProvider):
     def setup(self) -> None:
         logs.set_service(self.container.service_name)
         self._started: dict[int, float] = {}
+        # off only to measure what the hooks cost (bench/ops_cost.py)
+        self.enabled = str(self.container.config.get("WORKER_HOOKS", True)).lower() not in ("false", "0", "off")
 
     def worker_setup(self, worker_ctx: Any) -> None:
-        if isinstance(worker_ctx.entrypoint, HttpRequestHandler):
+        if not self.enabled or isinstance(worker_ctx.entrypoint, HttpRequestHandler):
             return
         correlation_id = str(worker_ctx.data.get("correlation_id") or worker_ctx.call_id)
         worker_ctx.data["correlation_id"] = correlation_id

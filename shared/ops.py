@@ -165,7 +165,7 @@ class OpsProvider(WorkerObserver):
 class OpsEndpoints:
     """Mixin: health and metrics over HTTP for a service class."""
 
-    ops: Readiness = OpsProvider()  # type: ignore[assignment]
+    readiness: Readiness = OpsProvider()  # type: ignore[assignment]
 
     @http("GET", "/health/live")
     def health_live(self, request: Any) -> Response:
@@ -175,7 +175,7 @@ class OpsEndpoints:
     @http("GET", "/health/ready")
     def health_ready(self, request: Any) -> Response:
         """200 when store and broker answer and catch-up is done, else 503 with the reasons."""
-        report = self.ops.check()
+        report = self.readiness.check()
         report.update(service=logs.service_name(), instance=logs.instance_name())
         return _json(200 if report["ready"] else 503, report)
 

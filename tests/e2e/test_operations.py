@@ -9,13 +9,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kombu import Connection, Exchange
 from kombu.messaging import Producer
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.errors import ValidationError
 from shared.events.consumer import queue_name
-from shared.instances import discover, get, scrape, total
+from shared.instances import by_label, discover, get, scrape, total
 from tests.e2e.conftest import E2E_SERVICES, System
 from tests.support.actors import token_for
 from tests.support.factories import World, customer_data, invoice_data
@@ -55,17 +56,25 @@ def test_rpc_counters_and_appended_events_move_by_the_calls_made(admin: Any, sys
     def appended() -> float:
         return total(pages("customer"), "crm_events_appended_total", store="e2e_customer")
 
+    def published() -> float:
+        return max(by_label(pages("customer"), "crm_relay_position", "store").get("e2e_customer", 0), 0)
+
+    def replicated() -> float:
+        return total(pages("invoice"), "crm_consumer_events_total",
+                     consumer="invoice.customer_replica", result="applied")
+
     before = (ok(), refused(), appended())
+    position, applied = published(), replicated()
     admin.customer.create_customer(customer_data())
     admin.customer.create_customer(customer_data())
-    try:
+    with pytest.raises(ValidationError):
         admin.customer.create_customer({"code": "no name"})
-    except ValidationError:
-        pass
 
     assert (ok() - before[0], refused() - before[1], appended() - before[2]) == (2, 1, 2)
     histogram = total(pages("customer"), "crm_rpc_duration_seconds_count", method="create_customer")
     assert histogram >= 3
+    wait_for(lambda: published() - position == 2, message="the relay position two further")
+    wait_for(lambda: replicated() - applied == 2, message="the invoice replica applying both")
 
 
 def test_a_parked_event_shows_in_the_dlq_depth_until_purged(system: System) -> None:

@@ -57,3 +57,25 @@ def test_readiness_goes_away_while_the_store_is_down_and_comes_back(
     finally:
         process.stop()
     assert not (Path(TEST_RUN_DIR) / f"customer-{instance['pid']}.port").exists()
+
+
+def test_a_service_is_not_ready_until_its_catch_up_is_done(
+        own_vhost: RabbitVhost, mongo_server: MongoProcess, log_dir: str) -> None:
+    env = service_env(own_vhost.amqp_uri, mongo_server.url, "catchup_")
+    invoice = ServiceProcess("invoice", env, log_dir).start()
+    customer = None
+    try:
+        instance = wait_for(lambda: next((i for i in discover(Path(TEST_RUN_DIR))
+                                          if i["pid"] == invoice.proc.pid), None),  # type: ignore[union-attr]
+                            timeout=60, message="the port file")
+        # no customer service yet: the customer replica cannot catch up
+        status, body = get(instance["health_url"])
+        assert status == 503
+        assert json.loads(body)["checks"]["catch_up"] == "waiting for invoice.customer_replica"
+
+        customer = ServiceProcess("customer", env, log_dir).start()
+        wait_for(lambda: get(instance["health_url"])[0] == 200, timeout=60, message="ready after catch-up")
+    finally:
+        for process in (invoice, customer):
+            if process is not None:
+                process.stop()

@@ -86,9 +86,13 @@ class ApprovalStore(EventStoreProvider):
             flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
             tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open), log=store)
 
+    def setup(self) -> None:
+        super().setup()
+        # before any extension starts (the health port among them): not ready until done
+        CATCH_UPS.expect(INVOICE_CONSUMER)
+
     def start(self) -> None:
         super().start()
-        CATCH_UPS.expect(INVOICE_CONSUMER)
         self.container.spawn_managed_thread(self._catch_up_invoice_events)
 
     def _catch_up_invoice_events(self) -> None:

@@ -53,6 +53,11 @@ class InvoiceStore(EventStoreProvider):
             tracker=StreamTracker(db, consumer=REPLICA_CONSUMER),
         )
 
+    def setup(self) -> None:
+        super().setup()
+        # before any extension starts (the health port among them): not ready until done
+        CATCH_UPS.expect(REPLICA_CONSUMER)
+
     def start(self) -> None:
         storage: InvoiceStorage = self.target
         policy = Policy.load(self.container.config.get("POLICY_FILE") or None)
@@ -60,7 +65,6 @@ class InvoiceStore(EventStoreProvider):
         if created:
             log.info("seeded %d invoice types", created)
         super().start()
-        CATCH_UPS.expect(REPLICA_CONSUMER)
         self.container.spawn_managed_thread(self._catch_up_customer_events)
 
     def _catch_up_customer_events(self) -> None:

@@ -95,6 +95,12 @@ class SearchStore(DependencyProvider):
 
     def __init__(self, catch_up: bool = False) -> None:
         self.catch_up = catch_up
+        if catch_up:
+            # Already when the projector class is defined: its container starts
+            # concurrently with the read side's, whose health port may answer before
+            # this container's setup has run. The process is not ready until caught up.
+            for source in SOURCES:
+                CATCH_UPS.expect(f"search.{source}")
 
     def setup(self) -> None:
         config = self.container.config
@@ -107,7 +113,6 @@ class SearchStore(DependencyProvider):
         if not self.catch_up:
             return
         for source in SOURCES:
-            CATCH_UPS.expect(f"search.{source}")
             self.container.spawn_managed_thread(lambda source=source: self._catch_up(source))
 
     def _catch_up(self, source: str) -> None:

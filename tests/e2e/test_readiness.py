@@ -3,6 +3,8 @@ again when it is back, while liveness holds throughout."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from shared.instances import discover, get
 from tests.support.infra import (
     TEST_RUN_DIR,
     MongoProcess,
+    PrivateRabbit,
     RabbitVhost,
     ServiceProcess,
     service_env,
@@ -79,3 +82,30 @@ def test_a_service_is_not_ready_until_its_catch_up_is_done(
         for process in (invoice, customer):
             if process is not None:
                 process.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("rabbitmq-server") is None,
+                    reason="a private RabbitMQ node needs root and rabbitmq-server")
+def test_readiness_goes_away_while_the_broker_is_down_and_comes_back(
+        mongo_server: MongoProcess, log_dir: str) -> None:
+    broker = PrivateRabbit()
+    process = ServiceProcess("customer", service_env(broker.amqp_uri, mongo_server.url, "broker_"),
+                             log_dir).start()
+    try:
+        instance = wait_for(lambda: next((i for i in discover(Path(TEST_RUN_DIR))
+                                          if i["pid"] == process.proc.pid), None),  # type: ignore[union-attr]
+                            timeout=60, message="the port file")
+        wait_for(lambda: get(instance["health_url"])[0] == 200, message="ready")
+
+        broker.stop_app()
+        status, body = wait_for(lambda: (r := get(instance["health_url"]))[0] == 503 and r,
+                                message="not ready with the broker down")
+        checks = json.loads(body)["checks"]
+        assert checks["broker"] != "ok" and checks["store"] == "ok"
+        assert get(instance["live_url"])[0] == 200
+
+        broker.start_app()
+        wait_for(lambda: get(instance["health_url"])[0] == 200, timeout=60, message="ready again")
+    finally:
+        process.stop()
+        broker.stop()

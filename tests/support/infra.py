@@ -183,7 +183,7 @@ class PrivateRabbit:
     to the rabbitmq user, which must write the data directory)."""
 
     def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="test-rabbit-")
+        self.dir = tempfile.mkdtemp(prefix="test-rabbit-node-")
         os.chmod(self.dir, 0o777)
         self.port, dist_port = free_port(), free_port()
         self.node = f"test{uuid.uuid4().hex[:10]}@localhost"

@@ -3,9 +3,13 @@ watched-field changes at RATE per second for SECONDS and prints, as JSON, how lo
 took from the change being acknowledged to its request being visible in the approver's
 ``list_requests(mine=True)``.
 
-Changes go round-robin over 20 invoices, so the approver's inbox stays at 20 requests;
-one poller reads it every 20 ms (its cost is part of what is measured). A request
-superseded before the poller saw it counts as ``missed``."""
+The flow holds changes (issue 13; ``BENCH_HOLD=0`` measures the after-the-fact review
+instead): a held invoice refuses a second watched change until the first is decided, so
+every change goes to an invoice of its own (created beforehand); the approver's inbox
+grows to one request per change. Without hold, changes go round-robin over 20 invoices
+(the inbox stays at 20) and a request superseded before the poller saw it counts as
+``missed``. One poller reads the inbox every 20 ms (its cost is part of what is
+measured)."""
 from __future__ import annotations
 
 import warnings
@@ -16,6 +20,7 @@ with warnings.catch_warnings():
 eventlet.monkey_patch()
 
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -30,7 +35,6 @@ from tests.support.actors import token_for  # noqa: E402
 from tests.support.infra import wait_for  # noqa: E402
 
 WRITERS = 6
-APPROVER = "bench-approver"
 
 
 def hub(config: dict[str, Any], **claims: Any) -> Any:
@@ -40,16 +44,19 @@ def hub(config: dict[str, Any], **claims: Any) -> Any:
 def main() -> None:
     amqp_uri, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     config = {"AMQP_URI": amqp_uri, "serializer": "json"}
-    invoices_count = 20
+    hold = os.environ.get("BENCH_HOLD", "1") != "0"
+    approver_id = f"bench-approver-{uuid.uuid4().hex[:8]}"  # an inbox of this run only
+    invoices_count = int(rate * seconds) if hold else 20
     with hub(config, roles=["admin"], sub="bench-admin") as admin, \
-            hub(config, roles=["sales_manager"], sub=APPROVER) as approver:
+            hub(config, roles=["sales_manager"], sub=approver_id) as approver:
         wait_for(lambda: admin.approval.list_flows() is not None, timeout=60, interval=0.5,
                  message="approval")
         customer = admin.customer.create_customer({"name": f"审批压测客户-{uuid.uuid4().hex[:6]}"})
         admin.approval.define_flow({
             "name": "压测流程", "watched_fields": ["amount"],
             "condition": [{"field": "customer_id", "op": "eq", "value": customer["id"]}],
-            "stages": [{"name": "经理", "approvers": [f"user:{APPROVER}"], "mode": "any"}]})
+            "stages": [{"name": "经理", "approvers": [f"user:{approver_id}"], "mode": "any"}],
+            "hold": hold})
         invoices = [admin.invoice.create_invoice({
             "title": "审批压测", "type": "vat_ordinary", "amount": "100.00",
             "issued_on": "2026-05-01", "customer_id": customer["id"]})["id"]
@@ -107,7 +114,7 @@ def main() -> None:
             w.__exit__(None, None, None)
         latencies = sorted(max(0.0, seen[k] - t) for k, t in acked.items() if k in seen)
         print(json.dumps({"rate_asked": rate, "changes": len(acked),
-                          "rate_reached": round(len(acked) / write_seconds, 1),
+                          "rate_reached": round(len(acked) / write_seconds, 1), "hold": hold,
                           "seen": len(latencies), "missed": len(acked) - len(latencies),
                           "latencies": latencies}))
 

@@ -187,7 +187,10 @@ def ensure_invoice(rpc: Any, customer_id: str, contract_id: str, payment_ids: di
           f"{data['amount']}: created")
     for field, value in (data.get("then") or {}).items():
         invoice = rpc.invoice.update_field(invoice["id"], field, value)
-        print(f"          update_field {field} = {value!r} -> version {invoice.get('version')}")
+        held = invoice.get("pending_change") or {}
+        print(f"          update_field {field} = {value!r} -> version {invoice.get('version')}"
+              + (f" (held until approved: request {held['request_id']}; {field} still "
+                 f"{invoice.get(field)!r})" if field in (held.get("changes") or {}) else ""))
     return invoice
 
 

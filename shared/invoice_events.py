@@ -1,13 +1,42 @@
-"""The invoice service's event type names: a cross-service event schema, consumed by
-the approval and search services (data shapes: services/invoice/invoice/domain/events.py)."""
+"""The invoice event contract, one definition for every service: the event type names,
+their data shapes, the invoice field catalogue and the one pure fold of invoice state
+that the invoice aggregate, the approval service's replica and the search view call.
+
+Event data shapes (schema_version 1):
+- InvoiceCreated: {number, fields: {<invoice field>: value}, held?: {request_id, flow_id,
+  flow_version}} (``held``: a holding flow's trigger_on_create made the creation wait
+  for approval; approval_status is ``pending`` from the start)
+- InvoiceFieldsChanged: {changes: {<field or custom.key>: {from, to}}}
+- InvoiceVoided: {reason}
+- InvoiceApprovalStatusChanged: {from, to, request_id}
+- InvoiceChangeProposed: {request_id, flow_id, flow_version, watched_fields, changes,
+  revision?: true} (``revision``: the submitter revised a returned held change)
+  (a holding flow's watched change, not applied: the state shows it as
+  ``pending_change: {request_id, kind: change, changes, proposed_at, proposed_by,
+  watched_fields, flow_id, flow_version}``; a held creation shows ``kind: create`` with no changes)
+- InvoiceChangeApplied: {request_id, changes, approvers: [{id, name}]} (actor: the submitter)
+- InvoiceChangeDiscarded: {request_id, changes, outcome: rejected | withdrawn | cancelled,
+  comment}
+- InvoiceTypeCreated: {key, label, color, active}; InvoiceTypeUpdated: {changes}
+- CustomFieldDefined: {key, label, kind, options, required, active}; CustomFieldUpdated: {changes}
+"""
 from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
 
 INVOICE_CREATED = "InvoiceCreated"
 INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
 INVOICE_VOIDED = "InvoiceVoided"
 INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
+INVOICE_CHANGE_PROPOSED = "InvoiceChangeProposed"
+INVOICE_CHANGE_APPLIED = "InvoiceChangeApplied"
+INVOICE_CHANGE_DISCARDED = "InvoiceChangeDiscarded"
 INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
-                  INVOICE_APPROVAL_STATUS_CHANGED)
+                  INVOICE_APPROVAL_STATUS_CHANGED, INVOICE_CHANGE_PROPOSED,
+                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED)
+DISCARD_OUTCOMES = ("rejected", "withdrawn", "cancelled")
 INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
 INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
 CUSTOM_FIELD_DEFINED = "CustomFieldDefined"
@@ -16,3 +45,126 @@ CUSTOM_FIELD_UPDATED = "CustomFieldUpdated"
 STREAM_INVOICE = "invoice"
 STREAM_INVOICE_TYPE = "invoice_type"
 STREAM_CUSTOM_FIELD = "custom_field"
+
+# Fields a caller may set, in display order.
+INVOICE_FIELDS = (
+    "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
+    "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
+    "department_id", "remarks", "custom",
+)
+APPROVAL_STATUSES = ("none", "pending", "approved", "rejected")
+ACTIVE, VOID = "active", "void"
+# What the fold keeps besides the invoice fields.
+STATE_KEYS = ("id", "number", "status", "void_reason", "approval_status", "approval_request_id",
+              "pending_change", "version", "created_at", "created_by", "updated_at",
+              "updated_by")
+
+
+def custom_key(field_name: str) -> str | None:
+    """'custom.level' -> 'level'; None for an ordinary field."""
+    return field_name[len("custom."):] if field_name.startswith("custom.") else None
+
+
+def fold(state: Mapping[str, Any] | None, envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The invoice as a plain dict after one stored event (``state`` is None before
+    InvoiceCreated). Keys the fold does not know (a view's joins) are kept as they are.
+    Values stay as the events carry them (money: a decimal string). ValueError for an
+    event that is not an invoice event."""
+    kind, data = envelope["type"], envelope["data"]
+    handler = _APPLY.get(kind)
+    if handler is None:
+        raise ValueError(f"not an invoice event: {kind}")
+    result: dict[str, Any] = copy.deepcopy(dict(state or {}))
+    if kind == INVOICE_CREATED:
+        result = {"id": envelope["stream_id"]}
+    actor = envelope.get("actor") or {}
+    if kind in (INVOICE_CHANGE_PROPOSED, INVOICE_CREATED):
+        data = dict(data, proposed_at=envelope.get("occurred_at"),
+                    proposed_by={"id": actor.get("id"), "name": actor.get("name")})
+    handler(result, data)
+    result["version"] = int(envelope["version"])
+    result["updated_at"] = envelope.get("occurred_at")
+    result["updated_by"] = {"id": actor.get("id"), "name": actor.get("name")}
+    if result["version"] == 1:
+        result["created_at"], result["created_by"] = result["updated_at"], result["updated_by"]
+    return result
+
+
+def apply_changes(state: dict[str, Any], changes: Mapping[str, Mapping[str, Any]]) -> None:
+    """Set each field to its ``to`` value (``custom.<key>``: inside ``custom``; None
+    removes a custom value)."""
+    for name, change in changes.items():
+        key = custom_key(name)
+        if key is not None:
+            custom = dict(state.get("custom") or {})
+            if change.get("to") is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = copy.deepcopy(change["to"])
+            state["custom"] = custom
+        else:
+            state[name] = copy.deepcopy(change.get("to"))
+
+
+def _created(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    fields = data.get("fields") or {}
+    state.update({"number": data.get("number"), "status": ACTIVE, "void_reason": None,
+                  "approval_status": "none", "approval_request_id": None,
+                  "pending_change": None})
+    if data.get("held"):
+        state["pending_change"] = {
+            "request_id": data["held"]["request_id"], "kind": "create", "changes": {},
+            "proposed_at": data["proposed_at"], "proposed_by": data["proposed_by"],
+            "watched_fields": []}
+        state["approval_status"] = "pending"
+        state["approval_request_id"] = data["held"]["request_id"]
+    for name in INVOICE_FIELDS:
+        state[name] = copy.deepcopy(fields.get(name))
+    state["payment_ids"] = list(state.get("payment_ids") or [])
+    state["custom"] = dict(state.get("custom") or {})
+
+
+def _fields_changed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    apply_changes(state, data["changes"])
+
+
+def _voided(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["status"], state["void_reason"] = VOID, data.get("reason")
+
+
+def _approval_status_changed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["approval_status"] = data["to"]
+    state["approval_request_id"] = data.get("request_id")
+
+
+def _change_proposed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["pending_change"] = {
+        "request_id": data["request_id"], "kind": "change",
+        "changes": copy.deepcopy(dict(data["changes"])),
+        "proposed_at": data["proposed_at"], "proposed_by": data["proposed_by"],
+        "watched_fields": list(data.get("watched_fields") or data["changes"]),
+        "flow_id": data.get("flow_id"), "flow_version": data.get("flow_version")}
+    state["approval_status"], state["approval_request_id"] = "pending", data["request_id"]
+
+
+def _change_applied(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    apply_changes(state, data["changes"])
+    state["pending_change"] = None
+    state["approval_status"], state["approval_request_id"] = "approved", data["request_id"]
+
+
+def _change_discarded(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["pending_change"] = None
+    state["approval_status"] = "rejected" if data["outcome"] == "rejected" else "none"
+    state["approval_request_id"] = data["request_id"]
+
+
+_APPLY = {
+    INVOICE_CREATED: _created,
+    INVOICE_FIELDS_CHANGED: _fields_changed,
+    INVOICE_VOIDED: _voided,
+    INVOICE_APPROVAL_STATUS_CHANGED: _approval_status_changed,
+    INVOICE_CHANGE_PROPOSED: _change_proposed,
+    INVOICE_CHANGE_APPLIED: _change_applied,
+    INVOICE_CHANGE_DISCARDED: _change_discarded,
+}

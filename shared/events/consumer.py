@@ -26,6 +26,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from shared import metrics
 from shared.auth import SERVICE_ROLE, verify_authorization
 from shared.errors import Unauthorized
 from shared.rpc import AUTH_HEADER, auth_secret
@@ -59,6 +60,7 @@ class EventStreamHandler(Consumer):
                            bindings=[binding(exchange, routing_key=k) for k in self.event_types])
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""), routing_key=f"{name}.dlq",
                                        durable=True, auto_delete=False)
+        metrics.STATE.watch_queue(name, self.dead_letter_queue.name, self.container.config["AMQP_URI"])
         super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:
@@ -84,6 +86,7 @@ class EventStreamHandler(Consumer):
                 if attempts < self.max_attempts:
                     time.sleep(min(0.1 * 2 ** attempts, 5.0))
                     self._publish(message.payload, message, self.queue.name, attempts, error)
+                    metrics.count_failure(self.queue.name, "retried")
                 else:
                     log.error("event parked on %s after %d attempts: %s",
                               self.dead_letter_queue.name, attempts, error)
@@ -97,6 +100,7 @@ class EventStreamHandler(Consumer):
     def _park(self, body: Any, message: Any, error: str, attempts: int = 0) -> None:
         self._publish(body, message, self.dead_letter_queue.name, attempts, error,
                       declare=[self.dead_letter_queue])
+        metrics.count_failure(self.queue.name, "parked")
 
     def _publish(self, body: Any, message: Any, routing_key: str, attempts: int, error: str,
                  declare: list[Queue] | None = None) -> None:
@@ -149,12 +153,16 @@ class StreamTracker:
         stream_id, version = envelope["stream_id"], int(envelope["version"])
         applied = self.applied_version(stream_id)
         if version <= applied:
+            metrics.count_consumer(self.consumer, "duplicate")
             return 0
         todo = [envelope] if version == applied + 1 else \
             [e for e in fetch(stream_id, applied) if int(e["version"]) <= version]
         count = 0
         for event in sorted(todo, key=lambda e: int(e["version"])):
             count += self._apply_one(event, apply)
+        metrics.count_consumer(self.consumer, "applied", count)
+        if count == 0:
+            metrics.count_consumer(self.consumer, "duplicate")
         return count
 
     def _apply_one(self, envelope: Mapping[str, Any], apply: Apply) -> int:

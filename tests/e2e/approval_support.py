@@ -38,7 +38,7 @@ def flow_data(customer_id: str, **overrides: Any) -> dict[str, Any]:
         "name": unique("大额发票审批"), "watched_fields": ["amount"], "trigger_on_create": False,
         "condition": [{"field": "customer_id", "op": "eq", "value": customer_id}],
         "stages": [{"name": "财务审核", "approvers": ["role:finance"], "mode": "any"}],
-        "cc": [], "active": True}
+        "cc": [], "active": True, "hold": False}
     data.update(overrides)
     return data
 

@@ -17,7 +17,7 @@ def test_an_approved_change_shows_as_approved_in_search_and_stats(admin: Any, cl
         "name": unique("备注复核"), "watched_fields": ["remarks"], "trigger_on_create": False,
         "condition": [{"field": "customer_id", "op": "eq", "value": customer["id"]}],
         "stages": [{"name": "财务", "approvers": ["role:finance"], "mode": "any"}],
-        "cc": [], "active": True})
+        "cc": [], "active": True, "hold": False})
     finance = clients.as_user(roles=["finance"], sub=unique("fin"), name="财务")
     invoice = admin.invoice.create_invoice(invoice_data(customer["id"]))
 

@@ -14,6 +14,7 @@ from approval.domain.flow import Flow, validate_definition
 from approval.domain.notifications import notifications_for
 from approval.domain.request import ApprovalRequest, invoice_status_for, request_id_for
 from approval.domain.triggers import changed_fields, first_triggered, fold_invoice, triggers
+from approval.schemas import load_flow
 from shared.auth import Actor
 from shared.errors import Conflict, Forbidden, ValidationError
 from shared.query import invoice_catalog
@@ -237,7 +238,155 @@ def test_notifications_go_to_stage_approvers_then_submitter_and_cc_on_the_outcom
     stored(request)
     decided = notifications_for(snapshot, request)
 
-    assert [(n.recipient, n.kind) for n in opened] == [("role:finance", "approval_needed")]
+    assert [(n.recipient, n.kind) for n in opened] == [("user:cc1", "request_opened"),
+                                                       ("role:finance", "approval_needed")]
     assert [n.recipient for n in advanced] == ["user:m1", "user:m2"]
     assert {(n.recipient, n.kind) for n in decided} == {("user:s1", "request_rejected"),
                                                         ("user:cc1", "request_rejected")}
+
+
+# -- actions (issue 13) -------------------------------------------------------------------
+ONE_STAGE = [{"name": "财务", "approvers": ["role:finance"], "mode": "any"}]
+
+
+def test_adding_approvers_before_opens_a_new_stage_the_current_one_waits_for() -> None:
+    request = opened_request(stages=ONE_STAGE)
+
+    request.add_approvers(person("f1", "finance"), ["user:x1"], "before", "请法务先看")
+    stored(request)
+
+    assert [s["name"] for s in request.stages] == ["加签", "财务"]
+    assert request.current_stage == 0 and request.waiting_on() == ["user:x1"]
+    with pytest.raises(Forbidden):
+        request.approve(person("f1", "finance"), "")
+    request.approve(person("x1"), "")
+    stored(request)
+    assert request.current_stage == 1 and request.status == "pending"
+
+
+def test_adding_approvers_after_or_with_and_the_refusals() -> None:
+    after = opened_request(stages=ONE_STAGE)
+    after.add_approvers(person("f1", "finance"), ["user:x1"], "after", "")
+    stored(after)
+    after.approve(person("f1", "finance"), "")
+    stored(after)
+    assert after.status == "pending" and after.waiting_on() == ["user:x1"]
+
+    with_ = opened_request(stages=[{"name": "会签", "approvers": ["user:m1"], "mode": "all"}])
+    with_.add_approvers(person("m1"), ["user:m2"], "with", "")
+    stored(with_)
+    with_.approve(person("m1"), "")
+    stored(with_)
+    assert with_.status == "pending" and with_.waiting_on() == ["user:m2"]
+
+    with pytest.raises(Forbidden):
+        with_.add_approvers(person("s1"), ["user:x"], "with", "")   # the submitter
+    with pytest.raises(Forbidden):
+        with_.add_approvers(person("z9"), ["user:x"], "with", "")   # not an approver
+    with pytest.raises(Conflict):
+        with_.add_approvers(person("m1"), ["user:x"], "with", "")   # m1's entry is satisfied
+    with pytest.raises(ValidationError):
+        with_.add_approvers(person("m2"), ["user:s1"], "after", "")  # the submitter as approver
+
+
+def test_sending_back_to_an_earlier_stage_reopens_it_and_old_decisions_stop_counting() -> None:
+    request = opened_request()
+    request.approve(person("f1", "finance"), "ok")
+    stored(request)
+
+    with pytest.raises(ValidationError):
+        request.send_back(person("m1"), "", to_stage=1)
+    request.send_back(person("m1"), "金额再核", to_stage=0)
+    stored(request)
+
+    assert request.current_stage == 0 and request.status == "pending"
+    assert request.waiting_on() == ["role:finance"]
+    assert request.stages[0]["decisions"][0]["stale"] is True  # kept in the history
+    assert request.stages[1]["decisions"][0]["decision"] == "sent_back"
+
+
+def test_sent_back_to_the_submitter_it_is_returned_and_resubmitted_from_stage_zero() -> None:
+    request = opened_request()
+    request.send_back(person("f1", "finance"), "补充材料", to_stage=None)
+    stored(request)
+    assert request.status == "returned" and request.waiting_on() == []
+    with pytest.raises(Conflict):
+        request.approve(person("f1", "finance"), "")
+    with pytest.raises(Forbidden):
+        request.resubmit(person("f1", "finance"), "", None)
+
+    revised = {"amount": {"from": "500.00", "to": "15000.00"}}
+    request.resubmit(person("s1"), "已补充", revised)
+    stored(request)
+
+    assert request.status == "pending" and request.current_stage == 0
+    assert request.changed_fields == revised
+    with pytest.raises(Conflict):
+        request.resubmit(person("s1"), "", None)
+
+
+def test_a_reminder_is_the_submitters_and_at_most_once_per_interval() -> None:
+    request = opened_request()
+
+    with pytest.raises(Forbidden):
+        request.remind(person("f1", "finance"), "2026-05-01T00:00:00Z", 600)
+    before = copy.deepcopy(stored(request))
+    request.remind(person("s1"), "2026-05-01T00:00:00Z", 600)
+    stored(request)  # stored at 2026-05-01T00:00:00Z
+
+    notes = notifications_for(before, request)
+    assert [(n.recipient, n.kind) for n in notes] == [("role:finance", "reminder")]
+    with pytest.raises(Conflict):
+        request.remind(person("s1"), "2026-05-01T00:09:59Z", 600)
+    request.remind(person("s1"), "2026-05-01T00:10:00Z", 600)
+
+
+# -- stage timeouts -----------------------------------------------------------------------
+def timed_stage(action: str, **extra: Any) -> list[dict[str, Any]]:
+    return [{"name": "财务", "approvers": ["role:finance"], "mode": "any", "due_in_hours": 0.5,
+             "on_timeout": action, **extra},
+            {"name": "经理", "approvers": ["user:m1"], "mode": "any"}]
+
+
+def test_a_stage_times_out_once_after_its_fractional_hours() -> None:
+    request = stored(opened_request(stages=timed_stage("approve")))   # opened 00:00:00Z
+    assert request.stages[0]["due_at"] == "2026-05-01T00:30:00.000Z" == request.due_at()
+
+    assert not request.time_out("2026-05-01T00:29:59Z")
+    assert request.time_out("2026-05-01T00:30:00Z")
+    stored(request)
+    assert not request.time_out("2026-05-01T01:00:00Z")   # once
+
+    assert request.current_stage == 1 and request.due_at() is None
+    assert request.stages[0]["decisions"][0]["decision"] == "timed_out"
+
+
+@pytest.mark.parametrize("action", ["remind", "escalate", "reject"])
+def test_each_on_timeout_kind(action: str) -> None:
+    request = stored(opened_request(stages=timed_stage(action, escalate_to=["user:boss"])))
+    before = copy.deepcopy(request)
+
+    request.time_out("2026-05-01T01:00:00Z")
+    stored(request)
+    notes = {(n.recipient, n.kind) for n in notifications_for(before, request)}
+
+    if action == "remind":
+        assert request.status == "pending" and ("role:finance", "reminder") in notes
+    elif action == "escalate":
+        assert "user:boss" in request.stages[0]["approvers"]
+        assert ("user:boss", "approval_needed") in notes
+        request.approve(person("boss"), "")
+        assert [e.type for e in request.pending][-1] == ev.STAGE_ADVANCED
+    else:
+        assert request.status == "rejected"
+        assert request.stages[0]["decisions"][-1]["comment"] == "超时自动驳回"
+
+
+def test_a_timeout_without_escalate_to_or_due_hours_is_refused() -> None:
+    bad = definition(stages=[{"name": "x", "approvers": ["role:finance"], "mode": "any",
+                              "on_timeout": "escalate", "due_in_hours": 1}])
+    with pytest.raises(ValidationError) as refused:
+        load_flow(bad)
+    assert "escalate_to" in str(refused.value)
+    with pytest.raises(ValidationError):
+        load_flow(definition(stages=[{"name": "x", "approvers": ["role:finance"], "due_in_hours": 0}]))

@@ -125,3 +125,73 @@ def test_replaying_no_events_is_not_found() -> None:
 def test_the_head_follows_the_last_stored_event() -> None:
     invoice = new_invoice()
     assert invoice.head.version == 1 and invoice.head != StreamHead()
+
+
+# -- held changes -------------------------------------------------------------------------
+FLOW = {"id": "flow_1", "version": 2, "watched_fields": ["amount"]}
+
+
+def test_a_proposed_change_keeps_the_values_and_shows_the_pending_change() -> None:
+    invoice = new_invoice()
+
+    invoice.propose({"amount": Decimal("20.00"), "remarks": "加急"}, "apr_1", FLOW)
+    stored(invoice, actor="sales-1")
+
+    assert invoice.fields["amount"] == Decimal("10.00") and invoice.fields["remarks"] == "加急"
+    assert invoice.approval_status == "pending" and invoice.approval_request_id == "apr_1"
+    assert invoice.pending_change is not None
+    assert invoice.pending_change["changes"] == {"amount": {"from": Decimal("10.00"), "to": Decimal("20.00")}}
+    assert invoice.pending_change["proposed_by"] == {"id": "sales-1", "name": "sales-1"}
+
+
+def test_a_watched_field_is_locked_while_its_change_is_pending() -> None:
+    invoice = new_invoice()
+    invoice.propose({"amount": Decimal("20.00")}, "apr_1", FLOW)
+    stored(invoice)
+
+    with pytest.raises(Conflict, match="a change awaits approval"):
+        invoice.change({"amount": Decimal("30.00")})
+    with pytest.raises(Conflict, match="apr_1"):
+        invoice.propose({"title": "新"}, "apr_2", dict(FLOW, watched_fields=["title"]))
+    invoice.change({"title": "新"})
+    assert [e.type for e in invoice.pending] == ["InvoiceFieldsChanged"]
+
+
+def test_approval_applies_the_change_rejection_discards_it_and_a_repeat_records_nothing() -> None:
+    approved, rejected = new_invoice(), new_invoice()
+    for invoice in (approved, rejected):
+        invoice.propose({"amount": Decimal("20.00")}, "apr_1", FLOW)
+        stored(invoice)
+
+    assert approved.settle("apr_1", "approved", "", [{"id": "fin-1", "name": "财务"}])
+    stored(approved)
+    assert rejected.settle("apr_1", "rejected", "不对", [])
+    stored(rejected)
+
+    assert approved.fields["amount"] == Decimal("20.00") and approved.approval_status == "approved"
+    assert rejected.fields["amount"] == Decimal("10.00") and rejected.approval_status == "rejected"
+    assert approved.pending_change is None and rejected.pending_change is None
+    assert not approved.settle("apr_1", "approved", "", []) and not approved.pending
+
+
+def test_a_rejected_held_creation_is_voided_with_the_comment() -> None:
+    invoice = Invoice.create("inv_1", "INV-1", {"title": "t"},
+                             held={"request_id": "apr_9", "flow_id": "flow_1", "flow_version": 1})
+    stored(invoice)
+    assert invoice.approval_status == "pending" and invoice.pending_change is not None
+
+    invoice.settle("apr_9", "rejected", "客户未签合同", [])
+    stored(invoice)
+
+    assert invoice.status == "void" and invoice.void_reason == "审批驳回: 客户未签合同"
+
+
+def test_voiding_discards_a_pending_change() -> None:
+    invoice = new_invoice()
+    invoice.propose({"amount": Decimal("20.00")}, "apr_1", FLOW)
+    stored(invoice)
+
+    invoice.void("开错了")
+
+    assert [e.type for e in invoice.pending] == ["InvoiceChangeDiscarded", "InvoiceVoided"]
+    assert invoice.pending[0].data["outcome"] == "cancelled"

@@ -177,3 +177,57 @@ def test_history_says_who_changed_what_from_what_to_what(world: World) -> None:
     assert history[2]["changes"]["status"] == {"from": "active", "to": "void"}
     assert all(h["actor"] == {"id": "admin-1", "name": "Ada"} for h in history)
     assert admin.verify(invoice["id"])["ok"] is True
+
+
+# -- held changes (issue 13) --------------------------------------------------------------
+class FakeFlowRules:
+    """In memory, like the invoice service's replica of the approval flows."""
+
+    def __init__(self, *flows: dict[str, Any]) -> None:
+        self.flows = {f["id"]: dict(f) for f in flows}
+
+    def active(self) -> list[dict[str, Any]]:
+        return [f for f in self.flows.values() if f["active"]]
+
+    def put(self, flow: Any) -> bool:
+        if self.flows.get(flow["id"], {}).get("version", 0) >= flow["version"]:
+            return False
+        self.flows[flow["id"]] = dict(flow)
+        return True
+
+
+def amount_flow(**overrides: Any) -> dict[str, Any]:
+    return {"id": "flow_1", "version": 1, "created_at": "2026-01-01T00:00:00Z", "active": True,
+            "hold": True, "watched_fields": ["amount"], "trigger_on_create": False,
+            "condition": [{"field": "amount", "op": "gte", "value": "100"}],
+            "condition_kinds": {"amount": "money"}, **overrides}
+
+
+def test_a_watched_change_passing_the_condition_on_the_proposed_state_is_held(world: World) -> None:
+    app = world.app_as(ADMIN)
+    app.flows = FakeFlowRules(amount_flow())
+    invoice = app.create_invoice(values())
+
+    small = app.update_invoice(invoice["id"], {"amount": Decimal("50.00")}, None)
+    big = app.update_invoice(invoice["id"], {"amount": Decimal("500.00"), "remarks": "急"}, None)
+
+    assert small["amount"] == Decimal("50.00") and small["pending_change"] is None
+    assert big["amount"] == Decimal("50.00") and big["remarks"] == "急"
+    assert big["pending_change"]["changes"] == {"amount": {"from": Decimal("50.00"),
+                                                           "to": Decimal("500.00")}}
+    with pytest.raises(Conflict):
+        app.update_invoice(invoice["id"], {"amount": Decimal("600.00")}, None)
+
+
+def test_a_non_holding_flow_or_a_replicated_older_version_changes_nothing(world: World) -> None:
+    rules = FakeFlowRules(amount_flow(hold=False, version=2))
+    app, replicator = world.app_as(ADMIN), world.app_as(Actor("system:approval", "approval", None, ("service",)))
+    app.flows = replicator.flows = rules
+    assert replicator.replicate_flow(amount_flow(version=1)) is False  # an older version
+    invoice = app.create_invoice(values())
+
+    changed = app.update_invoice(invoice["id"], {"amount": Decimal("500.00")}, None)
+
+    assert changed["amount"] == Decimal("500.00") and changed["pending_change"] is None
+    with pytest.raises(Forbidden):
+        app.replicate_flow(amount_flow(version=3))  # service role only

@@ -1,7 +1,7 @@
 """The ports the use cases need; adapters/ implements them on MongoDB."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from approval.domain.flow import Flow
@@ -39,6 +39,9 @@ class RequestRepository(Protocol):
     def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
         """The request opened by the invoice's latest triggering event."""
 
+    def due(self, now: str, limit: int = 100) -> list[str]:
+        """Ids of pending requests whose current stage is due at ``now``."""
+
     def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
         """Pending requests whose current stage waits on one of these entries."""
 
@@ -67,3 +70,27 @@ class EventLog(Protocol):
 
     def verify(self, stream_ids: Any = None) -> dict[str, Any]:
         """{ok, checked, broken} for the given streams (every stream when None)."""
+
+
+class Webhooks(Protocol):
+    def add(self, webhook: Mapping[str, Any]) -> None:
+        """Store a new webhook (with its secret)."""
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every webhook, oldest first (with secrets: callers leave them out)."""
+
+    def delete(self, webhook_id: str) -> bool:
+        """Remove a webhook; False if there was none."""
+
+
+class Deliveries(Protocol):
+    """The webhook outbox (filled in the request's transaction, see the adapter)."""
+
+    def claim_due(self, now: str, lease_until: str) -> dict[str, Any] | None:
+        """One due delivery, leased to the caller until ``lease_until``; None if none."""
+
+    def finish(self, delivery_id: str, changes: Mapping[str, Any]) -> None:
+        """Record an attempt's result (and release the lease)."""
+
+    def find(self, status: str | None, limit: int = 500) -> list[dict[str, Any]]:
+        """Deliveries (without bodies), oldest first."""

@@ -25,11 +25,22 @@ from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
 from approval.adapters.requests import MongoRequestRepository
 from approval.domain import events as ev
-from approval.domain.request import ApprovalRequest, invoice_status_for
+from approval.domain.request import ApprovalRequest, approvers_of, invoice_status_for
 from approval.domain.triggers import changed_fields, first_triggered, fold_invoice
 from shared.events.envelope import Metadata
 
 Report = Callable[[str, str, str], Any]
+Settle = Callable[[str, str, str, str, list[dict[str, Any]]], Any]
+SETTLED = {"approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}
+
+
+def decision_comment(state: Mapping[str, Any]) -> str:
+    """The rejecting approver's comment (the reason a held creation is voided with)."""
+    for stage in state.get("stages") or []:
+        for d in stage.get("decisions") or []:
+            if d["decision"] == "rejected":
+                return str(d.get("comment") or "")
+    return ""
 
 
 def is_invoice_event(envelope: Mapping[str, Any]) -> bool:
@@ -43,10 +54,13 @@ class InvoiceEventReaction:
     requests: MongoRequestRepository
 
     def may_open(self, envelope: Mapping[str, Any]) -> bool:
-        """A cheap look before the transaction: could this event open a request? (No:
-        status changes, voids, edits that touch no watched field of an active flow.)"""
+        """A cheap look before the transaction: could this event append to a request?
+        (No: status changes, edits that touch no watched field of an active flow.)"""
+        if envelope.get("type") in (ev.INVOICE_CHANGE_PROPOSED, ev.INVOICE_VOIDED):
+            return True
         if envelope.get("type") == ev.INVOICE_CREATED:
-            return any(f.get("trigger_on_create") for f in self.flows.active())
+            return bool(envelope["data"].get("held")) or \
+                any(f.get("trigger_on_create") for f in self.flows.active())
         if envelope.get("type") == ev.INVOICE_FIELDS_CHANGED:
             changed = set(envelope["data"]["changes"])
             return any(changed & set(f.get("watched_fields") or ()) for f in self.flows.active())
@@ -59,29 +73,60 @@ class InvoiceEventReaction:
         invoice_id = envelope["stream_id"]
         state = fold_invoice(self.replica.get(invoice_id, session), envelope)
         self.replica.put(state, session)
-        if envelope["type"] not in (ev.INVOICE_CREATED, ev.INVOICE_FIELDS_CHANGED):
-            return
-        flow = first_triggered(self.flows.active(session), envelope, state)
-        if flow is None:
-            return
-        request = ApprovalRequest.open(trigger=envelope, flow=flow,
-                                       changed_fields=changed_fields(envelope))
-        # The change's author caused the request: their identity goes on its events.
         meta = Metadata(actor=dict(envelope.get("actor") or {}),
                         correlation_id=envelope.get("correlation_id"),
                         causation_id=envelope["event_id"])
-        for old_id in self.requests.pending_for_invoice(invoice_id, session):
+        if envelope["type"] == ev.INVOICE_VOIDED:
+            self._cancel_held(invoice_id, session, meta)
+            return
+        held = held_request(envelope)
+        if held is not None and held.get("revision"):
+            return  # a returned request's revised values: the request exists already
+        if held is not None:
+            flow: Mapping[str, Any] | None = self.flows.load_version(
+                held["flow_id"], int(held["flow_version"])).rule()
+            changes = envelope["data"]["changes"] if envelope["type"] == ev.INVOICE_CHANGE_PROPOSED \
+                else changed_fields(envelope)
+        elif envelope["type"] in (ev.INVOICE_CREATED, ev.INVOICE_FIELDS_CHANGED):
+            flow = first_triggered(self.flows.active(session), envelope, state)
+            changes = changed_fields(envelope)
+        else:
+            return
+        if flow is None:
+            return
+        request = ApprovalRequest.open(trigger=envelope, flow=flow, changed_fields=changes,
+                                       held_as=None if held is None else held["request_id"])
+        # The change's author caused the request: their identity goes on its events.
+        # A held request is not superseded by a later request: its change still waits.
+        for old_id in self.requests.pending_for_invoice(invoice_id, session, held=False):
             if old_id != request.id:
                 old = self.requests.load_in(session, old_id)
                 old.supersede(request.id)
                 self.requests.save_in(session, old, meta)
         self.requests.save_in(session, request, meta)
 
+    def _cancel_held(self, invoice_id: str, session: ClientSession, meta: Metadata) -> None:
+        """Voiding an invoice cancels its held request (the invoice discarded the change)."""
+        for request_id in self.requests.pending_for_invoice(invoice_id, session, held=True):
+            request = self.requests.load_in(session, request_id)
+            request.cancel("invoice voided")
+            self.requests.save_in(session, request, meta)
+
+
+def held_request(envelope: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """``{request_id, flow_id, flow_version}`` when the invoice held this change."""
+    if envelope["type"] == ev.INVOICE_CHANGE_PROPOSED:
+        return envelope["data"]  # type: ignore[no-any-return]
+    if envelope["type"] == ev.INVOICE_CREATED:
+        return envelope["data"].get("held")  # type: ignore[no-any-return]
+    return None
+
 
 @dataclass
 class OutcomeReporter:
     requests: MongoRequestRepository
     report: Report
+    settle: Settle | None = None
 
     def handle(self, envelope: Mapping[str, Any]) -> None:
         if envelope.get("stream_type") != ev.STREAM_REQUEST:
@@ -89,9 +134,71 @@ class OutcomeReporter:
         state = self.requests.state(envelope["stream_id"])
         if state is None:
             return
-        latest = self.requests.latest_for_invoice(state["invoice_id"])
-        if latest is None:
+        if state.get("hold"):
+            # The invoice already shows the held change as pending; it learns the end.
+            outcome = SETTLED.get(state["status"])
+            if outcome is not None and self.settle is not None:
+                self.settle(state["invoice_id"], state["id"], outcome,
+                            decision_comment(state), approvers_of(state))
             return
+        latest = self.requests.latest_for_invoice(state["invoice_id"])
+        if latest is None or latest.get("hold"):
+            return  # a held request speaks for itself (settle_change above)
         status = invoice_status_for(latest["status"])
         if status is not None:
             self.report(latest["invoice_id"], status, latest["id"])
+
+
+Repair = tuple[str, tuple[Any, ...]]  # ("report" | "settle", arguments)
+
+
+@dataclass
+class Reconciler:
+    """The reconcile timer's round: every invoice still waiting for an outcome, and every
+    invoice with a pending request, is checked (in this service's replica of invoice
+    states) against its latest request; where they disagree the outcome is reported
+    again -- so a report parked on a dead-letter queue is repaired. Reports are
+    idempotent on the invoice side, so a lagging replica costs a no-op call at most."""
+
+    replica: Any  # InvoiceReplica: awaiting_outcome(), get()
+    requests: Any  # MongoRequestRepository: state(), latest_for_invoice(), find()
+
+    def repairs(self) -> list[Repair]:
+        found: list[Repair] = []
+        for invoice in self.replica.awaiting_outcome():
+            pending = invoice.get("pending_change") or None
+            request = self.requests.state(pending["request_id"]) if pending else \
+                self.requests.latest_for_invoice(invoice["id"])
+            if request is not None:
+                found += self._repair(invoice, request)
+        for request in self.requests.find("pending", None):
+            invoice = self.replica.get(request["invoice_id"])
+            if invoice is not None and invoice.get("status") == "active" and not request.get("hold"):
+                latest = self.requests.latest_for_invoice(request["invoice_id"])
+                if latest is not None and latest["id"] == request["id"]:
+                    found += self._repair(invoice, request)
+        return list(dict.fromkeys(found))
+
+    @staticmethod
+    def _repair(invoice: Mapping[str, Any], request: Mapping[str, Any]) -> list[Repair]:
+        if request.get("hold"):
+            outcome = SETTLED.get(request["status"])
+            if outcome is None:
+                return []
+            return [("settle", (invoice["id"], request["id"], outcome, decision_comment(request),
+                                tuple(tuple(sorted(a.items())) for a in approvers_of(request))))]
+        status = invoice_status_for(request["status"])
+        if status is None or (status, request["id"]) == \
+                (invoice.get("approval_status"), invoice.get("approval_request_id")):
+            return []
+        return [("report", (invoice["id"], status, request["id"]))]
+
+
+def run_repairs(repairs: list[Repair], report: Report, settle: Settle) -> int:
+    for kind, args in repairs:
+        if kind == "settle":
+            invoice_id, request_id, outcome, comment, approvers = args
+            settle(invoice_id, request_id, outcome, comment, [dict(a) for a in approvers])
+        else:
+            report(*args)
+    return len(repairs)

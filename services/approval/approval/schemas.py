@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from approval.domain.flow import APPROVER_PATTERN, MODES
+from marshmallow import ValidationError as SchemaError
+from marshmallow import validates_schema
+
+from approval.domain.flow import APPROVER_PATTERN, MODES, ON_TIMEOUT
+from approval.domain.webhooks import FORMATS, KINDS
 from shared.errors import ValidationError
 from shared.schemas import RAISE, Id, Schema, Text, fields, load, validate
 
@@ -25,6 +29,18 @@ class StageInput(Schema):
     approvers = Approvers(required=True, min_length=1)
     mode = fields.String(load_default="any",
                          validate=validate.OneOf(MODES, error="must be one of any, all"))
+    due_in_hours = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
+        min=0, min_inclusive=False, max=24 * 366, error="more than 0 (fractions allowed)"))
+    on_timeout = fields.String(allow_none=True, validate=validate.OneOf(
+        ON_TIMEOUT, error="must be one of remind, escalate, approve, reject"))
+    escalate_to = Approvers()
+
+    @validates_schema
+    def _timeout_parts(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("on_timeout") and data.get("due_in_hours") is None:
+            raise SchemaError("on_timeout needs due_in_hours", "due_in_hours")
+        if data.get("on_timeout") == "escalate" and not data.get("escalate_to"):
+            raise SchemaError("escalate needs at least one entry", "escalate_to")
 
 
 class FlowChanges(Schema):
@@ -42,6 +58,7 @@ class FlowChanges(Schema):
         min=1, max=20, error="at least one stage (at most 20)"))
     cc = Approvers()
     active = fields.Boolean(strict=True)
+    hold = fields.Boolean(strict=True)
 
 
 class FlowInput(FlowChanges):
@@ -56,6 +73,7 @@ class FlowInput(FlowChanges):
     condition = fields.Raw(allow_none=True, load_default=None)
     cc = Approvers()
     active = fields.Boolean(strict=True, load_default=True)
+    hold = fields.Boolean(strict=True, load_default=True)
 
 
 def load_flow(data: Any) -> dict[str, Any]:
@@ -79,6 +97,60 @@ def comment_arg(value: Any, *, required: bool = False) -> str:
     if required and not value.strip():
         raise ValidationError.field("comment", "is required")
     return value
+
+
+class WebhookInput(Schema):
+    """``define_webhook``: where and how notifications are pushed."""
+
+    class Meta:
+        unknown = RAISE
+
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                     validate=validate.Length(max=2000))
+    secret = fields.String(required=True, validate=validate.Length(min=8, max=200))
+    events = fields.List(fields.String(validate=validate.OneOf(
+        KINDS, error=f"one of {', '.join(KINDS)}")), required=True, validate=validate.Length(min=1))
+    format = fields.String(load_default="json", validate=validate.OneOf(
+        FORMATS, error="one of json, wecom, dingtalk"))
+
+
+def load_webhook(data: Any) -> dict[str, Any]:
+    return dict(load(WebhookInput(), data))
+
+
+WHERE_ERROR = "one of before, after, with"
+
+
+def approvers_arg(value: Any) -> list[str]:
+    loaded = load(_ApproversInput(), {"approvers": value}, name="approvers")
+    return list(loaded["approvers"])
+
+
+def where_arg(value: Any) -> str:
+    if value not in ("before", "after", "with"):
+        raise ValidationError.field("where", WHERE_ERROR)
+    return str(value)
+
+
+def stage_arg(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError.field("to_stage", "a stage index (0 or more) or null")
+    return value
+
+
+def changes_arg(value: Any) -> dict[str, Any] | None:
+    """The revised values of a held change; their rules are the invoice's (like an update)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise ValidationError.field("changes", "an object of field -> new value, or null")
+    return value
+
+
+class _ApproversInput(Schema):
+    approvers = Approvers(required=True, min_length=1)
 
 
 def user_id_arg(value: Any, name: str) -> str:

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
-from approval.application import FlowApplication, HistoryApplication, RequestApplication
+from approval.application import (
+    FlowApplication,
+    HistoryApplication,
+    RequestApplication,
+    WebhookApplication,
+)
 from approval.dependencies import ApprovalStorage, ApprovalStore
 from approval.domain.events import INVOICE_EVENTS, OUTCOME_EVENTS
 from approval.domain.request import STATUSES
 from approval.reactions import OutcomeReporter
-from approval.schemas import comment_arg, ids_arg, load_flow, load_flow_changes, user_id_arg
+from approval.schemas import (
+    approvers_arg,
+    changes_arg,
+    comment_arg,
+    ids_arg,
+    load_flow,
+    load_flow_changes,
+    load_webhook,
+    stage_arg,
+    user_id_arg,
+    where_arg,
+)
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
@@ -20,7 +38,7 @@ from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, ServiceRpcPr
 from shared.schemas import flag_arg, id_arg, version_arg
 
 
-class ApprovalService:
+class ApprovalService(ops.OpsEndpoints):
     name = "approval"
 
     actor: Actor = CurrentActor()
@@ -29,14 +47,18 @@ class ApprovalService:
     storage: ApprovalStorage = ApprovalStore()
     invoice_rpc = RpcProxy("invoice")              # as the caller (list_custom_fields)
     invoice_as_service = ServiceRpcProxy("invoice")  # as this service (event handlers)
+    config = Config()
 
     def _flows(self) -> FlowApplication:
         return FlowApplication(self.storage.flows, self.invoice_rpc.list_custom_fields,
-                               self.policy, self.actor, self.correlation_id)
+                               self.policy, self.actor, self.correlation_id,
+                               replicate=self.invoice_as_service.replicate_flow)
 
     def _requests(self) -> RequestApplication:
         return RequestApplication(self.storage.requests, self.storage.notices, self.policy,
-                                  self.actor, self.correlation_id)
+                                  self.actor, self.correlation_id,
+                                  revise=self.invoice_rpc.revise_change,
+                                  remind_interval=float(self.config.get("REMIND_INTERVAL_SECONDS") or 600))
 
     # -- flows (admin) ---------------------------------------------------------------
     @rpc
@@ -52,6 +74,12 @@ class ApprovalService:
         """Admin: change any flow field; a new flow version (running requests keep theirs)."""
         return to_wire(self._flows().update_flow(
             id_arg(flow_id, "flow_id"), load_flow_changes(changes), version_arg(expected_version)))
+
+    @rpc
+    def flow_rules(self) -> list[dict[str, Any]]:
+        """Internal (service role): every flow's trigger rule, for the invoice service's
+        replica to catch up at start-up."""
+        return to_wire(self._flows().flow_rules())
 
     @rpc
     def get_flow(self, flow_id: str, version: int | None = None) -> dict[str, Any]:
@@ -106,6 +134,71 @@ class ApprovalService:
                                                  comment_arg(comment)))
 
     @rpc
+    def add_approvers(self, request_id: str, approvers: Any, where: Any,
+                      comment: Any = "") -> dict[str, Any]:
+        """加签 by a current-stage approver with an open entry (not the submitter):
+        ``where`` ``before`` (a new stage first), ``after`` (a new stage next), ``with``
+        (into the current stage). Example: ``add_approvers("apr_…", ["user:u-7"], "before")``."""
+        return to_wire(self._requests().add_approvers(
+            id_arg(request_id, "request_id"), approvers_arg(approvers), where_arg(where),
+            comment_arg(comment)))
+
+    @rpc
+    def send_back(self, request_id: str, comment: Any = "", to_stage: Any = None) -> dict[str, Any]:
+        """退回 by a current-stage approver: to an earlier stage, or (``to_stage=None``) to
+        the submitter (status ``returned``)."""
+        return to_wire(self._requests().send_back(
+            id_arg(request_id, "request_id"), comment_arg(comment), stage_arg(to_stage)))
+
+    @rpc
+    def resubmit(self, request_id: str, changes: Any = None, comment: Any = "") -> dict[str, Any]:
+        """The submitter resubmits a returned request (it restarts at stage 0); with a
+        held change, ``changes`` revises its values: ``{"amount": "1200.00"}``."""
+        return to_wire(self._requests().resubmit(
+            id_arg(request_id, "request_id"), changes_arg(changes), comment_arg(comment)))
+
+    @rpc
+    def remind(self, request_id: str) -> dict[str, Any]:
+        """催办 by the submitter: a ``reminder`` to the entries the stage waits on; at most
+        once per ``REMIND_INTERVAL_SECONDS`` (600) per request, else ``Conflict``."""
+        return to_wire(self._requests().remind(id_arg(request_id, "request_id")))
+
+    @rpc
+    def approve_many(self, request_ids: Any, comment: Any = "") -> dict[str, Any]:
+        """Approve several requests, each on its own: ``{id: {"status": …} | {"error":
+        exc_type, "message": …}}``."""
+        return to_wire(self._requests().approve_many(ids_arg(request_ids, "request_ids"),
+                                                     comment_arg(comment)))
+
+    # -- webhooks (admin) --------------------------------------------------------------
+    @rpc
+    def define_webhook(self, data: Any) -> dict[str, Any]:
+        """Admin: ``{"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
+        "secret": "s3cret-value", "events": ["approval_needed", "reminder"], "format": "wecom"}``."""
+        return to_wire(self._webhooks().define_webhook(load_webhook(data)))
+
+    @rpc
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """Admin: the webhooks (secrets left out)."""
+        return to_wire(self._webhooks().list_webhooks())
+
+    @rpc
+    def delete_webhook(self, webhook_id: str) -> dict[str, Any]:
+        """Admin: stop pushing to a webhook (its undelivered deliveries are dropped)."""
+        return self._webhooks().delete_webhook(id_arg(webhook_id, "webhook_id"))
+
+    @rpc
+    def list_webhook_deliveries(self, status: Any = None) -> list[dict[str, Any]]:
+        """Admin: the outbox (``status``: pending | delivered | parked | dropped)."""
+        if status is not None and status not in ("pending", "delivered", "parked", "dropped"):
+            raise ValidationError.field("status", "one of pending, delivered, parked, dropped")
+        return to_wire(self._webhooks().list_deliveries(status))
+
+    def _webhooks(self) -> WebhookApplication:
+        return WebhookApplication(self.storage.webhooks, self.storage.deliveries, self.policy,
+                                  self.actor)
+
+    @rpc
     def notifications(self, unread_only: Any = False) -> list[dict[str, Any]]:
         """The actor's notifications (addressed to them or to one of their roles), newest first."""
         return to_wire(self._requests().notifications(flag_arg(unread_only, "unread_only")))
@@ -148,7 +241,11 @@ class ApprovalService:
     @event_stream("approval", event_types=OUTCOME_EVENTS)
     def on_request_outcome(self, envelope: dict[str, Any]) -> None:
         """Tell the invoice service the approval_status of the invoice's latest request."""
-        OutcomeReporter(self.storage.requests, self._report_status).handle(envelope)
+        OutcomeReporter(self.storage.requests, self._report_status, self._settle).handle(envelope)
+
+    def _settle(self, invoice_id: str, request_id: str, outcome: str, comment: str,
+                approvers: list[dict[str, Any]]) -> None:
+        self.invoice_as_service.settle_change(invoice_id, request_id, outcome, comment, approvers)
 
     def _report_status(self, invoice_id: str, status: str, request_id: str) -> None:
         self.invoice_as_service.record_approval_status(invoice_id, status, request_id)

@@ -14,19 +14,37 @@ from typing import Any, TypeVar
 
 from invoice.domain import events as ev
 from invoice.domain.history import history_lines
-from invoice.domain.model import INVOICE_FIELDS, Invoice, custom_key, only_filled_values
+from invoice.domain.model import (
+    INVOICE_FIELDS,
+    Invoice,
+    custom_key,
+    initial_fields,
+    only_filled_values,
+)
 from invoice.domain.settings import (
     Setting,
     validate_custom_values,
 )
-from invoice.ports import CustomerDirectory, EventLog, InvoiceRepository, SettingsRepository
+from invoice.ports import (
+    CustomerDirectory,
+    EventLog,
+    FlowRules,
+    InvoiceRepository,
+    SettingsRepository,
+)
 from shared.auth import Actor, Policy
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
+from shared.flow_rules import first_triggered, holds
 
 T = TypeVar("T")
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
+
+
+def new_request_id() -> str:
+    """A held change's approval request id, chosen when the change is proposed."""
+    return f"apr_{uuid.uuid4().hex}"
 
 
 @dataclass
@@ -38,6 +56,7 @@ class InvoiceApplication:
     policy: Policy
     actor: Actor
     correlation_id: str | None = None
+    flows: FlowRules | None = None  # the approval flows' replica; None: no flows
     _settings_seen: dict[str, dict[str, Setting]] | None = field(default=None, init=False)
 
     # -- invoices --------------------------------------------------------------------
@@ -56,7 +75,14 @@ class InvoiceApplication:
                                                   creating=True)
         self._check_invoice_no(values.get("type"), values.get("invoice_no"), None)
         number = self.invoices.next_number(dt.datetime.now(dt.timezone.utc).year)
-        invoice = Invoice.create(f"inv_{uuid.uuid4().hex}", number, values)
+        invoice_id = f"inv_{uuid.uuid4().hex}"
+        fields = initial_fields(values)
+        created = {"type": ev.INVOICE_CREATED, "data": {"fields": fields}}
+        flow = self._holding_flow(created, dict(fields, id=invoice_id, number=number,
+                                                status="active", approval_status="none"))
+        held = None if flow is None else {"request_id": new_request_id(), "flow_id": flow["id"],
+                                          "flow_version": int(flow["version"])}
+        invoice = Invoice.create(invoice_id, number, values, held)
         self.invoices.save(invoice, self._meta())
         return invoice.to_dict()
 
@@ -64,22 +90,14 @@ class InvoiceApplication:
                        expected_version: int | None) -> dict[str, Any]:
         """Apply several field changes as one event (``custom.<key>`` keys allowed)."""
         def decide(invoice: Invoice) -> None:
-            flat = self._flatten_custom(changes)
-            merged = {name: invoice.value_of(name) for name in INVOICE_FIELDS}
-            merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
-            if "type" in flat:
-                self._check_type(flat["type"])
-            if any(name in flat for name in LINK_FIELDS):
-                self._check_links(merged)
-            custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
-            if custom_updates:
-                validated = validate_custom_values(self._definitions(), custom_updates,
-                                                   creating=False)
-                for key in custom_updates:
-                    flat[f"custom.{key}"] = validated.get(key)
-            if "invoice_no" in flat or "type" in flat:
-                self._check_invoice_no(merged.get("type"), merged.get("invoice_no"), invoice.id)
-            invoice.change(flat)
+            flat = self._checked_changes(invoice, changes)
+            diff = invoice.changes_for(flat)
+            flow = self._holding_flow({"type": ev.INVOICE_FIELDS_CHANGED, "data": {"changes": diff}},
+                                      invoice.proposed_state(diff)) if diff else None
+            if flow is None:
+                invoice.change(flat)
+            else:
+                invoice.propose(flat, new_request_id(), flow)
         return self._edit(invoice_id, expected_version, decide)
 
     def void_invoice(self, invoice_id: str, reason: str,
@@ -94,6 +112,42 @@ class InvoiceApplication:
         return self._edit(invoice_id, None,
                           lambda invoice: invoice.set_approval_status(status, request_id),
                           check_edit_scope=False)
+
+    def revise_change(self, invoice_id: str, request_id: str,
+                      changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The submitter revises a held change sent back to them (approval's
+        ``resubmit``): validated like an update, limited to the held fields; recorded as
+        InvoiceChangeProposed again with the same request id."""
+        def decide(invoice: Invoice) -> None:
+            invoice.revise(request_id, self._checked_changes(invoice, changes), self.actor.id)
+        return self._edit(invoice_id, None, decide)
+
+    def settle_change(self, invoice_id: str, request_id: str, outcome: str, comment: str,
+                      approvers: list[dict[str, Any]]) -> dict[str, Any]:
+        """Internal: a held change's request ended (service role only). ``approved``
+        applies it, the submitter as the actor; ``rejected`` / ``withdrawn`` discard it."""
+        self.policy.require(self.actor, "approval.status")
+
+        def save(invoice: Invoice) -> None:
+            submitter = (invoice.pending_change or {}).get("proposed_by") or {}
+            meta = self._meta()
+            if outcome == "approved" and submitter:  # the change is the submitter's
+                meta = Metadata(actor={"id": submitter.get("id"), "name": submitter.get("name"),
+                                       "reported_by": self.actor.id},
+                                correlation_id=self.correlation_id)
+            self.invoices.save(invoice, meta)
+
+        invoice = decide_and_save(
+            lambda: self.invoices.load(invoice_id),
+            lambda invoice: invoice.settle(request_id, outcome, comment, approvers), save, None)
+        return invoice.to_dict()
+
+    def replicate_flow(self, flow: Mapping[str, Any]) -> bool:
+        """Internal: keep an approval flow's trigger rule (service role only)."""
+        self.policy.require(self.actor, "approval.status")
+        if self.flows is None:
+            return False
+        return self.flows.put(flow)
 
     def get_invoice(self, invoice_id: str, only_filled: bool = False,
                     as_of: int | str | None = None) -> dict[str, Any]:
@@ -149,6 +203,34 @@ class InvoiceApplication:
         return self.log.verify([invoice_id])
 
     # -- helpers ---------------------------------------------------------------------
+    def _checked_changes(self, invoice: Invoice, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The changes flattened (``custom.<key>``) and checked against the world."""
+        flat = self._flatten_custom(changes)
+        merged = {name: invoice.value_of(name) for name in INVOICE_FIELDS}
+        merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
+        if "type" in flat:
+            self._check_type(flat["type"])
+        if any(name in flat for name in LINK_FIELDS):
+            self._check_links(merged)
+        custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
+        if custom_updates:
+            validated = validate_custom_values(self._definitions(), custom_updates,
+                                               creating=False)
+            for key in custom_updates:
+                flat[f"custom.{key}"] = validated.get(key)
+        if "invoice_no" in flat or "type" in flat:
+            self._check_invoice_no(merged.get("type"), merged.get("invoice_no"), invoice.id)
+        return flat
+
+    def _holding_flow(self, event: Mapping[str, Any],
+                      new_state: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The flow that holds this change, if the first flow it triggers holds."""
+        flows = self.flows.active() if self.flows is not None else []
+        if not flows:
+            return None
+        flow = first_triggered(flows, event, new_state)
+        return flow if flow is not None and holds(flow) else None
+
     def _edit(self, invoice_id: str, expected_version: int | None,
               decide: Callable[[Invoice], Any], check_edit_scope: bool = True) -> dict[str, Any]:
         def load_in_scope() -> Invoice:

@@ -10,6 +10,7 @@ import eventlet
 from pymongo.database import Database
 
 from invoice.adapters.customers import CustomerReplica
+from invoice.adapters.flows import MongoFlowRules
 from invoice.adapters.invoices import MongoInvoiceRepository
 from invoice.adapters.settings import MongoSettingsRepository
 from invoice.domain.events import upcasters
@@ -18,10 +19,12 @@ from shared.auth import Actor, Policy
 from shared.events.consumer import StreamTracker, catch_up
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
+from shared.health import CATCH_UPS
 from shared.rpc import system_rpc
 
 log = logging.getLogger(__name__)
 
+REPLICA_CONSUMER = "invoice.customer_replica"
 SYSTEM_ACTOR = Actor(id="system:invoice", name="invoice service", roles=("admin",))
 
 
@@ -34,6 +37,7 @@ class InvoiceStorage:
     log: EventStore
     replica: CustomerReplica
     tracker: StreamTracker
+    flows: MongoFlowRules
 
 
 class InvoiceStore(EventStoreProvider):
@@ -48,8 +52,14 @@ class InvoiceStore(EventStoreProvider):
             settings=MongoSettingsRepository(db, store),
             log=store,
             replica=CustomerReplica(db),
-            tracker=StreamTracker(db, consumer="invoice.customer_replica"),
+            tracker=StreamTracker(db, consumer=REPLICA_CONSUMER),
+            flows=MongoFlowRules(db),
         )
+
+    def setup(self) -> None:
+        super().setup()
+        # before any extension starts (the health port among them): not ready until done
+        CATCH_UPS.expect(REPLICA_CONSUMER)
 
     def start(self) -> None:
         storage: InvoiceStorage = self.target
@@ -59,6 +69,25 @@ class InvoiceStore(EventStoreProvider):
             log.info("seeded %d invoice types", created)
         super().start()
         self.container.spawn_managed_thread(self._catch_up_customer_events)
+        self.container.spawn_managed_thread(self._catch_up_flow_rules)
+
+    def _catch_up_flow_rules(self) -> None:
+        """Bring the approval flows' replica up to date (flows defined while this
+        service was down; ``define_flow`` then failed for its caller), retrying until
+        the approval service answers."""
+        storage: InvoiceStorage = self.target
+        delay = 0.5
+        while True:
+            try:
+                with system_rpc(self.container.config, "invoice") as rpc_client:
+                    rules = rpc_client.approval.flow_rules()
+                kept = sum(storage.flows.put(rule) for rule in rules)
+                log.info("approval flows replica caught up (%d of %d kept)", kept, len(rules))
+                return
+            except Exception:  # noqa: BLE001 - approval service not up yet: try again
+                log.info("flow replica: catch-up waits for the approval service", exc_info=True)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _catch_up_customer_events(self) -> None:
         """Bring the customer replica up to date with what the customer service stored
@@ -73,6 +102,7 @@ class InvoiceStore(EventStoreProvider):
                         lambda after, limit: rpc_client.customer.read_events(after, limit),
                         lambda stream, after: rpc_client.customer.get_events(stream, after))
                 log.info("customer replica caught up (%d events applied)", applied)
+                CATCH_UPS.done(REPLICA_CONSUMER)
                 return
             except Exception:  # noqa: BLE001 - customer service not up yet: try again
                 log.info("customer replica: catch-up waits for the customer service", exc_info=True)

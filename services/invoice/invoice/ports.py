@@ -68,3 +68,15 @@ class EventLog(Protocol):
 
     def verify(self, stream_ids: Any = None) -> dict[str, Any]:
         """{ok, checked, broken} for the given streams (every stream when None)."""
+
+
+class FlowRules(Protocol):
+    """The invoice service's replica of the approval flows (their trigger rules). The
+    approval service's ``define_flow`` / ``update_flow`` return only once it is here,
+    so a change decided after that sees the flow."""
+
+    def active(self) -> list[dict[str, Any]]:
+        """The active flows (``shared.flow_rules`` shape)."""
+
+    def put(self, flow: Mapping[str, Any]) -> bool:
+        """Keep ``flow`` unless a later version of it is here already; True if kept."""

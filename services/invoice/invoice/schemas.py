@@ -12,6 +12,7 @@ from shared.errors import ValidationError
 from shared.events.envelope import to_wire
 from shared.money import money_str
 from shared.schemas import (
+    EXCLUDE,
     RAISE,
     Date,
     Id,
@@ -176,6 +177,42 @@ def load_changes(changes: Any) -> dict[str, Any]:
         raise ValidationError(errors)
     loaded.update({f"custom.{key}": value for key, value in custom.items()})
     return loaded
+
+
+class PersonInput(Schema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(load_default="", allow_none=True, validate=validate.Length(max=200))
+
+
+class SettleInput(Schema):
+    """``settle_change`` (internal): how a held change's request ended."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    outcome = fields.String(required=True, validate=validate.OneOf(
+        ("approved", "rejected", "withdrawn"), error="one of approved, rejected, withdrawn"))
+    comment = fields.String(load_default="", allow_none=False, validate=validate.Length(max=2000))
+    approvers = fields.List(fields.Nested(PersonInput), load_default=list,
+                            validate=validate.Length(max=200))
+
+
+class FlowRuleInput(Schema):
+    """``replicate_flow`` (internal): an approval flow's trigger rule."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    created_at = fields.String(allow_none=True, load_default=None)
+    active = fields.Boolean(required=True, strict=True)
+    hold = fields.Boolean(load_default=False, strict=True)
+    watched_fields = fields.List(fields.String(), load_default=list)
+    trigger_on_create = fields.Boolean(load_default=False, strict=True)
+    condition = fields.Raw(allow_none=True, load_default=None)
+    condition_kinds = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
 def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,15 +15,18 @@ from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.schemas import (
     CustomFieldChanges,
     CustomFieldInput,
+    FlowRuleInput,
     InvoiceInput,
     InvoiceTypeChanges,
     InvoiceTypeInput,
     ReadEventsInput,
+    SettleInput,
     VoidInput,
     dump_invoice,
     load_changes,
 )
 from invoice.settings_application import SettingsApplication
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.dates import parse_timestamp
 from shared.errors import NotFound, ValidationError
@@ -43,13 +46,15 @@ class SCHEMAS:
     invoice_type_changes = InvoiceTypeChanges()
     custom_field_input = CustomFieldInput()
     custom_field_changes = CustomFieldChanges()
+    settle_input = SettleInput()
+    flow_rule_input = FlowRuleInput()
 
 
 CUSTOMER_GETTERS = {"customer": "get_customer", "contract": "get_contract",
                     "payment": "get_payment"}
 
 
-class InvoiceService:
+class InvoiceService(ops.OpsEndpoints):
     name = "invoice"
 
     actor: Actor = CurrentActor()
@@ -62,7 +67,8 @@ class InvoiceService:
     def _app(self) -> InvoiceApplication:
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
         return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
-                                  self.storage.log, self.policy, self.actor, self.correlation_id)
+                                  self.storage.log, self.policy, self.actor, self.correlation_id,
+                                  flows=self.storage.flows)
 
     def _settings(self) -> SettingsApplication:
         return SettingsApplication(self.storage.settings, self.policy, self.actor, self.correlation_id)
@@ -141,6 +147,31 @@ class InvoiceService:
         if status not in ("none", "pending", "approved", "rejected"):
             raise ValidationError.field("status", "one of none, pending, approved, rejected")
         return dump_invoice(self._app().record_approval_status(_id(invoice_id), status, request_id))
+
+    @rpc
+    def settle_change(self, invoice_id: str, request_id: Any, outcome: Any, comment: Any = "",
+                      approvers: Any = None) -> dict[str, Any]:
+        """Internal (service role): a held change's approval request ended. ``outcome``
+        ``approved`` -> InvoiceChangeApplied; ``rejected`` | ``withdrawn`` ->
+        InvoiceChangeDiscarded (a held creation is voided). A repeat changes nothing."""
+        args = load(SCHEMAS.settle_input, {"request_id": request_id, "outcome": outcome,
+                                           "comment": comment, "approvers": approvers or []})
+        return dump_invoice(self._app().settle_change(
+            _id(invoice_id), args["request_id"], args["outcome"], args["comment"],
+            args["approvers"]))
+
+    @rpc
+    def revise_change(self, invoice_id: str, request_id: Any, changes: Any) -> dict[str, Any]:
+        """The submitter's new values for their held change (called by approval's
+        ``resubmit`` with the submitter's token): validated like ``update_invoice``."""
+        return dump_invoice(self._app().revise_change(
+            _id(invoice_id), id_arg(request_id, "request_id"), load_changes(changes)))
+
+    @rpc
+    def replicate_flow(self, flow: Any) -> bool:
+        """Internal (service role): the approval service hands over a flow's trigger rule
+        before its ``define_flow`` / ``update_flow`` returns (see docs/rpc.md, held changes)."""
+        return self._app().replicate_flow(load(SCHEMAS.flow_rule_input, flow, name="flow"))
 
     # -- settings --------------------------------------------------------------------
     @rpc

@@ -21,3 +21,10 @@ class InvoiceReplica:
 
     def put(self, state: Mapping[str, Any], session: ClientSession | None = None) -> None:
         self.collection.replace_one({"_id": state["id"]}, dict(state), upsert=True, session=session)
+
+    def awaiting_outcome(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Invoices that still wait for an approval outcome (pending, or a held change):
+        the reconcile timer checks them against their latest request."""
+        docs = self.collection.find({"status": "active", "$or": [
+            {"approval_status": "pending"}, {"pending_change": {"$type": "object"}}]}).limit(limit)
+        return [dict(d, id=d.pop("_id")) for d in docs]

@@ -14,8 +14,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from approval.adapters.webhooks import MongoDeliveries
 from approval.domain.events import STREAM_REQUEST
-from approval.domain.notifications import notifications_for
+from approval.domain.notifications import Notification, notifications_for
 from approval.domain.request import PENDING, ApprovalRequest
 from shared.errors import NotFound
 from shared.events.envelope import Metadata
@@ -28,9 +29,11 @@ MAX_LIST = 500
 class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
     aggregate_type = ApprovalRequest
 
-    def __init__(self, db: Database[Any], store: EventStore) -> None:
+    def __init__(self, db: Database[Any], store: EventStore,
+                 outbox: MongoDeliveries | None = None) -> None:
         super().__init__(store, db["requests"])
         self.notifications = db["notifications"]
+        self.outbox = outbox
 
     @staticmethod
     def ensure_indexes(db: Database[Any]) -> None:
@@ -40,6 +43,8 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
         requests.create_index([("waiting_on", ASCENDING)], name="waiting_on")
         requests.create_index([("involved", ASCENDING), ("created_at", DESCENDING)], name="involved")
         requests.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status")
+        requests.create_index([("due_at", ASCENDING)], name="due_at",
+                              partialFilterExpression={"due_at": {"$type": "string"}})
         db["notifications"].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)],
                                          name="recipient")
 
@@ -59,6 +64,8 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
             self.notifications.insert_many(
                 [dict(n.to_dict(), _id=f"{after.id}:{after.version}:{i}", created_at=after.updated_at,
                       read_by=[]) for i, n in enumerate(notes)], session=session)
+            if self.outbox is not None:
+                self.outbox.enqueue(webhook_events(after, notes), str(after.updated_at), session)
 
     def load_in(self, session: ClientSession, request_id: str) -> ApprovalRequest:
         return ApprovalRequest.replay(request_id, self.store.stream(request_id, session=session))
@@ -82,10 +89,17 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
             raise NotFound(f"request {aggregate_id} not found")
         return ApprovalRequest.replay(aggregate_id, events)
 
-    def pending_for_invoice(self, invoice_id: str, session: ClientSession | None = None) -> list[str]:
-        docs = self.states.find({"invoice_id": invoice_id, "status": PENDING}, {"_id": 1},
-                                session=session)
+    def pending_for_invoice(self, invoice_id: str, session: ClientSession | None = None,
+                            held: bool | None = None) -> list[str]:
+        query: dict[str, Any] = {"invoice_id": invoice_id, "status": PENDING}
+        if held is not None:
+            query["hold"] = True if held else {"$ne": True}
+        docs = self.states.find(query, {"_id": 1}, session=session)
         return [d["_id"] for d in docs]
+
+    def open_since(self) -> list[str]:
+        """When each open (pending) request was created: for the operators' age gauge."""
+        return [str(d["created_at"]) for d in self.states.find({"status": PENDING}, {"created_at": 1})]
 
     def state(self, request_id: str) -> dict[str, Any] | None:
         doc = self.states.find_one({"_id": request_id})
@@ -98,6 +112,12 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
     def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
         doc = self.states.find_one({"invoice_id": invoice_id}, sort=[("invoice_version", DESCENDING)])
         return _internal(doc) if doc else None
+
+    def due(self, now: str, limit: int = 100) -> list[str]:
+        """Pending requests whose current stage is past its due time (oldest due first)."""
+        docs = self.states.find({"due_at": {"$type": "string", "$lte": now}, "status": PENDING},
+                                {"_id": 1}).sort("due_at", ASCENDING).limit(limit)
+        return [d["_id"] for d in docs]
 
     def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
         docs = self.states.find({"waiting_on": {"$in": list(entries)}}).sort("created_at", DESCENDING)
@@ -129,6 +149,17 @@ class MongoNotificationStore:
         result = self.collection.update_many({"_id": {"$in": ids}, "recipient": {"$in": recipients}},
                                              {"$addToSet": {"read_by": reader}})
         return int(result.matched_count)
+
+
+def webhook_events(request: ApprovalRequest, notes: list[Notification]) -> list[dict[str, Any]]:
+    """One webhook event per notification kind of an append (its recipients listed)."""
+    by_kind: dict[str, list[Notification]] = {}
+    for note in notes:
+        by_kind.setdefault(note.kind, []).append(note)
+    return [{"event_id": f"{request.id}:{request.version}:{kind}", "kind": kind,
+             "request_id": request.id, "invoice_id": request.invoice_id, "stage": group[0].stage,
+             "message": group[0].message, "recipients": [n.recipient for n in group],
+             "created_at": request.updated_at} for kind, group in by_kind.items()]
 
 
 def _internal(doc: dict[str, Any]) -> dict[str, Any]:

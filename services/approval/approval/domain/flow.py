@@ -14,12 +14,14 @@ from typing import Any, ClassVar
 from approval.domain import events as ev
 from shared.errors import ValidationError
 from shared.events.aggregate import Aggregate
-from shared.query import Catalog, Condition, FieldSpec, parse_filters, parse_match
+from shared.flow_rules import condition_parts, parse_condition
+from shared.query import Catalog, Condition, parse_filters, parse_match
 
 APPROVER_PATTERN = re.compile(r"^(user|role):[A-Za-z0-9_\-.@:]{1,64}$")
 MODES = ("any", "all")
+ON_TIMEOUT = ("remind", "escalate", "approve", "reject")
 DEFINITION_KEYS = ("name", "watched_fields", "trigger_on_create", "condition",
-                   "condition_kinds", "stages", "cc", "active")
+                   "condition_kinds", "stages", "cc", "active", "hold")
 # Invoice fields a flow may watch (the editable ones; custom.<key> besides).
 WATCHABLE_FIELDS = (
     "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
@@ -54,9 +56,15 @@ class Flow(Aggregate):
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: copy.deepcopy(v) for k, v in self.definition.items() if k != "condition_kinds"}
+        data["hold"] = data.get("hold") is True
         data["id"] = self.id
         data.update(self.audit_fields())
         return data
+
+    def rule(self) -> dict[str, Any]:
+        """What deciding a trigger needs (shared.flow_rules): the flow with its
+        ``condition_kinds``; the invoice service keeps a replica of these."""
+        return dict(self.to_dict(), condition_kinds=dict(self.definition.get("condition_kinds") or {}))
 
     def _apply_defined(self, data: Mapping[str, Any]) -> None:
         self.definition = copy.deepcopy(dict(data))
@@ -70,20 +78,6 @@ Flow.APPLY = {ev.FLOW_DEFINED: Flow._apply_defined, ev.FLOW_UPDATED: Flow._apply
 
 
 # -- validation of a definition ---------------------------------------------------------
-def condition_parts(raw: Any) -> tuple[Any, Any]:
-    """A condition is a filter list (all must hold) or ``{"filters": [...], "match": ...}``."""
-    if isinstance(raw, Mapping):
-        return raw.get("filters"), raw.get("match")
-    return raw, None
-
-
-def parse_condition(raw: Any, kinds: Mapping[str, str]) -> tuple[tuple[Condition, ...], str]:
-    """The stored condition as parsed conditions, with the kinds recorded at definition."""
-    filters, match = condition_parts(raw)
-    catalog = Catalog({name: FieldSpec(kind) for name, kind in kinds.items()})
-    return parse_filters(filters, catalog, path="condition"), parse_match(match)
-
-
 def validate_definition(definition: Mapping[str, Any], catalog: Catalog,
                         known_roles: Iterable[str]) -> dict[str, Any]:
     """Check a complete definition (shapes already checked at the edge) against the
@@ -117,7 +111,8 @@ def validate_definition(definition: Mapping[str, Any], catalog: Catalog,
     except ValidationError as exc:
         errors.update(exc.messages)
     for index, stage in enumerate(definition.get("stages") or []):
-        bad = [a for a in stage["approvers"] if a.startswith("role:") and a[5:] not in roles]
+        bad = [a for a in stage["approvers"] + list(stage.get("escalate_to") or [])
+               if a.startswith("role:") and a[5:] not in roles]
         if bad:
             errors.setdefault("stages", {})[str(index)] = {"approvers": [
                 f"unknown role {b[5:]!r}; one of {sorted(roles)}" for b in bad]}
@@ -130,5 +125,11 @@ def validate_definition(definition: Mapping[str, Any], catalog: Catalog,
     result["condition_kinds"] = kinds
     for stage in result.get("stages") or []:
         stage["approvers"] = list(dict.fromkeys(stage["approvers"]))  # drop repeats, keep order
+        if stage.get("due_in_hours") is not None:
+            stage["on_timeout"] = stage.get("on_timeout") or "remind"
+            stage["escalate_to"] = list(dict.fromkeys(stage.get("escalate_to") or []))
+        else:
+            for key in ("due_in_hours", "on_timeout", "escalate_to"):
+                stage.pop(key, None)
     result["cc"] = list(dict.fromkeys(result.get("cc") or []))
     return result

@@ -1,20 +1,16 @@
-"""Invoice-side event types. Names are past tense; each carries a schema version.
-
-Event data shapes (schema_version 1):
-- InvoiceCreated: {number, fields: {<invoice field>: value}}
-- InvoiceFieldsChanged: {changes: {<field or custom.key>: {from, to}}}
-- InvoiceVoided: {reason}
-- InvoiceApprovalStatusChanged: {from, to, request_id}
-- InvoiceTypeCreated: {key, label, color, active}; InvoiceTypeUpdated: {changes}
-- CustomFieldDefined: {key, label, kind, options, required, active}; CustomFieldUpdated: {changes}
-"""
+"""Invoice-side event types: the names, data shapes and fold live in
+shared.invoice_events (a cross-service contract); the upcasters here."""
 from __future__ import annotations
 
 from shared.events.upcasting import UpcasterRegistry
 from shared.invoice_events import (  # noqa: F401 - the names live in shared: others consume them
     CUSTOM_FIELD_DEFINED,
     CUSTOM_FIELD_UPDATED,
+    DISCARD_OUTCOMES,
     INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_CHANGE_APPLIED,
+    INVOICE_CHANGE_DISCARDED,
+    INVOICE_CHANGE_PROPOSED,
     INVOICE_CREATED,
     INVOICE_FIELDS_CHANGED,
     INVOICE_TYPE_CREATED,

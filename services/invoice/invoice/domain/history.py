@@ -14,8 +14,11 @@ def history_lines(envelopes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     request_id: str | None = None
     for envelope in envelopes:
         lines.append(history_entry(envelope, request_id))
-        if envelope["type"] == ev.INVOICE_APPROVAL_STATUS_CHANGED:
+        if envelope["type"] in (ev.INVOICE_APPROVAL_STATUS_CHANGED, ev.INVOICE_CHANGE_PROPOSED,
+                                ev.INVOICE_CHANGE_APPLIED, ev.INVOICE_CHANGE_DISCARDED):
             request_id = envelope["data"].get("request_id")
+        elif envelope["type"] == ev.INVOICE_CREATED and envelope["data"].get("held"):
+            request_id = envelope["data"]["held"]["request_id"]
     return lines
 
 
@@ -39,9 +42,27 @@ def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) ->
         changes = {"approval_status": {"from": data["from"], "to": data["to"]}}
         if data.get("request_id") != request_id:
             changes["approval_request_id"] = {"from": request_id, "to": data.get("request_id")}
+    elif event_type == ev.INVOICE_CHANGE_PROPOSED:
+        # Proposed, not applied: the values are in ``proposed``, not in ``changes``.
+        changes = {"approval_status": {"from": None, "to": "pending"},
+                   "approval_request_id": {"from": request_id, "to": data["request_id"]}}
+    elif event_type == ev.INVOICE_CHANGE_APPLIED:
+        changes = dict(data["changes"])
+        changes["approval_status"] = {"from": "pending", "to": "approved"}
+    elif event_type == ev.INVOICE_CHANGE_DISCARDED:
+        changes = {"approval_status": {"from": "pending",
+                                       "to": "rejected" if data["outcome"] == "rejected" else "none"}}
     else:
         changes = {}
     actor = envelope.get("actor") or {}
-    return {"version": envelope["version"], "event_type": event_type,
+    line = {"version": envelope["version"], "event_type": event_type,
             "occurred_at": envelope["occurred_at"],
             "actor": {"id": actor.get("id"), "name": actor.get("name")}, "changes": changes}
+    if event_type == ev.INVOICE_CHANGE_PROPOSED:
+        line.update(request_id=data["request_id"], proposed=dict(data["changes"]))
+    elif event_type == ev.INVOICE_CHANGE_APPLIED:
+        line.update(request_id=data["request_id"], approvers=list(data.get("approvers") or []))
+    elif event_type == ev.INVOICE_CHANGE_DISCARDED:
+        line.update(request_id=data["request_id"], discarded=dict(data["changes"]),
+                    outcome=data["outcome"], comment=data.get("comment", ""))
+    return line

@@ -1,5 +1,5 @@
-"""The invoice aggregate (see shared.events.aggregate for how commands, events and
-apply methods divide the work)."""
+"""The invoice aggregate (see shared.events.aggregate for how commands and events divide
+the work). Its state moves by the one invoice fold in shared.invoice_events."""
 from __future__ import annotations
 
 import copy
@@ -8,24 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from invoice.domain import events as ev
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden, ValidationError
 from shared.events.aggregate import Aggregate, differs, is_empty
 from shared.events.envelope import StreamHead
-
-# Fields a caller may set, in display order.
-INVOICE_FIELDS = (
-    "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
-    "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
-    "department_id", "remarks", "custom",
+from shared.invoice_events import (  # noqa: F401 - re-exported for this service
+    ACTIVE,
+    APPROVAL_STATUSES,
+    INVOICE_FIELDS,
+    VOID,
+    apply_changes,
+    custom_key,
+    fold,
 )
-
-APPROVAL_STATUSES = ("none", "pending", "approved", "rejected")
-ACTIVE, VOID = "active", "void"
-
-
-def custom_key(field_name: str) -> str | None:
-    """'custom.level' -> 'level'; None for an ordinary field."""
-    return field_name[len("custom."):] if field_name.startswith("custom.") else None
 
 
 @dataclass
@@ -38,15 +32,19 @@ class Invoice(Aggregate):
     void_reason: str | None = None
     approval_status: str = "none"
     approval_request_id: str | None = None
+    pending_change: dict[str, Any] | None = None
 
     # -- commands --------------------------------------------------------------------
     @classmethod
-    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any]) -> Invoice:
+    def create(cls, invoice_id: str, number: str, values: Mapping[str, Any],
+               held: Mapping[str, Any] | None = None) -> Invoice:
+        """``held``: ``{request_id, flow_id, flow_version}`` when a holding flow makes
+        the creation wait for approval."""
         invoice = cls(id=invoice_id)
-        fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
-        fields["payment_ids"] = list(fields["payment_ids"] or [])
-        fields["custom"] = dict(fields["custom"] or {})
-        invoice.record(ev.INVOICE_CREATED, {"number": number, "fields": fields})
+        data: dict[str, Any] = {"number": number, "fields": initial_fields(values)}
+        if held:
+            data["held"] = dict(held)
+        invoice.record(ev.INVOICE_CREATED, data)
         return invoice
 
     def change(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -55,18 +53,85 @@ class Invoice(Aggregate):
         ``values`` maps field names (``custom.<key>`` for custom fields) to new values.
         """
         self._require_active()
-        changes: dict[str, dict[str, Any]] = {}
-        for name, new in values.items():
-            old = self.value_of(name)
-            if differs(old, new):
-                changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
+        changes = self.changes_for(values)
+        self._require_not_held(changes)
         if changes:
             self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
         return changes
 
+    def propose(self, values: Mapping[str, Any], request_id: str,
+                flow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """A holding flow triggered: its watched fields' changes wait for approval
+        (InvoiceChangeProposed); the other fields change now."""
+        self._require_active()
+        changes = self.changes_for(values)
+        self._require_not_held(changes)
+        if self.pending_change is not None:
+            raise awaits_approval(self.pending_change["request_id"])
+        watched = list(flow.get("watched_fields") or [])
+        free = {k: v for k, v in changes.items() if k not in watched}
+        held = {k: v for k, v in changes.items() if k in watched}
+        if free:
+            self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": free})
+        self.record(ev.INVOICE_CHANGE_PROPOSED, {
+            "request_id": request_id, "flow_id": flow["id"], "flow_version": int(flow["version"]),
+            "watched_fields": watched, "changes": held})
+        return changes
+
+    def revise(self, request_id: str, values: Mapping[str, Any], actor_id: str) -> None:
+        """New values for the held change of ``request_id`` (by its submitter, within
+        the flow's watched fields)."""
+        self._require_active()
+        pending = self.pending_change
+        if pending is None or pending["request_id"] != request_id or pending.get("kind") != "change":
+            raise Conflict(f"invoice {self.id} has no held change of request {request_id}")
+        if (pending.get("proposed_by") or {}).get("id") != actor_id:
+            raise Forbidden("only the submitter may revise a held change")
+        watched = list(pending.get("watched_fields") or ())
+        outside = [name for name in values if name not in watched]
+        if outside:
+            raise ValidationError({name: ["not a watched field of the held change"] for name in outside})
+        changes = self.changes_for(values)
+        if not changes:
+            raise ValidationError.field("changes", "revise at least one value")
+        self.record(ev.INVOICE_CHANGE_PROPOSED, {
+            "request_id": request_id, "flow_id": pending.get("flow_id"),
+            "flow_version": pending.get("flow_version"), "watched_fields": watched,
+            "changes": changes, "revision": True})
+
+    def settle(self, request_id: str, outcome: str, comment: str,
+               approvers: list[dict[str, Any]]) -> bool:
+        """The held change's request ended: ``approved`` applies it, ``rejected`` /
+        ``withdrawn`` discard it (a held creation is voided). False (nothing recorded)
+        when no change of that request is pending: a repeated report."""
+        pending = self.pending_change
+        if pending is None or pending["request_id"] != request_id or self.status == VOID:
+            return False
+        if outcome == "approved":
+            changes = {name: {"from": copy.deepcopy(self.value_of(name)), "to": copy.deepcopy(c["to"])}
+                       for name, c in pending["changes"].items()}
+            self.record(ev.INVOICE_CHANGE_APPLIED, {"request_id": request_id, "changes": changes,
+                                                    "approvers": list(approvers)})
+            return True
+        if outcome not in ev.DISCARD_OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.record(ev.INVOICE_CHANGE_DISCARDED, {
+            "request_id": request_id, "changes": copy.deepcopy(pending["changes"]),
+            "outcome": outcome, "comment": comment})
+        if pending.get("kind") == "create":
+            label = "审批驳回" if outcome == "rejected" else "提交人撤回"
+            self.record(ev.INVOICE_VOIDED, {"reason": f"{label}: {comment}" if comment else label})
+        return True
+
     def void(self, reason: str) -> None:
+        """Void the invoice; a change waiting for approval is discarded (``cancelled``)."""
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void already")
+        if self.pending_change is not None:
+            self.record(ev.INVOICE_CHANGE_DISCARDED, {
+                "request_id": self.pending_change["request_id"],
+                "changes": copy.deepcopy(self.pending_change["changes"]),
+                "outcome": "cancelled", "comment": reason})
         self.record(ev.INVOICE_VOIDED, {"reason": reason})
 
     def set_approval_status(self, status: str, request_id: str | None) -> bool:
@@ -79,6 +144,21 @@ class Invoice(Aggregate):
         return True
 
     # -- queries ---------------------------------------------------------------------
+    def changes_for(self, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """``{field: {from, to}}`` for the values that differ from the current ones."""
+        changes: dict[str, dict[str, Any]] = {}
+        for name, new in values.items():
+            old = self.value_of(name)
+            if differs(old, new):
+                changes[name] = {"from": copy.deepcopy(old), "to": copy.deepcopy(new)}
+        return changes
+
+    def proposed_state(self, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The state as it would be with ``changes`` applied (conditions look at it)."""
+        state = self.state()
+        apply_changes(state, changes)
+        return state
+
     def value_of(self, name: str) -> Any:
         key = custom_key(name)
         if key is not None:
@@ -92,6 +172,7 @@ class Invoice(Aggregate):
             "status": self.status, "void_reason": self.void_reason,
             "approval_status": self.approval_status,
             "approval_request_id": self.approval_request_id,
+            "pending_change": copy.deepcopy(self.pending_change),
         })
         data.update(self.audit_fields())
         return only_filled_values(data) if only_filled else data
@@ -100,6 +181,12 @@ class Invoice(Aggregate):
     def _require_active(self) -> None:
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void and cannot be changed")
+
+    def _require_not_held(self, changes: Mapping[str, Any]) -> None:
+        """While a change waits for approval, its flow's watched fields are locked."""
+        if self.pending_change is not None and \
+                set(changes) & set(self.pending_change.get("watched_fields") or ()):
+            raise awaits_approval(self.pending_change["request_id"])
 
     @classmethod
     def from_snapshot(cls, state: Mapping[str, Any], head_hash: str) -> Invoice:
@@ -115,40 +202,43 @@ class Invoice(Aggregate):
             status=state["status"], void_reason=state.get("void_reason"),
             approval_status=state["approval_status"],
             approval_request_id=state.get("approval_request_id"),
+            pending_change=copy.deepcopy(state.get("pending_change")),
             created_at=state.get("created_at"), created_by=actor("created_by"),
             updated_at=state.get("updated_at"), updated_by=actor("updated_by"))
 
-    def _apply_created(self, data: Mapping[str, Any]) -> None:
-        self.number = data["number"]
-        self.fields = copy.deepcopy(dict(data["fields"]))
+    def state(self) -> dict[str, Any]:
+        """The state as the shared fold sees it (a plain dict)."""
+        data: dict[str, Any] = {"id": self.id, "number": self.number, **self.fields,
+                                "status": self.status, "void_reason": self.void_reason,
+                                "approval_status": self.approval_status,
+                                "approval_request_id": self.approval_request_id,
+                                "pending_change": copy.deepcopy(self.pending_change)}
+        data.update(self.audit_fields())
+        return data
 
-    def _apply_fields_changed(self, data: Mapping[str, Any]) -> None:
-        for name, change in data["changes"].items():
-            key = custom_key(name)
-            if key is not None:
-                custom = dict(self.fields.get("custom") or {})
-                if change["to"] is None:
-                    custom.pop(key, None)
-                else:
-                    custom[key] = copy.deepcopy(change["to"])
-                self.fields["custom"] = custom
-            else:
-                self.fields[name] = copy.deepcopy(change["to"])
-
-    def _apply_voided(self, data: Mapping[str, Any]) -> None:
-        self.status, self.void_reason = VOID, data.get("reason")
-
-    def _apply_approval_status_changed(self, data: Mapping[str, Any]) -> None:
-        self.approval_status = data["to"]
-        self.approval_request_id = data.get("request_id")
+    def apply(self, envelope: Mapping[str, Any]) -> None:
+        state = fold(self.state(), envelope)
+        self.number = state["number"]
+        self.fields = {name: state.get(name) for name in INVOICE_FIELDS}
+        self.status, self.void_reason = state["status"], state.get("void_reason")
+        self.approval_status = state["approval_status"]
+        self.approval_request_id = state.get("approval_request_id")
+        self.pending_change = state.get("pending_change")
+        self.version = state["version"]
+        self.head = StreamHead(self.version, envelope["hash"])
+        self.created_at, self.created_by = state.get("created_at"), state.get("created_by")
+        self.updated_at, self.updated_by = state["updated_at"], state["updated_by"]
 
 
-Invoice.APPLY = {
-    ev.INVOICE_CREATED: Invoice._apply_created,
-    ev.INVOICE_FIELDS_CHANGED: Invoice._apply_fields_changed,
-    ev.INVOICE_VOIDED: Invoice._apply_voided,
-    ev.INVOICE_APPROVAL_STATUS_CHANGED: Invoice._apply_approval_status_changed,
-}
+def initial_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
+    fields["payment_ids"] = list(fields["payment_ids"] or [])
+    fields["custom"] = dict(fields["custom"] or {})
+    return fields
+
+
+def awaits_approval(request_id: str) -> Conflict:
+    return Conflict({"message": "a change awaits approval", "request_id": request_id})
 
 
 def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:

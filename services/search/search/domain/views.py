@@ -7,7 +7,6 @@ A view is a plain dict holding every invoice field (money as Decimal, dates as
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -23,16 +22,12 @@ from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     INVOICE_TYPE_CREATED,
     INVOICE_TYPE_UPDATED,
     INVOICE_VOIDED,
+    fold,
 )
 
 SETTING_EVENTS = {INVOICE_TYPE_CREATED: "invoice_type", INVOICE_TYPE_UPDATED: "invoice_type",
                   CUSTOM_FIELD_DEFINED: "custom_field", CUSTOM_FIELD_UPDATED: "custom_field"}
 
-INVOICE_FIELDS = (
-    "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
-    "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
-    "department_id", "remarks", "custom",
-)
 TEXT_FIELDS = ("number", "title", "content", "type", "invoice_no", "tracking_number",
                "courier", "remarks", "customer_name", "contract_number", "type_label")
 INTERNAL_FIELDS = ("_id", "terms", "month")
@@ -61,40 +56,8 @@ def to_decimal(value: Any) -> Any:
 def apply_invoice_event(view: Mapping[str, Any] | None, envelope: Mapping[str, Any],
                         directory: Directory) -> dict[str, Any]:
     """The view after one invoice event (``view`` is None before InvoiceCreated)."""
-    doc: dict[str, Any] = copy.deepcopy(dict(view)) if view else {}
-    kind, data = envelope["type"], envelope["data"]
-    if kind == INVOICE_CREATED:
-        doc = {"_id": envelope["stream_id"], "id": envelope["stream_id"], "number": data["number"],
-               "status": "active", "void_reason": None, "approval_status": "none",
-               "approval_request_id": None}
-        for name in INVOICE_FIELDS:
-            doc[name] = copy.deepcopy(data["fields"].get(name))
-        doc["custom"] = dict(doc.get("custom") or {})
-        doc["payment_ids"] = list(doc.get("payment_ids") or [])
-    elif kind == INVOICE_FIELDS_CHANGED:
-        for name, change in data["changes"].items():
-            if name.startswith("custom."):
-                custom = dict(doc.get("custom") or {})
-                if change.get("to") is None:
-                    custom.pop(name[len("custom."):], None)
-                else:
-                    custom[name[len("custom."):]] = copy.deepcopy(change["to"])
-                doc["custom"] = custom
-            else:
-                doc[name] = copy.deepcopy(change.get("to"))
-    elif kind == INVOICE_VOIDED:
-        doc["status"], doc["void_reason"] = "void", data.get("reason")
-    elif kind == INVOICE_APPROVAL_STATUS_CHANGED:
-        doc["approval_status"] = data["to"]
-        doc["approval_request_id"] = data.get("request_id")
-    else:
-        raise ValueError(f"not an invoice event: {kind}")
-    actor = envelope.get("actor") or {}
-    doc["version"] = int(envelope["version"])
-    doc["updated_at"] = envelope["occurred_at"]
-    doc["updated_by"] = {"id": actor.get("id"), "name": actor.get("name")}
-    if doc["version"] == 1:
-        doc["created_at"], doc["created_by"] = doc["updated_at"], doc["updated_by"]
+    doc = fold(view, envelope)
+    doc["_id"] = doc["id"]
     if view and all(view.get(name) == doc.get(name) for name in JOIN_KEYS):
         return join(doc, KeptJoins(view, directory))  # the joined records did not change
     return join(doc, directory)

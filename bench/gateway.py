@@ -56,6 +56,9 @@ def http_client(base: dict[str, Any], operation: str, seconds: float, index: int
 def rpc_client(base: dict[str, Any], operation: str, seconds: float, index: int) -> list[float]:
     import eventlet
     eventlet.monkey_patch()
+    import signal
+    # `timeout` or Ctrl-C: still stop the services and remove the store and vhost (finally)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from nameko.standalone.rpc import ClusterRpcProxy
     config = {"AMQP_URI": base["amqp_uri"], "serializer": "json"}
     invoice_id = base["invoice_ids"][index]

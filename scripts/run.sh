@@ -24,6 +24,9 @@ AMQP_URI="$(amqp_uri)"
 MONGO_URL="$(mongo_url)"
 export AMQP_URI MONGO_URL
 export INVOICE_AUTH_SECRET="${INVOICE_AUTH_SECRET:-dev-secret-change-me}"
+# Event signing keys (Ed25519, one pair per producing service), made once under var/keys.
+export EVENT_KEYS_DIR="${EVENT_KEYS_DIR:-$VAR/keys}"
+"$PY" -m shared.keys ensure "$EVENT_KEYS_DIR" customer invoice approval
 # Drop the notices nameko's CLI triggers at every start (eventlet deprecated, pkg_resources);
 # other warnings stay.
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main}"

@@ -6,6 +6,8 @@ in-memory storage, and their own vhost, both removed at the end.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import signal
@@ -24,6 +26,32 @@ PYTHON = sys.executable
 NAMEKO = str(Path(PYTHON).with_name("nameko"))
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")
+
+
+PRODUCERS = ("customer", "invoice", "approval")  # the services that sign events
+
+
+@functools.cache
+def keys_dir() -> Path:
+    """This test run's event signing keys (one pair per service, made once, removed at
+    exit); the services and the in-process stores of the tests sign with them."""
+    from shared.keys import ensure
+    made = Path(tempfile.mkdtemp(prefix="test-keys-"))
+    atexit.register(shutil.rmtree, made, True)
+    ensure(made, PRODUCERS)
+    return made
+
+
+def signing_key(service: str) -> Any:
+    """``service``'s signing key in the test keys (made on first use)."""
+    from shared.keys import ensure, load_signing_key
+    ensure(keys_dir(), [service])
+    return load_signing_key({"EVENT_KEYS_DIR": str(keys_dir())}, service)
+
+
+def key_ring() -> Any:
+    from shared.keys import KeyRing
+    return KeyRing.from_dir(keys_dir())
 
 
 def free_port() -> int:
@@ -109,7 +137,7 @@ def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]
     env = dict(os.environ)
     env.update({
         "AMQP_URI": amqp_uri, "MONGO_URL": mongo_url, "MONGO_DB_PREFIX": db_prefix,
-        "INVOICE_AUTH_SECRET": SECRET, "LOG_LEVEL": "INFO",
+        "INVOICE_AUTH_SECRET": SECRET, "LOG_LEVEL": "INFO", "EVENT_KEYS_DIR": str(keys_dir()),
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in
                                       (".", "services/invoice", "services/customer",
                                        "services/approval", "services/search")),

@@ -18,7 +18,7 @@ from approval.application import DeliveryApplication, TimeoutApplication
 from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, Reconciler, is_invoice_event, run_repairs
 from shared.dates import utc_now
-from shared.events.consumer import Apply, Fetch, StreamTracker, catch_up
+from shared.events.consumer import Apply, Fetch, Signatures, StreamTracker, catch_up, signatures_of
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
 from shared.rpc import system_rpc
@@ -60,8 +60,9 @@ class AppendingTracker(StreamTracker):
     skip it."""
 
     def __init__(self, db: Database[Any], consumer: str, store: EventStore,
-                 may_append: Callable[[Mapping[str, Any]], bool]) -> None:
-        super().__init__(db, consumer)
+                 may_append: Callable[[Mapping[str, Any]], bool],
+                 signatures: Signatures | None = None) -> None:
+        super().__init__(db, consumer, signatures)
         self.store = store
         self.may_append = may_append
 
@@ -89,8 +90,9 @@ class ApprovalStore(EventStoreProvider):
         reaction = InvoiceEventReaction(replica, flows, requests)
         return ApprovalStorage(
             flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
-            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open), log=store,
-            webhooks=webhooks, deliveries=deliveries, replica=replica)
+            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open,
+                                     signatures_of(self.container.config, "invoice")),
+            log=store, webhooks=webhooks, deliveries=deliveries, replica=replica)
 
     def start(self) -> None:
         super().start()

@@ -94,20 +94,25 @@ class KeyRing:
         found = []
         if compute_hash(envelope) != envelope.get("hash"):
             found.append("hash does not match the event's content")
-        key_id, signature = envelope.get("key_id"), envelope.get("signature")
+        return found + self.signature_problems(envelope.get("hash"), envelope.get("key_id"),
+                                               envelope.get("signature"), producer)
+
+    def signature_problems(self, event_hash: Any, key_id: Any, signature: Any,
+                           producer: str) -> list[str]:
+        """Why ``signature`` is not ``producer``'s signature of ``event_hash``."""
         if not key_id or not signature:
-            return [*found, "event is not signed"]
+            return ["event is not signed"]
         if key_service(key_id) != producer:
-            return [*found, f"signed with key {key_id!r}, not a key of {producer!r}"]
+            return [f"signed with key {key_id!r}, not a key of {producer!r}"]
         public = self.keys.get(key_id)
         if public is None:
-            return [*found, f"unknown signing key {key_id!r}"]
+            return [f"unknown signing key {key_id!r}"]
         try:
             public.verify(base64.b64decode(str(signature), validate=True),
-                          SIGNED_PREFIX + str(envelope.get("hash")).encode())
+                          SIGNED_PREFIX + str(event_hash).encode())
         except (InvalidSignature, binascii.Error, ValueError):
-            found.append("signature does not match the event's hash")
-        return found
+            return ["signature does not match the event's hash"]
+        return []
 
 
 # -- configuration -------------------------------------------------------------------------

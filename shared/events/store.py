@@ -123,7 +123,8 @@ class EventStore:
                                 ordered=True, session=session)
         last = envelopes[-1]
         self.heads.replace_one({"_id": stream_id}, {
-            name: last[name] for name in ("version", "hash", "position", "key_id", "signature")},
+            name: last[name] for name in ("stream_type", "version", "hash", "position",
+                                          "key_id", "signature")},
             upsert=True, session=session)
         return envelopes
 
@@ -172,6 +173,12 @@ class EventStore:
         docs = self.heads.find({"_id": {"$gt": after_stream_id}}).sort("_id", ASCENDING).limit(limit)
         return [{"stream_id": d.pop("_id"), **d} for d in docs]
 
+    def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
+        """``read_heads``' answer: ``{heads: [{stream_id, stream_type, version, hash,
+        position, key_id, signature}], last_stream_id}`` (an empty page at the end)."""
+        heads = self.stream_heads(after_stream_id, limit)
+        return {"heads": heads, "last_stream_id": heads[-1]["stream_id"] if heads else after_stream_id}
+
     def head(self, stream_id: str) -> dict[str, Any] | None:
         doc = self.heads.find_one({"_id": stream_id})
         return None if doc is None else {"stream_id": doc.pop("_id"), **doc}
@@ -200,6 +207,10 @@ class EventStore:
                     broken.extend(checker.feed(event))
         broken.extend(checker.head_breaks(self.head))
         return {"ok": not broken, "checked": checker.checked, "broken": broken}
+
+    def all_heads(self, batch_size: int = 1000) -> list[dict[str, Any]]:
+        """Every recorded stream head, in stream id order."""
+        return self._all_heads(batch_size)
 
     def _all_heads(self, batch_size: int) -> list[dict[str, Any]]:
         heads, after = [], ""

@@ -23,10 +23,23 @@ read -r -a services <<< "${SERVICES:-$(cut -d: -f1 Procfile | tr '\n' ' ')}"
 AMQP_URI="$(amqp_uri)"
 MONGO_URL="$(mongo_url)"
 export AMQP_URI MONGO_URL
-export INVOICE_AUTH_SECRET="${INVOICE_AUTH_SECRET:-dev-secret-change-me}"
-# Event signing keys (Ed25519, one pair per producing service), made once under var/keys.
+# Signing keys (Ed25519, one pair per service: its events and its own service tokens),
+# made once under var/keys (docs/security.md).
 export EVENT_KEYS_DIR="${EVENT_KEYS_DIR:-$VAR/keys}"
-"$PY" -m shared.keys ensure "$EVENT_KEYS_DIR" customer invoice approval
+"$PY" -m shared.keys ensure "$EVENT_KEYS_DIR" customer invoice approval search
+# Dev mode: user tokens are HS256 with a shared secret, a random one made once for this
+# checkout (var/keys/dev-auth-secret) unless INVOICE_AUTH_SECRET is set. Production runs
+# without dev mode, on the identity provider's keys (INVOICE_JWKS_FILE).
+export INVOICE_DEV_MODE=1
+if [[ -z "${INVOICE_AUTH_SECRET:-}" ]]; then
+    secret_file="$EVENT_KEYS_DIR/dev-auth-secret"
+    if [[ ! -s "$secret_file" ]]; then
+        (umask 077 && "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$secret_file")
+    fi
+    INVOICE_AUTH_SECRET="$(cat "$secret_file")"
+fi
+export INVOICE_AUTH_SECRET
+warn "DEV MODE: tokens are HS256 signed with INVOICE_AUTH_SECRET (never in production)"
 # Drop the notices nameko's CLI triggers at every start (eventlet deprecated, pkg_resources);
 # other warnings stay.
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main}"

@@ -36,7 +36,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from shared.auth import DEFAULT_SECRET, bearer, issue_token
 from shared.dates import utc_now
 from shared.events.envelope import ChainChecker, problem
-from shared.keys import DEFAULT_KEYS_DIR, KeyRing
+from shared.keys import DEFAULT_KEYS_DIR, KeyRing, public_dir
 
 
 def read_heads(service: Any, page_size: int = 1000) -> dict[str, dict[str, Any]]:
@@ -141,13 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"))
     parser.add_argument("--token", help='"Bearer <JWT>" of an auditor, admin or finance user')
     parser.add_argument("--keys-dir", default=os.environ.get("EVENT_KEYS_DIR", DEFAULT_KEYS_DIR),
-                        help="directory of the producers' public keys (<service>-<n>.pub)")
+                        help="keys directory; its public/ holds the producers' <service>-<n>.pub")
     parser.add_argument("--export-heads", metavar="FILE", help="save every stream's signed head")
     parser.add_argument("--against", metavar="FILE", help="prove nothing up to these heads changed")
     args = parser.parse_args(argv)
-    keys = KeyRing.from_dir(args.keys_dir)
+    keys = KeyRing.from_dir(public_dir(args.keys_dir))
     if not keys.keys:
-        print(f"no public event keys (<service>-<n>.pub) in {args.keys_dir}", file=sys.stderr)
+        print(f"no public event keys (<service>-<n>.pub) in {public_dir(args.keys_dir)}",
+              file=sys.stderr)
         return 2
     token = args.token or bearer(issue_token(
         os.environ.get("INVOICE_AUTH_SECRET", DEFAULT_SECRET), sub="audit-cli", name="audit",

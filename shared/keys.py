@@ -2,15 +2,17 @@
 Ed25519 private key; everyone who reads events checks the signature with the
 producer's public key.
 
-Files (one directory, ``EVENT_KEYS_DIR``, default ``var/keys``):
+Files (under ``EVENT_KEYS_DIR``, default ``var/keys``):
 
-    <service>-<n>.key   the private key (PKCS#8 PEM), only on the producer's machine
-    <service>-<n>.pub   its public key (SubjectPublicKeyInfo PEM), everywhere
+    private/<service>-<n>.key   the private key (PKCS#8 PEM, mode 0600): only the
+                                service's own machine or container needs it
+    public/<service>-<n>.pub    its public key (SubjectPublicKeyInfo PEM): everyone
 
-``<service>-<n>`` is the key id written into every envelope (``key_id``). A service
-signs with its highest-numbered private key (or ``EVENT_SIGNING_KEY_FILE``); every
-``.pub`` in the directory is accepted, so rotation is: ``rotate`` a new key, hand its
-``.pub`` to every service, restart the producer; keep the old ``.pub`` as long as events
+``<service>-<n>`` is the key id written into every envelope (``key_id``) and into the
+``kid`` of the service's own tokens. A service signs with its highest-numbered private
+key (or ``EVENT_SIGNING_KEY_FILE``, a file named ``<service>-<n>.key``); every ``.pub``
+is accepted, so rotation is: ``rotate`` a new key, hand its ``.pub`` to every service
+(restart them), then restart the producer; keep the old ``.pub`` as long as events
 signed with it are kept (for ever: the store is append-only).
 
     python -m shared.keys ensure var/keys invoice customer approval search
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import functools
 import os
 import re
 import sys
@@ -121,14 +124,23 @@ def keys_dir(config: Mapping[str, Any]) -> Path:
                     or DEFAULT_KEYS_DIR))
 
 
+def public_dir(root: str | Path) -> Path:
+    return Path(root) / "public"
+
+
+def private_dir(root: str | Path) -> Path:
+    return Path(root) / "private"
+
+
 def load_signing_key(config: Mapping[str, Any], service: str) -> SigningKey:
     """The service's signing key: ``EVENT_SIGNING_KEY_FILE`` or its newest key in the
     keys directory. Raises KeysMissing: a service never stores unsigned events."""
     explicit = config.get("EVENT_SIGNING_KEY_FILE") or os.environ.get("EVENT_SIGNING_KEY_FILE")
-    path = Path(str(explicit)) if explicit else _newest(keys_dir(config), service, ".key")
+    path = Path(str(explicit)) if explicit else \
+        _newest(private_dir(keys_dir(config)), service, ".key")
     if path is None or not path.is_file():
         raise KeysMissing(f"no event signing key for {service!r} (EVENT_SIGNING_KEY_FILE, or "
-                          f"{service}-<n>.key in {keys_dir(config)}; make one with "
+                          f"{service}-<n>.key in {private_dir(keys_dir(config))}; make one with "
                           f"'python -m shared.keys ensure {keys_dir(config)} {service}')")
     if key_service(path.name.removesuffix(".key")) != service:
         raise KeysMissing(f"{path.name}: a signing key of {service!r} is named {service}-<n>.key")
@@ -138,11 +150,23 @@ def load_signing_key(config: Mapping[str, Any], service: str) -> SigningKey:
     return SigningKey(path.name.removesuffix(".key"), private)
 
 
+def cached_signing_key(config: Mapping[str, Any], service: str) -> SigningKey:
+    """``load_signing_key``, read once per process (service tokens are made per call)."""
+    explicit = config.get("EVENT_SIGNING_KEY_FILE") or os.environ.get("EVENT_SIGNING_KEY_FILE") or ""
+    return _cached_key(str(keys_dir(config)), str(explicit), service)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_key(directory: str, explicit: str, service: str) -> SigningKey:
+    return load_signing_key({"EVENT_KEYS_DIR": directory, "EVENT_SIGNING_KEY_FILE": explicit}, service)
+
+
 def load_key_ring(config: Mapping[str, Any]) -> KeyRing:
     """Every public key in the keys directory; KeysMissing when there is none."""
-    ring = KeyRing.from_dir(keys_dir(config))
+    ring = KeyRing.from_dir(public_dir(keys_dir(config)))
     if not ring.keys:
-        raise KeysMissing(f"no public event keys (<service>-<n>.pub) in {keys_dir(config)}")
+        raise KeysMissing(f"no public event keys (<service>-<n>.pub) in "
+                          f"{public_dir(keys_dir(config))}")
     return ring
 
 
@@ -163,14 +187,14 @@ def _newest(directory: Path, service: str, suffix: str) -> Path | None:
 
 def write_key(directory: str | Path, key_id: str) -> SigningKey:
     """Generate a key pair named ``key_id`` (private file mode 0600)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+    public_dir(directory).mkdir(parents=True, exist_ok=True)
     key = SigningKey(key_id, Ed25519PrivateKey.generate())
-    private = directory / f"{key_id}.key"
+    private = private_dir(directory) / f"{key_id}.key"
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key.private_pem())
-    (directory / f"{key_id}.pub").write_bytes(key.public_key().public_bytes(
+    (public_dir(directory) / f"{key_id}.pub").write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return key
 
@@ -179,14 +203,14 @@ def ensure(directory: str | Path, services: Iterable[str]) -> list[str]:
     """Give each service a key pair unless it has one; return the key ids made."""
     made = []
     for service in services:
-        if not _numbers(Path(directory), service, ".key"):
+        if not _numbers(private_dir(directory), service, ".key"):
             made.append(write_key(directory, f"{service}-1").key_id)
     return made
 
 
 def rotate(directory: str | Path, service: str) -> str:
     """A new key pair for ``service``, numbered after its newest; older ones stay."""
-    numbers = _numbers(Path(directory), service, ".pub")
+    numbers = _numbers(public_dir(directory), service, ".pub")
     return write_key(directory, f"{service}-{(numbers[-1] if numbers else 0) + 1}").key_id
 
 

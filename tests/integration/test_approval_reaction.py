@@ -15,7 +15,7 @@ from approval.adapters.requests import MongoNotificationStore, MongoRequestRepos
 from approval.dependencies import AppendingTracker
 from approval.domain.flow import Flow, validate_definition
 from approval.reactions import InvoiceEventReaction
-from shared.events.envelope import Metadata
+from shared.events.envelope import GENESIS_HASH, Metadata, compute_hash
 from shared.events.store import EventStore
 from shared.query import invoice_catalog
 
@@ -45,6 +45,15 @@ def envelope(version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
             "actor": {"id": "sales-1", "name": "销售", "roles": ["sales"]}}
 
 
+def chain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Link and hash one stream's events as the invoice store would."""
+    prev_hash = GENESIS_HASH
+    for event in events:
+        event["prev_hash"] = prev_hash
+        event["hash"] = prev_hash = compute_hash(event)
+    return events
+
+
 def amount(version: int, old: str, new: str) -> dict[str, Any]:
     return envelope(version, "InvoiceFieldsChanged", {"changes": {"amount": {"from": old, "to": new}}})
 
@@ -56,6 +65,7 @@ def feed(parts: dict[str, Any], event: dict[str, Any], fetch: Any = None) -> int
 def test_a_trigger_delivered_three_times_opens_one_request(parts: dict[str, Any]) -> None:
     created = envelope(1, "InvoiceCreated", {"number": "INV-1", "fields": {"amount": "100.00"}})
     change = amount(2, "100.00", "20000.00")
+    chain([created, change])
 
     applied = [feed(parts, created)] + [feed(parts, change) for _ in range(3)]
 
@@ -73,6 +83,7 @@ def test_an_early_event_fetches_its_predecessors_and_the_newest_trigger_supersed
         parts: dict[str, Any]) -> None:
     history = [envelope(1, "InvoiceCreated", {"number": "INV-1", "fields": {"amount": "100.00"}}),
                amount(2, "100.00", "20000.00"), amount(3, "20000.00", "30000.00")]
+    chain(history)
 
     feed(parts, history[2], fetch=lambda stream, after: history[after:])
 

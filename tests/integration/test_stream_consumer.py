@@ -219,7 +219,7 @@ def test_a_forged_event_carrying_a_valid_service_token_is_parked_and_the_real_on
     publish_all(vhost, source_service, events[:1])
     wait_for(until_projected(db, events[:1]), timeout=30, message="v1 applied")
     forged = altered(envelope_to_wire(events[1]), data={"v": "FORGED"})
-    token = bearer(service_token(SECRET, source_service))
+    token = bearer(service_token(signing_key(source_service)))
 
     # when the forgery comes first, then the real v2
     publish_raw(vhost, source_service, [forged], {"nameko.authorization": token})

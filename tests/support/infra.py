@@ -28,7 +28,7 @@ SECRET = "test-secret-0123456789-0123456789-abcdef"
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")
 
 
-PRODUCERS = ("customer", "invoice", "approval")  # the services that sign events
+SERVICES = ("customer", "invoice", "approval", "search")  # each with its own key
 
 
 @functools.cache
@@ -38,7 +38,7 @@ def keys_dir() -> Path:
     from shared.keys import ensure
     made = Path(tempfile.mkdtemp(prefix="test-keys-"))
     atexit.register(shutil.rmtree, made, True)
-    ensure(made, PRODUCERS)
+    ensure(made, SERVICES)
     return made
 
 
@@ -50,8 +50,8 @@ def signing_key(service: str) -> Any:
 
 
 def key_ring() -> Any:
-    from shared.keys import KeyRing
-    return KeyRing.from_dir(keys_dir())
+    from shared.keys import KeyRing, public_dir
+    return KeyRing.from_dir(public_dir(keys_dir()))
 
 
 def free_port() -> int:
@@ -137,7 +137,8 @@ def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]
     env = dict(os.environ)
     env.update({
         "AMQP_URI": amqp_uri, "MONGO_URL": mongo_url, "MONGO_DB_PREFIX": db_prefix,
-        "INVOICE_AUTH_SECRET": SECRET, "LOG_LEVEL": "INFO", "EVENT_KEYS_DIR": str(keys_dir()),
+        "INVOICE_AUTH_SECRET": SECRET, "INVOICE_DEV_MODE": "1", "LOG_LEVEL": "INFO",
+        "EVENT_KEYS_DIR": str(keys_dir()),
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in
                                       (".", "services/invoice", "services/customer",
                                        "services/approval", "services/search")),

@@ -18,11 +18,29 @@ read -r -a services <<< "${SERVICES:-$(cut -d: -f1 Procfile | tr '\n' ' ')}"
 
 "$ROOT/scripts/venv.sh"
 "$ROOT/scripts/rabbitmq.sh"
+"$ROOT/scripts/rabbitmq-accounts.sh"
 "$ROOT/scripts/mongo.sh" start
 
 AMQP_URI="$(amqp_uri)"
 MONGO_URL="$(mongo_url)"
 export AMQP_URI MONGO_URL
+# Each service on its own store user (scripts/mongo.sh made them; the Procfile picks
+# MONGO_URL_<SERVICE>), when the store is the local SecantusDB started with --auth.
+if [[ -f "$VAR/mongo.users-provisioned" ]] && ! mongo_is_external; then
+    for name in customer invoice approval search; do
+        export "MONGO_URL_${name^^}=$("$PY" -m shared.store_users --url "$MONGO_URL" \
+            --passwords "$VAR/mongo-users" --print-url "crm-$name")"
+    done
+fi
+# Each service on its own broker account (the Procfile picks AMQP_URI_<SERVICE>); the
+# demo loader and readiness probe call as internal callers do, on invoice-client.
+broker="$(url_host "$AMQP_URI"):$(url_port "$AMQP_URI" 5672)"
+if is_local_host "$(url_host "$AMQP_URI")"; then
+    for name in customer invoice approval search; do
+        export "AMQP_URI_${name^^}=amqp://crm-$name:$(cat "$VAR/rabbitmq/$name.password")@$broker/"
+    done
+    export INVOICE_CLIENT_AMQP_URI="${INVOICE_CLIENT_AMQP_URI:-amqp://invoice-client:${INVOICE_CLIENT_PASSWORD:-invoice-client-dev}@$broker/}"
+fi
 # Signing keys (Ed25519, one pair per service: its events and its own service tokens),
 # made once under var/keys (docs/security.md).
 export EVENT_KEYS_DIR="${EVENT_KEYS_DIR:-$VAR/keys}"
@@ -94,7 +112,9 @@ else
 fi
 
 cat <<INFO
-==> running. RPC over $AMQP_URI, store $MONGO_URL
+==> running. RPC over $broker, store $MONGO_URL
+    internal callers connect as ${INVOICE_CLIENT_AMQP_URI:-$AMQP_URI}
+      (shared.rpc_client.client_proxy; docs/security.md)
     logs:   ${SERVICES_LOG#"$ROOT"/} (services, one prefix per service)
             ${LOG_DIR#"$ROOT"/}/mongo.log (SecantusDB, when started here)
     follow: tail -f ${SERVICES_LOG#"$ROOT"/}

@@ -31,12 +31,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
 from shared.auth import DEFAULT_SECRET, bearer, issue_token
 from shared.dates import utc_now
 from shared.events.envelope import ChainChecker, problem
 from shared.keys import DEFAULT_KEYS_DIR, KeyRing, public_dir
+from shared.rpc_client import client_proxy
 
 
 def read_heads(service: Any, page_size: int = 1000) -> dict[str, dict[str, Any]]:
@@ -138,7 +137,8 @@ def load_heads(path: str | Path, service_name: str) -> dict[str, dict[str, Any]]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.audit", description=__doc__.splitlines()[0])
     parser.add_argument("service", choices=["invoice", "customer", "approval"])
-    parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"))
+    parser.add_argument("--amqp-uri", default=os.environ.get("INVOICE_CLIENT_AMQP_URI") or os.environ.get(
+        "AMQP_URI", "amqp://invoice-client:invoice-client-dev@127.0.0.1:5672/"))
     parser.add_argument("--token", help='"Bearer <JWT>" of an auditor, admin or finance user')
     parser.add_argument("--keys-dir", default=os.environ.get("EVENT_KEYS_DIR", DEFAULT_KEYS_DIR),
                         help="keys directory; its public/ holds the producers' <service>-<n>.pub")
@@ -158,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     def show(count: int, rate: float) -> None:
         print(f"\r  {count:>10,} events checked  {rate:>9,.0f} events/s", end="", flush=True)
 
-    config = {"AMQP_URI": args.amqp_uri, "serializer": "json"}
-    with ClusterRpcProxy(config, context_data={"authorization": token}, timeout=120) as hub:
+    with client_proxy(args.amqp_uri, token, timeout=120) as hub:
         report = audit(getattr(hub, args.service), progress=show, producer=args.service,
                        keys=keys, exported=exported)
     print(f"\n{args.service}: {report['checked']} events in {report['streams']} streams, "

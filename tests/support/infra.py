@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -89,13 +91,23 @@ class MongoProcess:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="test-mongo-")
         self.log = open(Path(self.dir) / "mongo.log", "wb")
-        storage = str(Path(self.dir) / "data") if on_disk else ":memory:"
+        self.storage = str(Path(self.dir) / "data") if on_disk else ":memory:"
+        self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
+        self._start(auth=False)
+
+    def _start(self, auth: bool) -> None:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", storage, "--sync-on-commit", "--log-level", "WARNING"],
+             "--storage-path", self.storage, "--sync-on-commit", "--log-level", "WARNING",
+             *(["--auth"] if auth else [])],
             cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
         wait_for(self._ping, timeout=30, message="the test store to answer")
+
+    def restart(self, auth: bool) -> None:
+        """Stop and start again on the same (on-disk) data, with or without ``--auth``."""
+        self.proc.terminate()
+        self.proc.wait(10)
+        self._start(auth)
 
     def _ping(self) -> bool:
         import pymongo
@@ -116,14 +128,54 @@ class MongoProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def import_definitions(wanted: dict[str, Any]) -> None:
+    """``rabbitmqctl import_definitions`` (this RabbitMQ reads a file, not stdin, and
+    imports in the background): returns once every topic permission is in place."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="test-definitions-") as handle:
+        json.dump(wanted, handle)
+        handle.flush()
+        # rabbitmqctl reads it as the rabbitmq user; it holds salted hashes only
+        os.chmod(handle.name, 0o644)
+        subprocess.run(["rabbitmqctl", "-q", "import_definitions", handle.name], check=True,
+                       capture_output=True, timeout=120)
+    vhost = wanted["vhosts"][0]["name"]
+    expected = {entry["user"] for entry in wanted["topic_permissions"]}
+
+    def imported() -> bool:
+        listed = subprocess.run(["rabbitmqctl", "-q", "list_topic_permissions", "-p", vhost],
+                                capture_output=True, text=True, timeout=60)
+        return listed.returncode == 0 and \
+            expected <= {line.split("\t")[0] for line in listed.stdout.splitlines()}
+    wait_for(imported, timeout=90, interval=0.5, message=f"the accounts of {vhost}")
+
+
 class RabbitVhost:
-    """A private vhost, created and deleted with rabbitmqctl."""
+    """A private vhost with its own accounts (shared.broker_accounts), created in one
+    ``rabbitmqctl import_definitions`` and deleted at the end.
+
+    ``amqp_uri`` is guest's (the test harness: publishing forged events, peeking at
+    queues); ``service_uri(name)`` each service's own account; ``client_uri`` the
+    internal-caller account the test clients use."""
 
     def __init__(self) -> None:
+        from shared.broker_accounts import CLIENT_USER, SERVICES, definitions
         self.name = f"test-{uuid.uuid4().hex[:12]}"
-        self._ctl("add_vhost", self.name)
-        self._ctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+        self.prefix = f"{self.name}-"
+        self.client_user = f"{self.prefix}{CLIENT_USER}"
+        self.passwords = {name: uuid.uuid4().hex for name in (*SERVICES, self.client_user)}
+        self.users = [f"{self.prefix}{name}" for name in SERVICES] + [self.client_user]
+        guest = {"user": "guest", "configure": ".*", "write": ".*", "read": ".*"}
+        wanted = definitions(self.name, self.passwords, prefix=self.prefix,
+                             client_user=self.client_user, extra_permissions=[guest])
+        import_definitions(wanted)
         self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{self.name}"
+        self.client_uri = self._uri(self.client_user, self.passwords[self.client_user])
+
+    def _uri(self, user: str, password: str) -> str:
+        return f"amqp://{quote(user, safe='')}:{password}@{RABBIT_HOST}/{quote(self.name, safe='')}"
+
+    def service_uri(self, service: str) -> str:
+        return self._uri(f"{self.prefix}{service}", self.passwords[service])
 
     @staticmethod
     def _ctl(*args: str) -> None:
@@ -131,10 +183,18 @@ class RabbitVhost:
 
     def delete(self) -> None:
         self._ctl("delete_vhost", self.name)
+        names = ", ".join(f'<<"{user}">>' for user in self.users)
+        self._ctl("eval", f'[rabbit_auth_backend_internal:delete_user(U, <<"tests">>) || U <- [{names}]].')
 
 
-def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]:
+def service_env(amqp_uri: str | RabbitVhost, mongo_url: str, db_prefix: str) -> dict[str, str]:
+    """The environment of service processes; given a RabbitVhost, each service runs on
+    its own broker account (``AMQP_URI_<SERVICE>``, picked by ServiceProcess)."""
     env = dict(os.environ)
+    if isinstance(amqp_uri, RabbitVhost):
+        from shared.broker_accounts import SERVICES
+        env.update({f"AMQP_URI_{name.upper()}": amqp_uri.service_uri(name) for name in SERVICES})
+        amqp_uri = amqp_uri.amqp_uri
     env.update({
         "AMQP_URI": amqp_uri, "MONGO_URL": mongo_url, "MONGO_DB_PREFIX": db_prefix,
         "INVOICE_AUTH_SECRET": SECRET, "INVOICE_DEV_MODE": "1", "LOG_LEVEL": "INFO",
@@ -160,10 +220,12 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")
+        env = dict(self.env)
+        env["AMQP_URI"] = env.get(f"AMQP_URI_{self.name.upper()}") or env["AMQP_URI"]
         self.proc = subprocess.Popen(
             [NAMEKO, "run", "--config", str(ROOT / "services" / self.name / "config.yaml"),
              f"{self.name}.service"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def alive(self) -> bool:

@@ -21,6 +21,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from shared.auth import Actor, Policy, bearer, service_token, token_verifier
 from shared.errors import Unauthorized
 from shared.keys import cached_signing_key
+from shared.rpc_client import ClientReplyListener
 
 AUTH_HEADER = "authorization"
 
@@ -134,9 +135,12 @@ class PolicyProvider(DependencyProvider):
 
 
 def system_rpc(config: Mapping[str, Any], caller: str) -> ClusterRpcProxy:
-    """A standalone RPC proxy carrying a short-lived service token (for background work)."""
+    """A standalone RPC proxy carrying a short-lived service token (for background work,
+    and operator tools such as ``search.rebuild`` on an account that may not declare
+    exchanges: its reply queue does not re-declare ``nameko-rpc``)."""
     token = own_service_token(config, caller)
-    return ClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30)
+    return ClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30,
+                           reply_listener_cls=ClientReplyListener)
 
 
 class _AsService:

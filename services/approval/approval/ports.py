@@ -74,6 +74,7 @@ class EventLog(Protocol):
     def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
         """{heads, last_stream_id}: recorded stream heads in stream id order."""
 
+
 class Webhooks(Protocol):
     def add(self, webhook: Mapping[str, Any]) -> None:
         """Store a new webhook (with its secret)."""

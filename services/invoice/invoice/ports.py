@@ -76,6 +76,7 @@ class EventLog(Protocol):
     def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
         """{heads, last_stream_id}: recorded stream heads in stream id order."""
 
+
 class FlowRules(Protocol):
     """The invoice service's replica of the approval flows (their trigger rules). The
     approval service's ``define_flow`` / ``update_flow`` return only once it is here,

@@ -15,9 +15,10 @@ from approval.adapters.requests import MongoNotificationStore, MongoRequestRepos
 from approval.dependencies import AppendingTracker
 from approval.domain.flow import Flow, validate_definition
 from approval.reactions import InvoiceEventReaction
-from shared.events.envelope import GENESIS_HASH, Metadata, compute_hash
+from shared.events.envelope import Metadata
 from shared.events.store import EventStore
 from shared.query import invoice_catalog
+from tests.support.factories import chain
 
 ADMIN = Metadata(actor={"id": "admin-1", "name": "admin"})
 
@@ -43,15 +44,6 @@ def envelope(version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
             "version": version, "position": version, "type": kind, "data": data,
             "occurred_at": "2026-05-01T00:00:00Z", "correlation_id": "c1",
             "actor": {"id": "sales-1", "name": "销售", "roles": ["sales"]}}
-
-
-def chain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Link and hash one stream's events as the invoice store would."""
-    prev_hash = GENESIS_HASH
-    for event in events:
-        event["prev_hash"] = prev_hash
-        event["hash"] = prev_hash = compute_hash(event)
-    return events
 
 
 def amount(version: int, old: str, new: str) -> dict[str, Any]:

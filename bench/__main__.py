@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from bench.audit_check import audit_section  # noqa: E402
 from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -187,9 +188,12 @@ def main() -> int:
             approval_latency(vhost.amqp_uri, rate, options.seconds) for rate in options.approval_rates]
         memory = {name: rss_mb(p.proc.pid) for name, p in services.items() if p.alive()}
         raw = store_round_trips(mongo.url)
+        audit = audit_section()
+        print(f"offline audit check: {audit['check_events_per_s']:,} events/s "
+              f"(export then check {audit['export_then_check_events_per_s']:,}/s; target >= 20,000)")
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "seconds": options.seconds,
                   "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory, "store": raw,
-                  "search": search, "approval": approval_rows,
+                  "search": search, "approval": approval_rows, "audit_check": audit,
                   "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150, "lag_p99_ms_max": 100,
                               "rebuild_ratio_min": 0.5, "query_ratio_max": 1.5,
                               "approval_p99_ms_max_at_50_per_s": 200}}

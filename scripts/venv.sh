@@ -18,7 +18,7 @@ if [[ ! -x "$PY" ]]; then
     "$PYTHON_BIN" -m venv "$VENV"
 fi
 
-wanted="$( { "$PY" -V 2>&1; cat requirements.txt requirements-dev.txt constraints.txt; } | sha256sum | cut -d' ' -f1)"
+wanted="$( { "$PY" -V 2>&1; cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml; } | sha256sum | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$wanted" ]]; then
     say "virtualenv .venv is up to date"
     exit 0
@@ -26,5 +26,7 @@ fi
 
 say "installing requirements-dev.txt into .venv (this can take a minute)"
 "$PY" -m pip install --disable-pip-version-check --progress-bar off -q -r requirements-dev.txt -c constraints.txt
+# the project itself, editable, for its console script .venv/bin/invoicectl
+"$PY" -m pip install --disable-pip-version-check --progress-bar off -q --no-deps --no-build-isolation -e .
 echo "$wanted" > "$STAMP"
 say "virtualenv .venv ready"

@@ -30,6 +30,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from shared import metrics
 from shared.events.envelope import GENESIS_HASH, compute_hash
 from shared.keys import KeyRing, load_key_ring
 
@@ -80,6 +81,7 @@ class EventStreamHandler(Consumer):
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""), routing_key=f"{name}.dlq",
                                        durable=True, auto_delete=False)
         self.keys: KeyRing = load_key_ring(self.container.config)
+        metrics.STATE.watch_queue(name, self.dead_letter_queue.name, self.container.config["AMQP_URI"])
         super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:
@@ -118,6 +120,7 @@ class EventStreamHandler(Consumer):
                 if attempts < self.max_attempts:
                     time.sleep(min(0.1 * 2 ** attempts, 5.0))
                     self._publish(message.payload, message, self.queue.name, attempts, error)
+                    metrics.count_failure(self.queue.name, "retried")
                 else:
                     log.error("event parked on %s after %d attempts: %s",
                               self.dead_letter_queue.name, attempts, error)
@@ -131,6 +134,7 @@ class EventStreamHandler(Consumer):
     def _park(self, body: Any, message: Any, error: str, attempts: int = 0) -> None:
         self._publish(body, message, self.dead_letter_queue.name, attempts, error,
                       declare=[self.dead_letter_queue])
+        metrics.count_failure(self.queue.name, "parked")
 
     def _publish(self, body: Any, message: Any, routing_key: str, attempts: int, error: str,
                  declare: list[Queue] | None = None) -> None:
@@ -201,12 +205,16 @@ class StreamTracker:
         self.check(envelope)
         applied = self.applied_version(stream_id)
         if version <= applied:
+            metrics.count_consumer(self.consumer, "duplicate")
             return 0
         todo = [envelope] if version == applied + 1 else \
             self._predecessors(envelope, applied, fetch)
         count = 0
         for event in todo:
             count += self._apply_one(event, apply)
+        metrics.count_consumer(self.consumer, "applied", count)
+        if count == 0:
+            metrics.count_consumer(self.consumer, "duplicate")
         return count
 
     def _predecessors(self, envelope: Mapping[str, Any], applied: int,

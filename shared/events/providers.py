@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from shared import metrics
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
 from shared.events.upcasting import UpcasterRegistry
@@ -40,6 +41,7 @@ class EventStoreProvider(DependencyProvider):
         self.store.ensure_indexes()
         self.ensure_indexes(self.db)
         self.target = self.build(self.db, self.store)
+        metrics.STATE.watch_relay(self.db.name, self.relay)
 
     def start(self) -> None:
         self._relay_thread = None
@@ -51,6 +53,7 @@ class EventStoreProvider(DependencyProvider):
         self.relay.stop()
         if self._relay_thread is not None:
             self._relay_thread.wait()
+        metrics.STATE.forget(self.db.name)
         self.client.close()
 
     def kill(self) -> None:

@@ -22,6 +22,7 @@ from kombu import Connection, Producer
 from nameko.standalone.events import get_event_exchange
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from shared import metrics
 from shared.events.envelope import envelope_to_wire
 from shared.events.store import EventStore
 
@@ -193,4 +194,5 @@ class OutboxRelay:
         if batch:
             self.position = int(batch[-1]["position"])
             self.published += len(batch)
+            metrics.RELAY_PUBLISHED.labels(self.store.db.name).inc(len(batch))
         return len(batch)

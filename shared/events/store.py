@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared import metrics
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict
 from shared.events.envelope import (
@@ -93,13 +95,16 @@ class EventStore:
 
         try:
             with self._append_lock, self.db.client.start_session() as session:
+                started = time.perf_counter()
                 envelopes = session.with_transaction(write)
+                metrics.STORE_TX_SECONDS.labels(self.db.name).observe(time.perf_counter() - started)
         except (DuplicateKeyError, BulkWriteError) as exc:
             if is_duplicate_key(exc) and is_duplicate_of(exc, STREAM_VERSION_INDEX):
                 raise ConcurrencyConflict(
                     {"current_version": self.current_version(stream_id),
                      "message": f"{stream_id} changed since version {head.version}"}) from None
             raise
+        metrics.EVENTS_APPENDED.labels(self.db.name).inc(len(envelopes))
         if self.on_append is not None:
             self.on_append()
         return envelopes
@@ -135,8 +140,11 @@ class EventStore:
         position counter and retry, again and again under load."""
         return self._append_lock
 
-    def appended(self) -> None:
-        """Wake the relay after a commit that ``append_in`` took part in."""
+    def appended(self, count: int = 0) -> None:
+        """Wake the relay after a commit that ``append_in`` took part in (``count``: how
+        many events it appended, for the metrics)."""
+        if count:
+            metrics.EVENTS_APPENDED.labels(self.db.name).inc(count)
         if self.on_append is not None:
             self.on_append()
 

@@ -26,9 +26,14 @@ from shared.query import invoice_catalog
 from tests.support.factories import chain
 
 ADMIN = Metadata(actor={"id": "admin-1", "name": "admin"})
-# Deliveries fall due when their request event is stored (now): the sender's clock is
-# set a minute later.
-T0 = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+
+
+@pytest.fixture
+def t0() -> dt.datetime:
+    """The sender's clock: deliveries fall due when their request event is stored (during
+    the test), so a minute after the test starts -- not after the module's import, long
+    past when a full suite reaches these tests."""
+    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +105,7 @@ def test_a_held_request_opens_with_the_invoices_id_and_its_delivery_in_the_outbo
 
 
 def test_deliveries_are_retried_with_back_off_leased_and_parked_after_24_hours(
-        parts: dict[str, Any]) -> None:
+        parts: dict[str, Any], t0: dt.datetime) -> None:
     held_change(parts)
     answers = [500, 0]
     sent: list[tuple[str, dict[str, str]]] = []
@@ -110,36 +115,38 @@ def test_deliveries_are_retried_with_back_off_leased_and_parked_after_24_hours(
         return answers.pop(0) if answers else 200
 
     sender = DeliveryApplication(parts["deliveries"], parts["webhooks"], post, base_seconds=10)
-    sender.send_due(T0)                                      # 500
-    assert sender.send_due(T0 + dt.timedelta(seconds=5)) == 0 and len(sent) == 1  # backing off
-    sender.send_due(T0 + dt.timedelta(seconds=11))          # no answer
-    assert sender.send_due(T0 + dt.timedelta(seconds=40)) == 1
+    sender.send_due(t0)                                      # 500
+    assert sender.send_due(t0 + dt.timedelta(seconds=5)) == 0 and len(sent) == 1  # backing off
+    sender.send_due(t0 + dt.timedelta(seconds=11))          # no answer
+    assert sender.send_due(t0 + dt.timedelta(seconds=40)) == 1
 
     [delivery] = parts["deliveries"].find("delivered")
     assert delivery["attempts"] == 3 and len({h["X-Event-Id"] for _, h in sent}) == 1
 
-    assert parts["deliveries"].claim_due(at(T0 + dt.timedelta(days=9)),
-                                         at(T0 + dt.timedelta(days=10))) is None  # all sent
+    assert parts["deliveries"].claim_due(at(t0 + dt.timedelta(days=9)),
+                                         at(t0 + dt.timedelta(days=10))) is None  # all sent
 
 
-def test_a_failing_delivery_is_parked_after_24_hours(parts: dict[str, Any]) -> None:
+def test_a_failing_delivery_is_parked_after_24_hours(
+        parts: dict[str, Any], t0: dt.datetime) -> None:
     held_change(parts)
     sender = DeliveryApplication(parts["deliveries"], parts["webhooks"],
                                  lambda *args: 503, base_seconds=3600)
-    sender.send_due(T0)
-    sender.send_due(T0 + dt.timedelta(hours=25))
+    sender.send_due(t0)
+    sender.send_due(t0 + dt.timedelta(hours=25))
 
     [parked] = parts["deliveries"].find("parked")
     assert parked["attempts"] == 2 and parked["last_error"] == "HTTP 503"
 
 
-def test_a_claimed_delivery_is_not_claimed_twice_until_its_lease_ends(parts: dict[str, Any]) -> None:
+def test_a_claimed_delivery_is_not_claimed_twice_until_its_lease_ends(
+        parts: dict[str, Any], t0: dt.datetime) -> None:
     held_change(parts)
     outbox = parts["deliveries"]
 
     def claim(second: int) -> Any:
-        return outbox.claim_due(at(T0 + dt.timedelta(seconds=second)),
-                                at(T0 + dt.timedelta(seconds=second + 30)))
+        return outbox.claim_due(at(t0 + dt.timedelta(seconds=second)),
+                                at(t0 + dt.timedelta(seconds=second + 30)))
 
     first, second, after_lease = claim(1), claim(2), claim(31)
 

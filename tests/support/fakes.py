@@ -2,6 +2,7 @@
 contract tests as the MongoDB adapters (tests/contracts/), so they cannot drift."""
 from __future__ import annotations
 
+import bisect
 import copy
 import itertools
 from collections.abc import Callable, Iterable, Mapping
@@ -12,7 +13,7 @@ from invoice.domain.model import ACTIVE, Invoice
 from invoice.domain.settings import Setting, setting_stream
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
-from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead
+from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.store import build_envelopes
 
 
@@ -159,3 +160,34 @@ class FakeCustomerDirectory:
 
     def payment(self, payment_id: str) -> Mapping[str, Any] | None:
         return self.records["payment"].get(payment_id)
+
+
+def synthetic_events(streams: int, per_stream: int, prefix: str = "inv") -> list[dict[str, Any]]:
+    """Hash-chained wire envelopes of ``streams`` streams, interleaved in position order
+    (stream by stream per round, as many writers would leave them)."""
+    meta = Metadata(actor={"id": "user-1", "name": "测试"}, correlation_id="c-1")
+    heads = {f"{prefix}_{i:06d}": StreamHead() for i in range(streams)}
+    events, position = [], 0
+    for round_ in range(per_stream):
+        for stream_id, head in heads.items():
+            position += 1
+            pending = [PendingEvent("InvoiceFieldsChanged",
+                                    {"changes": {"amount": {"from": str(round_), "to": f"{round_ + 1}.50"}}})]
+            envelope = build_envelopes(stream_id, "invoice", head, pending, meta,
+                                       "2026-05-01T08:00:00.000000+00:00", position)[0]
+            heads[stream_id] = StreamHead(envelope["version"], envelope["hash"])
+            events.append(envelope_to_wire(envelope))
+    return events
+
+
+class PagedEventSource:
+    """What an auditor's RPC proxy offers of a service: ``read_events`` pages."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = sorted(events, key=lambda e: e["position"])
+        self.positions = [e["position"] for e in self.events]
+
+    def read_events(self, after_position: int = 0, limit: int = 1000) -> dict[str, Any]:
+        start = bisect.bisect_right(self.positions, after_position)
+        page = self.events[start:start + limit]
+        return {"events": page, "last_position": page[-1]["position"] if page else after_position}

@@ -7,6 +7,7 @@ in-memory storage, and their own vhost, both removed at the end.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import os
@@ -28,6 +29,7 @@ PYTHON = sys.executable
 NAMEKO = str(Path(PYTHON).with_name("nameko"))
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")
+TEST_RUN_DIR = tempfile.mkdtemp(prefix="test-run-")
 
 
 SERVICES = ("customer", "invoice", "approval", "search")  # each with its own key
@@ -93,9 +95,9 @@ class MongoProcess:
         self.log = open(Path(self.dir) / "mongo.log", "wb")
         self.storage = str(Path(self.dir) / "data") if on_disk else ":memory:"
         self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
-        self._start(auth=False)
+        self._spawn()
 
-    def _start(self, auth: bool) -> None:
+    def _spawn(self, auth: bool = False) -> None:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
              "--storage-path", self.storage, "--sync-on-commit", "--log-level", "WARNING",
@@ -103,11 +105,18 @@ class MongoProcess:
             cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(self._ping, timeout=30, message="the test store to answer")
 
-    def restart(self, auth: bool) -> None:
-        """Stop and start again on the same (on-disk) data, with or without ``--auth``."""
+    def pause(self) -> None:
+        """Stop the server, keeping its data (on_disk) and port for ``resume``."""
         self.proc.terminate()
         self.proc.wait(10)
-        self._start(auth)
+
+    def resume(self) -> None:
+        self._spawn()
+
+    def restart(self, auth: bool) -> None:
+        """Stop and start again on the same (on-disk) data, with or without ``--auth``."""
+        self.pause()
+        self._spawn(auth)
 
     def _ping(self) -> bool:
         import pymongo
@@ -205,6 +214,9 @@ def service_env(amqp_uri: str | RabbitVhost, mongo_url: str, db_prefix: str) -> 
         "PYTHONWARNINGS": "ignore", "APPROVAL_TIMEOUT_CHECK_SECONDS": "0.3",
         "APPROVAL_WEBHOOK_POLL_SECONDS": "0.2", "APPROVAL_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "APPROVAL_WEBHOOK_LEASE_SECONDS": "2",
+        # health/metrics ports are free ports; their port files go to a directory of the
+        # test session's own (never the checkout's var/run)
+        "WEB_SERVER_ADDRESS": "127.0.0.1:0", "RUN_DIR": TEST_RUN_DIR, "LOG_FORMAT": "json",
     })
     return env
 
@@ -252,3 +264,55 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class PrivateRabbit:
+    """A RabbitMQ node of our own (own name, ports, data and config), for tests that
+    stop the broker: the shared one is never stopped. Needs root (rabbitmq-server drops
+    to the rabbitmq user, which must write the data directory)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="test-rabbit-node-")
+        os.chmod(self.dir, 0o777)
+        self.port, dist_port = free_port(), free_port()
+        self.node = f"test{uuid.uuid4().hex[:10]}@localhost"
+        config = Path(self.dir) / "rabbitmq.conf"
+        config.write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        plugins = Path(self.dir) / "enabled_plugins"
+        plugins.write_text("[].\n")
+        for path in (config, plugins):
+            os.chmod(path, 0o644)
+        env = dict(os.environ, RABBITMQ_NODENAME=self.node, RABBITMQ_NODE_PORT=str(self.port),
+                   RABBITMQ_DIST_PORT=str(dist_port), RABBITMQ_CONFIG_FILE=str(config),
+                   RABBITMQ_MNESIA_BASE=f"{self.dir}/mnesia", RABBITMQ_LOG_BASE=f"{self.dir}/log",
+                   RABBITMQ_ENABLED_PLUGINS_FILE=str(plugins), RABBITMQ_PID_FILE=f"{self.dir}/pid")
+        subprocess.run(["rabbitmq-server", "-detached"], env=env, check=True, capture_output=True, timeout=60)
+        try:
+            # await_startup fails at once (69) until the node has registered with epmd
+            wait_for(lambda: self.ctl("await_startup", "--timeout", "30") is None, timeout=90,
+                     interval=0.5, message=f"RabbitMQ node {self.node}")
+        except BaseException:
+            self.stop()
+            raise
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def ctl(self, *args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-n", self.node, *args], check=True, capture_output=True, timeout=90)
+
+    def stop_app(self) -> None:
+        self.ctl("stop_app")
+
+    def start_app(self) -> None:
+        self.ctl("start_app")
+
+    def stop(self) -> None:
+        try:
+            self.ctl("stop")
+        except subprocess.CalledProcessError:
+            # not up (yet): stop it by its pid file, never by name
+            pid_file = Path(self.dir) / "pid"
+            if pid_file.exists():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

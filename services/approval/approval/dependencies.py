@@ -2,12 +2,14 @@
 with its outbox relay, and the narrow objects built on them."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import eventlet
+from prometheus_client.core import GaugeMetricFamily
 from pymongo.database import Database
 
 from approval.adapters.flows import MongoFlowRepository
@@ -17,10 +19,12 @@ from approval.adapters.webhooks import MongoDeliveries, MongoWebhooks, http_post
 from approval.application import DeliveryApplication, TimeoutApplication
 from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, Reconciler, is_invoice_event, run_repairs
-from shared.dates import utc_now
+from shared import metrics
+from shared.dates import parse_timestamp, utc_now
 from shared.events.consumer import Apply, Fetch, Signatures, StreamTracker, catch_up, signatures_of
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
+from shared.health import CATCH_UPS
 from shared.rpc import system_rpc
 
 log = logging.getLogger(__name__)
@@ -88,11 +92,17 @@ class ApprovalStore(EventStoreProvider):
         requests = MongoRequestRepository(db, store, outbox=deliveries)
         replica = InvoiceReplica(db)
         reaction = InvoiceEventReaction(replica, flows, requests)
+        metrics.STATE.watch_gauges(f"{db.name}.requests", lambda: open_request_gauges(requests))
         return ApprovalStorage(
             flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
             tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open,
                                      signatures_of(self.container.config, "invoice")),
             log=store, webhooks=webhooks, deliveries=deliveries, replica=replica)
+
+    def setup(self) -> None:
+        super().setup()
+        # before any extension starts (the health port among them): not ready until done
+        CATCH_UPS.expect(INVOICE_CONSUMER)
 
     def start(self) -> None:
         super().start()
@@ -170,11 +180,35 @@ class ApprovalStore(EventStoreProvider):
                 if applied:
                     storage.log.appended()
                 log.info("invoice events caught up (%d applied)", applied)
+                CATCH_UPS.done(INVOICE_CONSUMER)
                 return
             except Exception:  # noqa: BLE001 - invoice service not up yet: try again
                 log.info("approval: catch-up waits for the invoice service", exc_info=True)
                 eventlet.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+
+AGE_BUCKETS = (("1h", 3600.0), ("1d", 86400.0), ("3d", 3 * 86400.0), ("7d", 7 * 86400.0))
+
+
+def open_request_gauges(requests: MongoRequestRepository) -> Iterator[GaugeMetricFamily]:
+    """Open approval requests by age (cumulative: created at most ``le`` ago) and the
+    age of the oldest, for the "approval past due" alert."""
+    now = dt.datetime.now(dt.timezone.utc)
+    ages = [(now - _moment(created)).total_seconds() for created in requests.open_since()]
+    by_age = GaugeMetricFamily("crm_approval_open_requests",
+                               "Open approval requests created at most `le` ago", labels=["le"])
+    for label, limit in AGE_BUCKETS:
+        by_age.add_metric([label], sum(1 for age in ages if age <= limit))
+    by_age.add_metric(["+Inf"], len(ages))
+    oldest = GaugeMetricFamily("crm_approval_oldest_open_request_seconds",
+                               "Age of the oldest open approval request (0 when none)")
+    oldest.add_metric([], max(ages, default=0.0))
+    yield from (by_age, oldest)
+
+
+def _moment(timestamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(parse_timestamp(timestamp))
 
 
 def _skipping(read_page: Any) -> Any:

@@ -29,6 +29,7 @@ from approval.schemas import (
     user_id_arg,
     where_arg,
 )
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
@@ -37,7 +38,7 @@ from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, ServiceRpcPr
 from shared.schemas import flag_arg, heads_args, id_arg, version_arg
 
 
-class ApprovalService:
+class ApprovalService(ops.OpsEndpoints):
     name = "approval"
 
     actor: Actor = CurrentActor()

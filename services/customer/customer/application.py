@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from customer.domain.history import history_lines
 from customer.domain.model import Contract, Customer, number_taken
 from customer.ports import ContractRepository, CustomerRepository, EventLog, PaymentRepository
 from shared.auth import Actor, Policy
@@ -111,6 +112,14 @@ class CustomerApplication:
             raise NotFound(f"no customer, contract or payment {stream_id}")
         return [envelope_to_wire(e)
                 for e in self.log.stream(stream_id, after_version=after_version, upcast=False)]
+
+    def history(self, stream_id: str) -> list[dict[str, Any]]:
+        """Who changed what, when, on one customer, contract or payment."""
+        self.policy.require(self.actor, HISTORY)
+        events = self.log.stream(stream_id)
+        if not events:
+            raise NotFound(f"no customer, contract or payment {stream_id}")
+        return history_lines(events)
 
     def read_events(self, after_position: int = 0, limit: int = 1000) -> dict[str, Any]:
         self.policy.require(self.actor, HISTORY)

@@ -18,12 +18,14 @@ from customer.schemas import (
     dump_record,
     dump_records,
 )
+from shared import ops
 from shared.auth import Actor, Policy
+from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc
 from shared.schemas import changes_arg, heads_args, id_arg, load, version_arg
 
 
-class CustomerService:
+class CustomerService(ops.OpsEndpoints):
     name = "customer"
 
     actor: Actor = CurrentActor()
@@ -109,6 +111,13 @@ class CustomerService:
             None if customer_id is None else id_arg(customer_id, "customer_id")))
 
     # -- events ----------------------------------------------------------------------
+    @rpc
+    def get_history(self, record_id: Any) -> list[dict[str, Any]]:
+        """Who changed what, when, on a customer, contract or payment:
+        ``get_history("cus_…")`` -> ``[{version, event_type, occurred_at, actor: {id,
+        name}, changes: {field: {from, to}}}]`` (admin, auditor, finance)."""
+        return to_wire(self._app().history(id_arg(record_id, "record_id")))
+
     @rpc
     def get_events(self, stream_id: Any, after_version: Any = 0) -> list[dict[str, Any]]:
         """One customer's, contract's or payment's event envelopes as stored (hashes

@@ -19,10 +19,12 @@ from shared.auth import Actor, Policy
 from shared.events.consumer import StreamTracker, catch_up, signatures_of
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
+from shared.health import CATCH_UPS
 from shared.rpc import system_rpc
 
 log = logging.getLogger(__name__)
 
+REPLICA_CONSUMER = "invoice.customer_replica"
 SYSTEM_ACTOR = Actor(id="system:invoice", name="invoice service", roles=("admin",))
 
 
@@ -50,10 +52,15 @@ class InvoiceStore(EventStoreProvider):
             settings=MongoSettingsRepository(db, store),
             log=store,
             replica=CustomerReplica(db),
-            tracker=StreamTracker(db, consumer="invoice.customer_replica",
+            tracker=StreamTracker(db, consumer=REPLICA_CONSUMER,
                                   signatures=signatures_of(self.container.config, "customer")),
             flows=MongoFlowRules(db),
         )
+
+    def setup(self) -> None:
+        super().setup()
+        # before any extension starts (the health port among them): not ready until done
+        CATCH_UPS.expect(REPLICA_CONSUMER)
 
     def start(self) -> None:
         storage: InvoiceStorage = self.target
@@ -96,6 +103,7 @@ class InvoiceStore(EventStoreProvider):
                         lambda after, limit: rpc_client.customer.read_events(after, limit),
                         lambda stream, after: rpc_client.customer.get_events(stream, after))
                 log.info("customer replica caught up (%d events applied)", applied)
+                CATCH_UPS.done(REPLICA_CONSUMER)
                 return
             except Exception:  # noqa: BLE001 - customer service not up yet: try again
                 log.info("customer replica: catch-up waits for the customer service", exc_info=True)

@@ -26,6 +26,7 @@ from invoice.schemas import (
     load_changes,
 )
 from invoice.settings_application import SettingsApplication
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.dates import parse_timestamp
 from shared.errors import NotFound, ValidationError
@@ -53,7 +54,7 @@ CUSTOMER_GETTERS = {"customer": "get_customer", "contract": "get_contract",
                     "payment": "get_payment"}
 
 
-class InvoiceService:
+class InvoiceService(ops.OpsEndpoints):
     name = "invoice"
 
     actor: Actor = CurrentActor()

@@ -16,6 +16,7 @@ from pymongo.database import Database
 from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
 from shared.events.consumer import Signatures, StreamTracker, catch_up, signatures_of
+from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
 
@@ -98,6 +99,12 @@ class SearchStore(DependencyProvider):
 
     def __init__(self, catch_up: bool = False) -> None:
         self.catch_up = catch_up
+        if catch_up:
+            # Already when the projector class is defined: its container starts
+            # concurrently with the read side's, whose health port may answer before
+            # this container's setup has run. The process is not ready until caught up.
+            for source in SOURCES:
+                CATCH_UPS.expect(f"search.{source}")
 
     def setup(self) -> None:
         config = self.container.config
@@ -120,6 +127,7 @@ class SearchStore(DependencyProvider):
             try:
                 applied = self.storage.catch_up(source)
                 log.info("search caught up with %s (%d events applied)", source, applied)
+                CATCH_UPS.done(f"search.{source}")
                 return
             except Exception:  # noqa: BLE001 - source not up yet: try again
                 log.info("search: catch-up waits for %s", source, exc_info=True)

@@ -10,9 +10,11 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
+from search.as_of import AsOfQueries, fold, moment_arg
 from search.dependencies import SOURCES, SearchStorage, SearchStore, consumer_name
 from search.queries import Queries
 from search.schemas import DEFAULT_LIMIT, MAX_LIMIT
+from shared import ops
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
@@ -27,6 +29,7 @@ class SearchProjector:
 
     name = "search_projector"
 
+    observer = ops.WorkerObserver()
     storage: SearchStorage = SearchStore(catch_up=True)
 
     @event_stream("invoice")
@@ -40,7 +43,7 @@ class SearchProjector:
         self.storage.project("customer", envelope)
 
 
-class SearchService:
+class SearchService(ops.OpsEndpoints):
     name = "search"
 
     actor: Actor = CurrentActor()
@@ -65,16 +68,32 @@ class SearchService:
         return self._queries().get_invoice_view(id_arg(invoice_id, "invoice_id"),
                                                 flag_arg(only_filled, "only_filled"))
 
-    @rpc
-    def stats(self, query: Any = None, group_by: Any = None) -> dict[str, Any]:
-        """``stats({"filters": [...]}, ["type", "month"])`` ->
-        ``{rows: [{type, month, count, amount}], total: {count, amount}}``."""
-        return self._queries().stats(query, group_by)
+    def _as_of(self, as_of: Any) -> tuple[AsOfQueries, dict[str, Any]]:
+        moment = moment_arg(as_of)
+        with system_rpc(self.config, self.name) as rpc_client:
+            views, label = fold(moment, rpc_client.invoice.read_events, rpc_client.customer.read_events)
+        return AsOfQueries(views, self.policy, self.actor), label  # type: ignore[arg-type]
 
     @rpc
-    def calendar(self, year: Any, month: Any, query: Any = None) -> list[dict[str, Any]]:
-        """``calendar(2026, 4)`` -> ``[{date, count, amount}]`` for days with invoices."""
-        return self._queries().calendar(year, month, query)
+    def stats(self, query: Any = None, group_by: Any = None, as_of: Any = None) -> dict[str, Any]:
+        """``stats({"filters": [...]}, ["type", "month"])`` ->
+        ``{rows: [{type, month, count, amount}], total: {count, amount}}``. With ``as_of``
+        (an ISO timestamp or an invoice-store position) the figures as they stood then,
+        from a fold of the events up to it, plus ``as_of: {timestamp, invoice_position,
+        customer_position}`` naming the last events included."""
+        if as_of is None:
+            return self._queries().stats(query, group_by)
+        queries, label = self._as_of(as_of)
+        return dict(queries.stats(query, group_by), as_of=label)
+
+    @rpc
+    def calendar(self, year: Any, month: Any, query: Any = None, as_of: Any = None) -> Any:
+        """``calendar(2026, 4)`` -> ``[{date, count, amount}]`` for days with invoices.
+        With ``as_of`` (as for ``stats``): ``{days: [...], as_of: {...}}``."""
+        if as_of is None:
+            return self._queries().calendar(year, month, query)
+        queries, label = self._as_of(as_of)
+        return {"days": queries.calendar(year, month, query), "as_of": label}
 
     @rpc
     def customer_invoices(self, customer_id: Any, limit: Any = DEFAULT_LIMIT,

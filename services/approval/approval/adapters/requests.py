@@ -97,6 +97,10 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
         docs = self.states.find(query, {"_id": 1}, session=session)
         return [d["_id"] for d in docs]
 
+    def open_since(self) -> list[str]:
+        """When each open (pending) request was created: for the operators' age gauge."""
+        return [str(d["created_at"]) for d in self.states.find({"status": PENDING}, {"created_at": 1})]
+
     def state(self, request_id: str) -> dict[str, Any] | None:
         doc = self.states.find_one({"_id": request_id})
         return _internal(doc) if doc else None

@@ -36,15 +36,6 @@ def t0() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def fresh_t0() -> None:
-    """T0 a minute after each test starts, not after the module was imported: in a full
-    run the e2e tests take minutes before these run, and the deliveries a test makes are
-    due from the real clock."""
-    global T0
-    T0 = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
-
-
 def at(moment: dt.datetime) -> str:
     return format_timestamp(moment)
 

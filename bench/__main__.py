@@ -157,7 +157,7 @@ def main() -> int:
     print("bench: starting a private store, vhost and services ...", flush=True)
     mongo, vhost = MongoProcess(on_disk=True), RabbitVhost()
     log_dir = tempfile.mkdtemp(prefix="bench-")
-    env = service_env(vhost.amqp_uri, mongo.url, "bench_")
+    env = service_env(vhost, mongo.url, "bench_")
     env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
     for key in [k for k in env if k.startswith("APPROVAL_")]:
         env.pop(key)  # the services' own timer intervals, not the tests' fast ones

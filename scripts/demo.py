@@ -35,6 +35,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared.auth import DEFAULT_SECRET, bearer, issue_token  # noqa: E402
 from shared.errors import Conflict, ServiceError  # noqa: E402
+from shared.rpc_client import client_proxy  # noqa: E402
 
 MARKER_CODE = "DEMO-001"
 MARKER_NAME = "北京云帆数据服务有限公司"
@@ -127,9 +128,9 @@ def hub(user: dict[str, Any] | None = None) -> ClusterRpcProxy:
     claims = user or {"sub": "demo-loader", "name": "演示数据导入", "department": "dept-finance",
                       "roles": ["admin"]}
     token = issue_token(secret, **claims)
-    config = {"AMQP_URI": os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/",
-              "serializer": "json"}
-    return ClusterRpcProxy(config, context_data={"authorization": bearer(token)}, timeout=60)
+    uri = os.environ.get("INVOICE_CLIENT_AMQP_URI") or os.environ.get("AMQP_URI") \
+        or "amqp://invoice-client:invoice-client-dev@127.0.0.1:5672/"
+    return client_proxy(uri, bearer(token), timeout=60)
 
 
 def customers_named(rpc: Any, name: str) -> Iterator[dict[str, Any]]:

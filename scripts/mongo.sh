@@ -6,6 +6,9 @@
 #   scripts/mongo.sh stop    stop the SecantusDB this script started (var/run/mongo.pid)
 #   scripts/mongo.sh status
 # With MONGO_URL pointing at another host (real MongoDB), start/stop do nothing.
+# The store runs with --auth: on the first start (no var/mongo.users-provisioned) it is
+# started once without it to create the store users (python -m shared.store_users:
+# crm-admin, crm-<service>; passwords in var/mongo-users/), then restarted with it.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,6 +19,8 @@ URL="$(mongo_url)"
 PID_FILE="$RUN_DIR/mongo.pid"
 LOG_FILE="$LOG_DIR/mongo.log"
 DATA_DIR="$VAR/mongo"
+USERS_DIR="$VAR/mongo-users"
+PROVISIONED="$VAR/mongo.users-provisioned"
 WAIT_SECONDS="${MONGO_WAIT_SECONDS:-60}"
 
 ping() {
@@ -50,10 +55,24 @@ start() {
         die "127.0.0.1:$PORT is taken by something that does not answer a MongoDB ping; set MONGO_PORT"
     fi
     mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
-    say "starting SecantusDB on 127.0.0.1:$PORT (data $DATA_DIR, log ${LOG_FILE#"$ROOT"/})"
+    if [[ ! -f "$PROVISIONED" ]]; then
+        say "creating the store users (SecantusDB without --auth, once)"
+        launch
+        "$PY" -m shared.store_users --url "$URL" --passwords "$USERS_DIR" \
+            --prefix "${MONGO_DB_PREFIX:-crm_}"
+        stop
+        touch "$PROVISIONED"
+    fi
+    launch --auth
+    say "SecantusDB is up (pid $(cat "$PID_FILE")) with --auth: $URL"
+}
+
+# launch [--auth]: start SecantusDB in the background and wait until it answers a ping.
+launch() {
+    say "starting SecantusDB on 127.0.0.1:$PORT $* (data $DATA_DIR, log ${LOG_FILE#"$ROOT"/})"
     # setsid: its own session, so a Ctrl-C in this terminal does not stop it.
     setsid "$PY" -m secantus --host 127.0.0.1 --port "$PORT" --storage-path "$DATA_DIR" \
-        --sync-on-commit >>"$LOG_FILE" 2>&1 < /dev/null &
+        --sync-on-commit "$@" >>"$LOG_FILE" 2>&1 < /dev/null &
     echo $! > "$PID_FILE"
     local deadline=$((SECONDS + WAIT_SECONDS))
     until ping; do
@@ -68,7 +87,6 @@ start() {
         printf '    waiting for SecantusDB (%ss left)\n' "$((deadline - SECONDS))"
         sleep 1
     done
-    say "SecantusDB is up (pid $(cat "$PID_FILE")): $URL"
 }
 
 stop() {

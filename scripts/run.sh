@@ -18,12 +18,49 @@ read -r -a services <<< "${SERVICES:-$(cut -d: -f1 Procfile | tr '\n' ' ')}"
 
 "$ROOT/scripts/venv.sh"
 "$ROOT/scripts/rabbitmq.sh"
+"$ROOT/scripts/rabbitmq-accounts.sh"
 "$ROOT/scripts/mongo.sh" start
 
 AMQP_URI="$(amqp_uri)"
 MONGO_URL="$(mongo_url)"
 export AMQP_URI MONGO_URL
-export INVOICE_AUTH_SECRET="${INVOICE_AUTH_SECRET:-dev-secret-change-me}"
+# Each service on its own store user (scripts/mongo.sh made them; the Procfile picks
+# MONGO_URL_<SERVICE>), when the store is the local SecantusDB started with --auth.
+if [[ -f "$VAR/mongo.users-provisioned" ]] && ! mongo_is_external; then
+    for name in customer invoice approval search gateway; do
+        export "MONGO_URL_${name^^}=$("$PY" -m shared.store_users --url "$MONGO_URL" \
+            --passwords "$VAR/mongo-users" --print-url "crm-$name")"
+    done
+fi
+# Each service on its own broker account (the Procfile picks AMQP_URI_<SERVICE>); the
+# demo loader and readiness probe call as internal callers do, on invoice-client.
+broker="$(url_host "$AMQP_URI"):$(url_port "$AMQP_URI" 5672)"
+if is_local_host "$(url_host "$AMQP_URI")"; then
+    for name in customer invoice approval search gateway; do
+        export "AMQP_URI_${name^^}=amqp://crm-$name:$(cat "$VAR/rabbitmq/$name.password")@$broker/"
+    done
+    export INVOICE_CLIENT_AMQP_URI="${INVOICE_CLIENT_AMQP_URI:-amqp://invoice-client:${INVOICE_CLIENT_PASSWORD:-invoice-client-dev}@$broker/}"
+fi
+# Signing keys (Ed25519, one pair per service: its events and its own service tokens),
+# made once under var/keys (docs/security.md); the gateway's gateway-1 signs its service
+# tokens (health probes). In dev mode the gateway's session tokens are HS256 (below);
+# outside it they are signed with var/keys/sessions/private/gateway_session-<n>.key, whose
+# public key goes into the JWKS file (docs/security.md, "The gateway's session tokens").
+export EVENT_KEYS_DIR="${EVENT_KEYS_DIR:-$VAR/keys}"
+"$PY" -m shared.keys ensure "$EVENT_KEYS_DIR" customer invoice approval search gateway
+# Dev mode: user tokens are HS256 with a shared secret, a random one made once for this
+# checkout (var/keys/dev-auth-secret) unless INVOICE_AUTH_SECRET is set. Production runs
+# without dev mode, on the identity provider's keys (INVOICE_JWKS_FILE).
+export INVOICE_DEV_MODE=1
+if [[ -z "${INVOICE_AUTH_SECRET:-}" ]]; then
+    secret_file="$EVENT_KEYS_DIR/dev-auth-secret"
+    if [[ ! -s "$secret_file" ]]; then
+        (umask 077 && "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$secret_file")
+    fi
+    INVOICE_AUTH_SECRET="$(cat "$secret_file")"
+fi
+export INVOICE_AUTH_SECRET
+warn "DEV MODE: tokens are HS256 signed with INVOICE_AUTH_SECRET (never in production)"
 # Drop the notices nameko's CLI triggers at every start (eventlet deprecated, pkg_resources);
 # other warnings stay.
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main}"
@@ -78,7 +115,9 @@ else
 fi
 
 cat <<INFO
-==> running. RPC over $AMQP_URI, store $MONGO_URL
+==> running. RPC over $broker, store $MONGO_URL
+    internal callers connect as ${INVOICE_CLIENT_AMQP_URI:-$AMQP_URI}
+      (shared.rpc_client.client_proxy; docs/security.md)
     http:   http://${GATEWAY_HOST:-127.0.0.1}:${GATEWAY_PORT:-8000}/ (gateway: REST API /api/, docs /api/docs, sign-in /login)
     logs:   ${SERVICES_LOG#"$ROOT"/} (services, one prefix per service)
             ${LOG_DIR#"$ROOT"/}/mongo.log (SecantusDB, when started here)

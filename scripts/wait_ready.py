@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method ... during closing"
 
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared.auth import DEFAULT_SECRET, bearer, issue_token  # noqa: E402
+from shared.rpc_client import client_proxy  # noqa: E402
 
 PROBES: dict[str, Callable[[Any], Any]] = {
     "customer": lambda hub: hub.customer.list_customers(limit=1),
@@ -38,9 +38,10 @@ PROBES: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def rpc_config() -> dict[str, Any]:
-    return {"AMQP_URI": os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/",
-            "serializer": "json"}
+def client_uri() -> str:
+    """The internal-caller account's URI (run.sh exports it), else AMQP_URI."""
+    return os.environ.get("INVOICE_CLIENT_AMQP_URI") or os.environ.get("AMQP_URI") \
+        or "amqp://invoice-client:invoice-client-dev@127.0.0.1:5672/"
 
 
 def authorization() -> str:
@@ -72,8 +73,7 @@ def probe(service: str, call_timeout: float) -> None:
     if service == "gateway":
         probe_gateway(call_timeout)
         return
-    context = {"authorization": authorization()}
-    with ClusterRpcProxy(rpc_config(), context_data=context, timeout=call_timeout) as hub:
+    with client_proxy(client_uri(), authorization(), timeout=call_timeout) as hub:
         PROBES[service](hub)
 
 

@@ -9,6 +9,9 @@
 
 Connection settings come from the environment like the services': ``AMQP_URI``,
 ``MONGO_URL``, ``MONGO_DB_PREFIX``, ``INVOICE_AUTH_SECRET``, ``RUN_DIR`` (port files).
+RPC calls (``audit verify``) go over the internal-caller account
+(``INVOICE_CLIENT_AMQP_URI``, else ``AMQP_URI``; ``shared.rpc_client.client_proxy``)
+with ``--token`` / ``INVOICE_TOKEN``, or in dev mode an HS256 auditor token.
 The old module entry points (``python -m shared.dlq``, ``shared.audit``,
 ``search.rebuild``) keep working.
 """
@@ -32,7 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared import audit_file, dlq
-from shared.auth import DEFAULT_SECRET, bearer, issue_token
+from shared.auth import bearer, dev_secret, is_dev_mode, issue_token
 from shared.instances import by_label, discover, get, scrape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,12 +187,18 @@ def dlq_replay(queue: str, as_json: bool = typer.Option(False, "--json")) -> Non
 
 # -- audit ----------------------------------------------------------------------------
 def _auditor_hub(token: str | None) -> Any:
-    from nameko.standalone.rpc import ClusterRpcProxy
-    token = token or bearer(issue_token(os.environ.get("INVOICE_AUTH_SECRET", DEFAULT_SECRET),
-                                        sub="invoicectl", name="invoicectl", roles=["auditor"],
-                                        ttl_seconds=3600))
-    return ClusterRpcProxy({"AMQP_URI": _amqp_uri(), "serializer": "json"},
-                           context_data={"authorization": token}, timeout=120)
+    from shared.rpc_client import client_proxy
+    token = token or os.environ.get("INVOICE_TOKEN")
+    if not token:
+        if not is_dev_mode({}):
+            raise typer.BadParameter("outside dev mode pass an auditor token from the identity "
+                                     "provider (--token or INVOICE_TOKEN)", param_hint="--token")
+        token = bearer(issue_token(dev_secret({}), sub="invoicectl", name="invoicectl",
+                                   roles=["auditor"], ttl_seconds=3600))
+    elif not token.startswith("Bearer "):
+        token = bearer(token)
+    uri = os.environ.get("INVOICE_CLIENT_AMQP_URI") or _amqp_uri()
+    return client_proxy(uri, token, timeout=120)
 
 
 @audit_app.command("verify")

@@ -2,7 +2,6 @@
 current-actor dependency, and a client for calling services from outside nameko."""
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,15 +18,17 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.auth import DEFAULT_SECRET, Actor, Policy, bearer, service_token, verify_authorization
+from shared.auth import Actor, Policy, bearer, service_token, token_verifier
 from shared.errors import Unauthorized
+from shared.keys import cached_signing_key
+from shared.rpc_client import ClientReplyListener
 
 AUTH_HEADER = "authorization"
 
 
-def auth_secret(config: Mapping[str, Any]) -> str:
-    return str(config.get("AUTH_SECRET") or os.environ.get("INVOICE_AUTH_SECRET")
-               or DEFAULT_SECRET)
+def own_service_token(config: Mapping[str, Any], service_name: str) -> str:
+    """``authorization`` for ``service_name`` calling on its own behalf (≤ 5 min)."""
+    return bearer(service_token(cached_signing_key(config, service_name)))
 
 
 def _json_value(value: Any) -> Any:
@@ -81,9 +82,14 @@ class AuthenticatedRpc(Rpc):
 
     rpc_consumer = ContractRpcConsumer()
 
+    def setup(self) -> None:
+        # Outside dev mode, no identity provider keys: the service refuses to start.
+        token_verifier(self.container.config)
+        super().setup()
+
     def handle_message(self, body: Any, message: Any) -> None:
         context = self.unpack_message_headers(message)
-        verify_authorization(context.get(AUTH_HEADER), auth_secret(self.container.config))
+        token_verifier(self.container.config).verify(context.get(AUTH_HEADER))
         super().handle_message(body, message)
 
 
@@ -104,8 +110,8 @@ class CurrentActor(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> Actor:
         is_call = isinstance(worker_ctx.entrypoint, AuthenticatedRpc)
         try:
-            return verify_authorization(worker_ctx.context_data.get(AUTH_HEADER),
-                                        auth_secret(self.container.config), check_expiry=is_call)
+            return token_verifier(self.container.config).verify(
+                worker_ctx.context_data.get(AUTH_HEADER), check_expiry=is_call)
         except Unauthorized:
             return ANONYMOUS
 
@@ -129,9 +135,12 @@ class PolicyProvider(DependencyProvider):
 
 
 def system_rpc(config: Mapping[str, Any], caller: str) -> ClusterRpcProxy:
-    """A standalone RPC proxy carrying a short-lived service token (for background work)."""
-    token = bearer(service_token(auth_secret(config), caller))
-    return ClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30)
+    """A standalone RPC proxy carrying a short-lived service token (for background work,
+    and operator tools such as ``search.rebuild`` on an account that may not declare
+    exchanges: its reply queue does not re-declare ``nameko-rpc``)."""
+    token = own_service_token(config, caller)
+    return ClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30,
+                           reply_listener_cls=ClientReplyListener)
 
 
 class _AsService:
@@ -158,6 +167,6 @@ class ServiceRpcProxy(RpcProxy):
 
     def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
         config = self.container.config
-        token = bearer(service_token(auth_secret(config), self.container.service_name))
+        token = own_service_token(config, self.container.service_name)
         return ServiceProxy(_AsService(worker_ctx, token), self.target_service,
                             self.rpc_reply_listener, **self.options)

@@ -112,6 +112,16 @@ def version_arg(value: Any, name: str = "expected_version") -> int | None:
     return value
 
 
+def heads_args(after_stream_id: Any, limit: Any) -> tuple[str, int]:
+    """``read_heads`` paging: a stream id to start after ("" for the first page) and a
+    page size from 1 to 1000."""
+    if after_stream_id != "":
+        id_arg(after_stream_id, "after_stream_id")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValidationError.field("limit", "must be an integer from 1 to 1000")
+    return str(after_stream_id), limit
+
+
 def flag_arg(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationError.field(name, "must be true or false")

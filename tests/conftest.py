@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest  # noqa: E402
 
-from tests.support.infra import MongoProcess, RabbitVhost  # noqa: E402
+from tests.support.infra import MongoProcess, RabbitVhost, keys_dir  # noqa: E402
+
+# In-process containers and tools read the test keys, never var/keys.
+os.environ["EVENT_KEYS_DIR"] = str(keys_dir())
+# ... and accept HS256 test tokens (shared/auth.py: dev mode).
+os.environ["INVOICE_DEV_MODE"] = "1"
 
 
 def pytest_collection_modifyitems(items: list[Any]) -> None:

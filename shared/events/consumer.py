@@ -1,15 +1,19 @@
 """Consuming another service's events: one durable queue per consumer, every instance
 of the consumer service competing on it (each message handled by one of them).
 
-``EventStreamHandler`` is the entrypoint: it verifies the publisher's token, and never
-drops a failed message: it is republished with an attempt counter (bounded, with
+``EventStreamHandler`` is the entrypoint: it checks that the event is signed by the
+source service (``shared.keys``; an event that is not is parked at once, no worker
+runs), and never drops a failed message: it is republished with an attempt counter (bounded, with
 backoff) and after the last attempt parked on a dead-letter queue ``<queue>.dlq`` that
 an operator can list and replay (``python -m shared.dlq``).
 
 ``StreamTracker`` makes the handler idempotent and restores per-stream order: it keeps,
 per stream, the last version applied (and its event id), applies an event and advances
 the checkpoint in one transaction, skips what it has seen, and when an event arrives
-early asks for the missing ones first.
+early asks for the missing ones first. It applies only an event whose hash, signature
+and link (``prev_hash`` = the hash of the version applied before) hold, and fetched
+predecessors only when they chain into the delivered event: anything else raises
+``Rejected`` and is parked without moving a checkpoint.
 """
 from __future__ import annotations
 
@@ -27,15 +31,31 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared import metrics
-from shared.auth import SERVICE_ROLE, verify_authorization
-from shared.errors import Unauthorized
-from shared.rpc import AUTH_HEADER, auth_secret
+from shared.events.envelope import GENESIS_HASH, compute_hash
+from shared.keys import KeyRing, load_key_ring
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-crm-attempts"
 ERROR_HEADER = "x-crm-error"
 DEFAULT_MAX_ATTEMPTS = 5
+
+
+class Rejected(Exception):
+    """Raised for an event that must never be applied: not signed by its producer,
+    altered, or not in the producer's chain. Parked at once, never retried."""
+
+
+Signatures = Callable[[Mapping[str, Any]], list[str]]
+
+
+def signatures_of(config: Mapping[str, Any], producer: str) -> Signatures:
+    """The check every event of ``producer`` must pass (its public keys from config)."""
+    ring = load_key_ring(config)
+
+    def problems(envelope: Mapping[str, Any]) -> list[str]:
+        return ring.problems(envelope, producer)
+    return problems
 
 
 def queue_name(source_service: str, service_name: str, method_name: str) -> str:
@@ -60,25 +80,39 @@ class EventStreamHandler(Consumer):
                            bindings=[binding(exchange, routing_key=k) for k in self.event_types])
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""), routing_key=f"{name}.dlq",
                                        durable=True, auto_delete=False)
+        self.keys: KeyRing = load_key_ring(self.container.config)
         metrics.STATE.watch_queue(name, self.dead_letter_queue.name, self.container.config["AMQP_URI"])
         super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:
-        context = self.unpack_message_headers(message)
-        try:
-            publisher = verify_authorization(context.get(AUTH_HEADER),
-                                             auth_secret(self.container.config),
-                                             check_expiry=False)
-            if not publisher.has_role(SERVICE_ROLE):
-                raise Unauthorized("events are accepted from services only")
-        except Exception as exc:  # noqa: BLE001 - an unverified message is parked, not run
-            self._park(body, message, f"Unauthorized: {exc}")
+        problems = self.keys.problems(body, self.source_service) if isinstance(body, dict) \
+            else ["not an event envelope"]
+        if problems:
+            log.error("event parked on %s, not signed by %s: %s", self.dead_letter_queue.name,
+                      self.source_service, "; ".join(problems))
+            try:
+                self._park(body, message, f"Rejected: {'; '.join(problems)}")
+            except Exception:  # noqa: BLE001 - cannot park: let the broker redeliver
+                log.exception("could not park a rejected event; requeueing it")
+                self.queue_consumer.requeue_message(message)
+                return
             self.queue_consumer.ack_message(message)
             return
         super().handle_message(body, message)
 
     def handle_message_processed(self, message: Any, result: Any = None,
                                  exc_info: Any = None) -> None:
+        if exc_info is not None and issubclass(exc_info[0], Rejected):
+            log.error("event parked on %s: %s", self.dead_letter_queue.name, exc_info[1])
+            attempts = self.max_attempts  # no retry can make it genuine
+            try:
+                self._park(message.payload, message, f"Rejected: {exc_info[1]}", attempts)
+            except Exception:  # noqa: BLE001 - cannot park: let the broker redeliver
+                log.exception("could not park a rejected event; requeueing it")
+                self.queue_consumer.requeue_message(message)
+                return
+            self.queue_consumer.ack_message(message)
+            return
         if exc_info is not None:
             attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
             error = f"{exc_info[0].__name__}: {exc_info[1]}"
@@ -128,12 +162,29 @@ Apply = Callable[[Mapping[str, Any], ClientSession], None]
 
 
 class StreamTracker:
-    """Per-stream checkpoints of one consumer, kept in the consumer's own database."""
+    """Per-stream checkpoints of one consumer, kept in the consumer's own database.
 
-    def __init__(self, db: Database[Any], consumer: str) -> None:
+    ``signatures`` (``signatures_of(config, producer)``) checks who signed each event;
+    without it only hashes and links are checked (the handler checked the delivered
+    event's signature; catch-up pages and fetched events need the tracker's)."""
+
+    def __init__(self, db: Database[Any], consumer: str,
+                 signatures: Signatures | None = None) -> None:
         self.db = db
         self.collection = db["tracking"]
         self.consumer = consumer
+        self.signatures = signatures
+
+    def check(self, envelope: Mapping[str, Any]) -> None:
+        """Raise Rejected unless ``envelope`` is unaltered (and signed by its producer)."""
+        if self.signatures is not None:
+            problems = self.signatures(envelope)
+        else:
+            problems = [] if compute_hash(envelope) == envelope.get("hash") else \
+                ["hash does not match the event's content"]
+        if problems:
+            raise Rejected(f"{envelope.get('stream_id')} v{envelope.get('version')}: "
+                           + "; ".join(problems))
 
     def _key(self, stream_id: str) -> str:
         return f"{self.consumer}:{stream_id}"
@@ -151,33 +202,57 @@ class StreamTracker:
 
         Returns how many events were applied (0 for a duplicate)."""
         stream_id, version = envelope["stream_id"], int(envelope["version"])
+        self.check(envelope)
         applied = self.applied_version(stream_id)
         if version <= applied:
             metrics.count_consumer(self.consumer, "duplicate")
             return 0
         todo = [envelope] if version == applied + 1 else \
-            [e for e in fetch(stream_id, applied) if int(e["version"]) <= version]
+            self._predecessors(envelope, applied, fetch)
         count = 0
-        for event in sorted(todo, key=lambda e: int(e["version"])):
+        for event in todo:
             count += self._apply_one(event, apply)
         metrics.count_consumer(self.consumer, "applied", count)
         if count == 0:
             metrics.count_consumer(self.consumer, "duplicate")
         return count
 
+    def _predecessors(self, envelope: Mapping[str, Any], applied: int,
+                      fetch: Fetch) -> list[Mapping[str, Any]]:
+        """The stream from ``applied + 1`` up to ``envelope``, each event checked and
+        chaining into the next: a delivered event the producer's stream does not hold
+        (a forged version, say) is Rejected."""
+        stream_id, version = envelope["stream_id"], int(envelope["version"])
+        fetched = {int(e["version"]): e for e in fetch(stream_id, applied)
+                   if applied < int(e["version"]) <= version}
+        if version not in fetched:
+            raise Rejected(f"{stream_id} v{version}: the producer's stream has no such version")
+        if fetched[version].get("hash") != envelope.get("hash"):
+            raise Rejected(f"{stream_id} v{version}: not the event the producer stored")
+        todo = [fetched[v] for v in range(applied + 1, version) if v in fetched]
+        for event in todo:
+            self.check(event)
+        return [*todo, envelope]
+
     def _apply_one(self, envelope: Mapping[str, Any], apply: Apply) -> int:
         stream_id, version = envelope["stream_id"], int(envelope["version"])
 
         def step(session: ClientSession) -> int:
-            applied = self.applied_version(stream_id, session)
+            checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=session)
+            applied = int(checkpoint["version"]) if checkpoint else 0
             if version <= applied:
                 return 0
             if version != applied + 1:
                 raise OutOfOrder(f"{stream_id} v{version} before v{applied + 1}")
+            # Checkpoints written before hashes were kept have none: nothing to link to.
+            previous = checkpoint.get("hash") if checkpoint else GENESIS_HASH
+            if previous is not None and envelope.get("prev_hash") != previous:
+                raise Rejected(f"{stream_id} v{version}: prev_hash is not the hash of the "
+                               f"v{applied} applied")
             self.collection.update_one(
                 {"_id": self._key(stream_id), "version": applied},
                 {"$set": {"version": version, "event_id": envelope["event_id"],
-                          "position": envelope.get("position")}},
+                          "hash": envelope.get("hash"), "position": envelope.get("position")}},
                 upsert=True, session=session)
             apply(envelope, session)
             return 1

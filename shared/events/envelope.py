@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,9 @@ ENVELOPE_FIELDS = (
     "schema_version", "occurred_at", "actor", "correlation_id", "causation_id",
     "data", "prev_hash", "hash",
 )
+# Outside the hash: the producer's signature over it, and the id of the key that made it.
+SIGNATURE_FIELDS = ("key_id", "signature")
+WIRE_FIELDS = ENVELOPE_FIELDS + SIGNATURE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def to_wire(value: Any) -> Any:
 
 
 def envelope_to_wire(envelope: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: to_wire(envelope.get(name)) for name in ENVELOPE_FIELDS}
+    return {name: to_wire(envelope.get(name)) for name in WIRE_FIELDS}
 
 
 def canonical_json(value: Any) -> bytes:
@@ -90,12 +93,27 @@ def compute_hash(envelope: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
+Signatures = Callable[[Mapping[str, Any]], list[str]]
+
+
 class ChainChecker:
     """Checks events stream by stream as they come (in version order within a stream,
-    any interleaving across streams): gaps, broken links, hashes that do not match."""
+    any interleaving across streams): gaps, broken links, hashes that do not match,
+    positions that do not grow with the version, and -- given ``signatures`` (a
+    ``KeyRing.problems`` bound to the producer) -- signatures that do not match.
 
-    def __init__(self) -> None:
+    ``heads`` (stream id -> ``{version, hash}``, kept apart from the events: the
+    store's head index, or an exported file) are points each stream must still pass
+    through: ``head_breaks`` reports a stream that ends before its head (a deleted
+    tail) or passes it with another hash."""
+
+    def __init__(self, signatures: Signatures | None = None,
+                 heads: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.heads: dict[str, tuple[int, str]] = {}
+        self.positions: dict[str, int] = {}
+        self.signatures = signatures
+        self.expected = dict(heads or {})
+        self.passed: dict[str, bool] = {}
         self.checked = 0
 
     def feed(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -106,12 +124,52 @@ class ChainChecker:
             broken.append(f"version gap: expected {last_version + 1}")
         if event.get("prev_hash") != last_hash:
             broken.append("prev_hash does not match the previous event's hash")
-        if compute_hash(event) != event.get("hash"):
+        if self.signatures is not None:
+            broken.extend(self.signatures(event))
+        elif compute_hash(event) != event.get("hash"):
             broken.append("hash does not match the event's content")
+        position = event.get("position")
+        if isinstance(position, int):
+            if position <= self.positions.get(stream_id, 0):
+                broken.append("position is not after the previous version's position")
+            self.positions[stream_id] = position
+        head = self.expected.get(stream_id)
+        if head is not None and int(head["version"]) == version:
+            self.passed[stream_id] = head.get("hash") == event.get("hash")
         self.heads[stream_id] = (version, str(event.get("hash")))
         self.checked += 1
-        return [{"invoice_id": stream_id, "version": version, "reason": reason}
-                for reason in broken]
+        return [problem(stream_id, version, reason) for reason in broken]
+
+    def head_breaks(self, recorded: Callable[[str], Mapping[str, Any] | None] | None = None
+                    ) -> list[dict[str, Any]]:
+        """Streams that do not pass through their expected head; with ``recorded``
+        (stream id -> its head now, for streams begun after ``heads`` was read), also
+        every stream that has no head at all."""
+        broken = []
+        for stream_id, head in self.expected.items():
+            version = int(head["version"])
+            if stream_id not in self.passed:
+                last = self.heads.get(stream_id, (0, GENESIS_HASH))[0]
+                broken.append(problem(stream_id, version,
+                                      f"events missing: the stream ends at version {last}, "
+                                      f"its head is version {version}"))
+            elif not self.passed[stream_id]:
+                broken.append(problem(stream_id, version,
+                                      "the event at the stream's head has another hash"))
+        if recorded is not None:
+            for stream_id in self.heads.keys() - self.expected.keys():
+                late = recorded(stream_id)
+                if late is None:
+                    broken.append(problem(stream_id, self.heads[stream_id][0],
+                                          "stream has no recorded head"))
+                elif int(late["version"]) > self.heads[stream_id][0]:
+                    broken.append(problem(stream_id, int(late["version"]),
+                                          "events missing: the stream ends before its head"))
+        return broken
+
+
+def problem(stream_id: str, version: int, reason: str) -> dict[str, Any]:
+    return {"invoice_id": stream_id, "version": version, "reason": reason}
 
 
 def chain_breaks(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

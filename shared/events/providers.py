@@ -13,8 +13,8 @@ from shared import metrics
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
 from shared.events.upcasting import UpcasterRegistry
+from shared.keys import load_key_ring, load_signing_key
 from shared.mongo import connect, database, database_name
-from shared.rpc import auth_secret
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,10 @@ class EventStoreProvider(DependencyProvider):
         self.client: MongoClient[Any] = connect(config.get("MONGO_URL"))
         name = database_name(config, self.service_database or self.container.service_name)
         self.db: Database[Any] = database(self.client, name)
-        publisher = AmqpPublisher(config["AMQP_URI"], self.container.service_name,
-                                  auth_secret(config), config)
-        self.store = EventStore(self.db, self.upcasters)
+        publisher = AmqpPublisher(config["AMQP_URI"], self.container.service_name, config)
+        # No keys, no start: a service never stores an event it cannot sign.
+        signer = load_signing_key(config, self.container.service_name)
+        self.store = EventStore(self.db, signer, self.upcasters, keys=load_key_ring(config))
         self.relay = OutboxRelay(self.store, publisher)
         self.store.on_append = self.relay.wake
         self.store.ensure_indexes()

@@ -23,7 +23,6 @@ from nameko.standalone.events import get_event_exchange
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import metrics
-from shared.auth import bearer, service_token
 from shared.events.envelope import envelope_to_wire
 from shared.events.store import EventStore
 
@@ -73,11 +72,9 @@ class OutboxLease:
 class AmqpPublisher:
     """Publishes wire envelopes to the service's nameko event exchange with confirms."""
 
-    def __init__(self, amqp_uri: str, service_name: str, secret: str,
-                 config: Mapping[str, Any]) -> None:
+    def __init__(self, amqp_uri: str, service_name: str, config: Mapping[str, Any]) -> None:
         self.amqp_uri = amqp_uri
         self.service_name = service_name
-        self.secret = secret
         self.exchange = get_event_exchange(service_name, config)
         self._connection: Connection | None = None
         self._producer: Producer | None = None
@@ -93,8 +90,9 @@ class AmqpPublisher:
 
     def publish(self, envelope: Mapping[str, Any]) -> None:
         producer = self._ensure()
-        headers = {"nameko.authorization": bearer(service_token(self.secret, self.service_name)),
-                   "nameko.correlation_id": envelope.get("correlation_id") or ""}
+        # No token: the envelope's signature says who produced it, and a bearer token
+        # on the bus is one more for anyone who can read the bus to lift.
+        headers = {"nameko.correlation_id": envelope.get("correlation_id") or ""}
         producer.publish(envelope_to_wire(envelope), routing_key=envelope["type"],
                          serializer="json", delivery_mode=2, headers=headers,
                          message_id=envelope["event_id"], retry=False)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import copy
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
+import bson
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
@@ -18,6 +19,7 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.events.aggregate import Aggregate
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
+from shared.mongo import CODEC_OPTIONS
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -61,6 +63,37 @@ class AggregateRepository(Generic[A]):
         aggregate.pending.clear()
         return envelopes
 
+    # -- auditing --------------------------------------------------------------------
+    def state_breaks(self, aggregate_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """State documents that are not what their streams' events fold to (changed,
+        missing, or without events), for the given aggregates (all when None):
+        ``[{invoice_id, version, reason}]`` as ``EventStore.verify`` reports breaks."""
+        stream_type = self.aggregate_type.STREAM_TYPE
+        if aggregate_ids is None:
+            ids = [h["stream_id"] for h in self.store.all_heads() if h.get("stream_type") == stream_type]
+            known = set(ids)
+            orphans = [d["_id"] for d in self.states.find({}, {"_id": 1}) if d["_id"] not in known]
+        else:
+            ids, orphans = list(aggregate_ids), []
+        broken = [{"invoice_id": i, "version": 0, "reason": "state document without events"}
+                  for i in orphans]
+        for aggregate_id in ids:
+            events = self.store.stream(aggregate_id)
+            if not events or events[0].get("stream_type") != stream_type:
+                continue
+            stored = self.states.find_one({"_id": aggregate_id})
+            folded = self.state_document(
+                self.aggregate_type.replay(aggregate_id, events))  # type: ignore[arg-type]
+            version = int(events[-1]["version"])
+            if stored is None:
+                broken.append({"invoice_id": aggregate_id, "version": version,
+                               "reason": "state document missing"})
+            elif (differ := _differing(stored, folded)):
+                broken.append({"invoice_id": aggregate_id, "version": version,
+                               "reason": "state document differs from the fold of its events: "
+                                         + ", ".join(differ)})
+        return broken
+
     # -- hooks -----------------------------------------------------------------------
     def write_state(self, before: A, after: A, session: ClientSession) -> None:
         """Store ``after``'s state (``before`` is the aggregate as it was loaded)."""
@@ -96,3 +129,14 @@ def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
                 raise
             time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
     raise AssertionError("unreachable")
+
+
+def _as_stored(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` as the store would give it back (Decimals, dates, tuples normalised)."""
+    return bson.decode(bson.encode(doc, codec_options=CODEC_OPTIONS), codec_options=CODEC_OPTIONS)
+
+
+def _differing(stored: Mapping[str, Any], folded: Mapping[str, Any]) -> list[str]:
+    """The top-level fields where two state documents differ."""
+    left, right = _as_stored(stored), _as_stored(folded)
+    return sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))

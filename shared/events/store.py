@@ -6,9 +6,15 @@ a unique (stream_id, version) index, and take their global ``position`` from a c
 updated inside the same transaction: a second writer conflicts on the counter until
 the first commits, so positions become visible in increasing order and a reader that
 follows ``position`` never skips an event. Events are never updated or deleted.
+
+Every event is signed by the service that stores it (``shared.keys``: Ed25519 over the
+hash, key id in the envelope). Each stream's head (last version, its hash and
+signature) is kept in ``stream_heads``, written in the same transaction: ``verify``
+finds a deleted tail by comparing with it.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -32,6 +38,7 @@ from shared.events.envelope import (
     compute_hash,
 )
 from shared.events.upcasting import UpcasterRegistry
+from shared.keys import KeyRing, SigningKey
 from shared.mongo import is_duplicate_key, is_duplicate_of
 
 STREAM_VERSION_INDEX = "stream_version_unique"
@@ -43,10 +50,14 @@ AlsoWrite = Callable[[ClientSession, list[dict[str, Any]]], None]
 class EventStore:
     """Append-only store of event envelopes (port + MongoDB adapter in one small class)."""
 
-    def __init__(self, db: Database[Any], upcasters: UpcasterRegistry | None = None,
+    def __init__(self, db: Database[Any], signer: SigningKey,
+                 upcasters: UpcasterRegistry | None = None, keys: KeyRing | None = None,
                  on_append: Callable[[], None] | None = None) -> None:
         self.db = db
+        self.signer = signer
+        self.keys = keys  # public keys for verify(); without them only hashes are checked
         self.events = db["events"]
+        self.heads = db["stream_heads"]
         self.counters = db["counters"]
         self.upcasters = upcasters or UpcasterRegistry()
         self.on_append = on_append  # the relay's wake-up, set by EventStoreProvider
@@ -112,9 +123,14 @@ class EventStore:
             upsert=True, return_document=True, session=session)
         first_position = int(counter["value"]) - len(pending) + 1
         envelopes = build_envelopes(stream_id, stream_type, head, pending, meta,
-                                    occurred_at or utc_now(), first_position)
+                                    occurred_at or utc_now(), first_position, self.signer)
         self.events.insert_many([dict(e, _id=e["event_id"]) for e in envelopes],
                                 ordered=True, session=session)
+        last = envelopes[-1]
+        self.heads.replace_one({"_id": stream_id}, {
+            name: last[name] for name in ("stream_type", "version", "hash", "position",
+                                          "key_id", "signature")},
+            upsert=True, session=session)
         return envelopes
 
     @property
@@ -159,28 +175,65 @@ class EventStore:
         last = self.events.find_one({}, {"position": 1}, sort=[("position", DESCENDING)])
         return int(last["position"]) if last else 0
 
+    def stream_heads(self, after_stream_id: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+        """Recorded stream heads ``{stream_id, version, hash, position, key_id,
+        signature}`` in stream id order, after ``after_stream_id``."""
+        docs = self.heads.find({"_id": {"$gt": after_stream_id}}).sort("_id", ASCENDING).limit(limit)
+        return [{"stream_id": d.pop("_id"), **d} for d in docs]
+
+    def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
+        """``read_heads``' answer: ``{heads: [{stream_id, stream_type, version, hash,
+        position, key_id, signature}], last_stream_id}`` (an empty page at the end)."""
+        heads = self.stream_heads(after_stream_id, limit)
+        return {"heads": heads, "last_stream_id": heads[-1]["stream_id"] if heads else after_stream_id}
+
+    def head(self, stream_id: str) -> dict[str, Any] | None:
+        doc = self.heads.find_one({"_id": stream_id})
+        return None if doc is None else {"stream_id": doc.pop("_id"), **doc}
+
     # -- auditing --------------------------------------------------------------------
     def verify(self, stream_ids: Iterable[str] | None = None,
                batch_size: int = 2000) -> dict[str, Any]:
-        """Recompute every hash of the given streams (all when None); report breaks."""
-        checker, broken = ChainChecker(), []
+        """Check the given streams (all when None): every hash, link and signature, and
+        that each stream still reaches its recorded head; report breaks."""
+        signatures = None if self.keys is None else \
+            functools.partial(self.keys.problems, producer=self.signer.service)
         if stream_ids is None:
+            heads = {h["stream_id"]: h for h in self._all_heads(batch_size)}
+            checker, broken = ChainChecker(signatures, heads), []
             position = 0
             while batch := self.read_all(after_position=position, limit=batch_size):
                 for event in batch:
                     broken.extend(checker.feed(event))
                 position = int(batch[-1]["position"])
         else:
+            stream_ids = list(stream_ids)
+            heads = {s: h for s in stream_ids if (h := self.head(s)) is not None}
+            checker, broken = ChainChecker(signatures, heads), []
             for stream_id in stream_ids:
                 for event in self.stream(stream_id, upcast=False):
                     broken.extend(checker.feed(event))
+        broken.extend(checker.head_breaks(self.head))
         return {"ok": not broken, "checked": checker.checked, "broken": broken}
+
+    def all_heads(self, batch_size: int = 1000) -> list[dict[str, Any]]:
+        """Every recorded stream head, in stream id order."""
+        return self._all_heads(batch_size)
+
+    def _all_heads(self, batch_size: int) -> list[dict[str, Any]]:
+        heads, after = [], ""
+        while page := self.stream_heads(after, batch_size):
+            heads.extend(page)
+            after = page[-1]["stream_id"]
+        return heads
 
 
 def build_envelopes(stream_id: str, stream_type: str, head: StreamHead,
                     pending: Sequence[PendingEvent], meta: Metadata, occurred_at: str,
-                    first_position: int) -> list[dict[str, Any]]:
-    """Number, chain and hash the events of one append (positions from first_position)."""
+                    first_position: int, signer: SigningKey | None = None
+                    ) -> list[dict[str, Any]]:
+    """Number, chain, hash and (given a signer) sign the events of one append
+    (positions from first_position)."""
     envelopes: list[dict[str, Any]] = []
     prev_hash = head.hash or GENESIS_HASH
     for offset, event in enumerate(pending):
@@ -200,6 +253,8 @@ def build_envelopes(stream_id: str, stream_type: str, head: StreamHead,
             "prev_hash": prev_hash,
         }
         envelope["hash"] = compute_hash(envelope)
+        if signer is not None:
+            envelope["key_id"], envelope["signature"] = signer.key_id, signer.sign(envelope["hash"])
         prev_hash = envelope["hash"]
         envelopes.append(envelope)
     return envelopes

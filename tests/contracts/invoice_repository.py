@@ -23,7 +23,24 @@ def new_invoice(**values: Any) -> Invoice:
 
 
 class InvoiceRepositoryContract:
-    """Subclasses provide the ``repository`` fixture."""
+    """Subclasses provide the ``repository`` fixture, and ``tamper``: a function that
+    changes one field of a stored state document behind the repository's back."""
+
+    def test_a_state_document_that_differs_from_its_events_is_reported(
+            self, repository: InvoiceRepository, tamper: Any) -> None:
+        invoice = new_invoice(amount=Decimal("11.00"))
+        repository.save(invoice, META)
+        untouched = new_invoice()
+        repository.save(untouched, META)
+        assert repository.state_breaks([invoice.id, untouched.id]) == []
+
+        tamper(invoice.id, "amount", Decimal("88888.00"))
+
+        for breaks in (repository.state_breaks([invoice.id, untouched.id]),
+                       [b for b in repository.state_breaks(None)
+                        if b["invoice_id"] in (invoice.id, untouched.id)]):
+            assert [(b["invoice_id"], b["version"]) for b in breaks] == [(invoice.id, 1)]
+            assert "differs from the fold of its events" in breaks[0]["reason"]
 
     def test_a_saved_invoice_loads_back_as_the_same_fold(self, repository: InvoiceRepository) -> None:
         invoice = new_invoice(custom={"budget": Decimal("12.50")})

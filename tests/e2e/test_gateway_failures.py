@@ -30,7 +30,8 @@ def silent_vhost() -> Iterator[RabbitVhost]:
 
 def test_a_service_that_does_not_answer_is_503_with_retry_after(
         system: Any, users_file: Any, silent_vhost: RabbitVhost) -> None:
-    gateway = GatewayProcess({**system.env, "AMQP_URI": silent_vhost.amqp_uri}, system.log_dir,
+    gateway = GatewayProcess({**system.env, "AMQP_URI_GATEWAY": silent_vhost.service_uri("gateway")},
+                             system.log_dir,
                              users_file, GATEWAY_RPC_TIMEOUT="1").start(wait=False)
     try:
         def up() -> bool:

@@ -1,14 +1,18 @@
 """Bad input, bad tokens and other people's invoices: clear typed errors, nothing written."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 import pytest
 
+from shared.auth import bearer
 from shared.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from tests.e2e.test_invoice_lifecycle import log_end
 from tests.support.actors import token_for
 from tests.support.factories import World, invoice_data
+from tests.support.infra import SECRET
 
 BAD_INPUTS = [
     ("amount", {"amount": "-5.00"}),
@@ -83,7 +87,14 @@ def test_update_field_refuses_system_fields_and_bad_values(admin: Any, world: Wo
     None, "", "Token abc", "Bearer not-a-jwt",
     token_for(secret="forged-secret-0123456789-0123456789-xx"),
     token_for(ttl_seconds=-10),
-], ids=["missing", "empty", "not-bearer", "malformed", "forged", "expired"])
+    token_for(ttl_seconds=None),
+    bearer(jwt.encode({"sub": "u1", "roles": ["admin"], "exp": 10**12}, SECRET, algorithm="HS256")),
+    bearer(jwt.encode({"sub": "", "roles": ["admin"], "exp": int(time.time()) + 60}, SECRET,
+                      algorithm="HS256")),
+    bearer(jwt.encode({"sub": "service:invoice", "roles": ["service"], "exp": int(time.time()) + 60},
+                      SECRET, algorithm="HS256")),
+], ids=["missing", "empty", "not-bearer", "malformed", "forged", "expired", "no-exp",
+        "exp-1e12", "empty-sub", "service-role-by-secret"])
 def test_calls_without_a_valid_token_are_unauthorized(clients: Any, authorization: str | None) -> None:
     hub = clients.with_authorization(authorization)
     with pytest.raises(Unauthorized):

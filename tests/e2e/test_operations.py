@@ -164,6 +164,21 @@ def invoicectl(system: System, *args: str) -> subprocess.CompletedProcess[str]:
                           env={**system.env, "RUN_DIR": TEST_RUN_DIR})
 
 
+def test_invoicectl_audit_verify_calls_on_the_internal_caller_account(
+        admin: Any, world: World, system: System) -> None:
+    customer = world.customer()
+    admin.invoice.create_invoice(invoice_data(customer["id"]))
+    # AMQP_URI too is the caller account: a plain ClusterRpcProxy (re-declaring
+    # nameko-rpc) is refused there
+    result = subprocess.run([INVOICECTL, "audit", "verify", "invoice", "--json"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**system.env, "RUN_DIR": TEST_RUN_DIR, "AMQP_URI": system.client_uri,
+                                 "INVOICE_CLIENT_AMQP_URI": system.client_uri})
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["checked"] >= 1
+
+
 def test_an_audit_export_checks_offline_and_a_tampered_line_names_its_stream(
         admin: Any, world: World, system: System, tmp_path: Path) -> None:
     customer = world.customer()

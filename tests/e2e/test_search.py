@@ -107,7 +107,7 @@ OPS_CASES = [
 @pytest.fixture(scope="module")
 def three_invoices(system: Any) -> dict[str, Any]:
     from tests.support.actors import Clients
-    clients = Clients(system.amqp_uri)
+    clients = Clients(system.client_uri)
     hub = clients.as_user(roles=["admin"], sub="admin-ops")
     world = World(hub)
     customer = world.customer()

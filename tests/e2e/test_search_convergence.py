@@ -96,7 +96,7 @@ def test_redelivered_and_shuffled_events_leave_identical_projections(
     events = [e for invoice in made for e in admin.invoice.get_events(invoice["id"])]
     with Connection(system.amqp_uri) as connection:
         connection.default_channel.queue_purge(INVOICE_QUEUE)
-    publisher = AmqpPublisher(system.amqp_uri, "invoice", SECRET, config)
+    publisher = AmqpPublisher(system.amqp_uri, "invoice", config)
     try:
         shuffled = events * 2 + random.sample(events, len(events))
         random.Random(7).shuffle(shuffled)

@@ -9,6 +9,7 @@ from pymongo.database import Database
 
 from shared.events.store import EventStore
 from shared.mongo import connect, database
+from tests.support.infra import key_ring, signing_key
 
 
 @pytest.fixture
@@ -21,6 +22,6 @@ def db(mongo_server: Any, db_prefix: str) -> Iterator[Database[Any]]:
 
 @pytest.fixture
 def store(db: Database[Any]) -> EventStore:
-    created = EventStore(db)
+    created = EventStore(db, signing_key("teststore"), keys=key_ring())
     created.ensure_indexes()
     return created

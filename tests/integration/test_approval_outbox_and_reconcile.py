@@ -23,6 +23,7 @@ from shared.dates import format_timestamp
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
 from shared.query import invoice_catalog
+from tests.support.factories import chain
 
 ADMIN = Metadata(actor={"id": "admin-1", "name": "admin"})
 
@@ -76,6 +77,7 @@ def held_change(parts: dict[str, Any]) -> str:
                   "request_id": "apr_held", "flow_id": "flow_1", "flow_version": 1,
                   "watched_fields": ["amount"],
                   "changes": {"amount": {"from": "100.00", "to": "150.00"}}})]
+    chain(events)
     for event in events:
         parts["tracker"].handle(event, parts["reaction"].apply, lambda s, v: [])
     return "apr_held"

@@ -18,6 +18,7 @@ from approval.reactions import InvoiceEventReaction
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
 from shared.query import invoice_catalog
+from tests.support.factories import chain
 
 ADMIN = Metadata(actor={"id": "admin-1", "name": "admin"})
 
@@ -56,6 +57,7 @@ def feed(parts: dict[str, Any], event: dict[str, Any], fetch: Any = None) -> int
 def test_a_trigger_delivered_three_times_opens_one_request(parts: dict[str, Any]) -> None:
     created = envelope(1, "InvoiceCreated", {"number": "INV-1", "fields": {"amount": "100.00"}})
     change = amount(2, "100.00", "20000.00")
+    chain([created, change])
 
     applied = [feed(parts, created)] + [feed(parts, change) for _ in range(3)]
 
@@ -73,6 +75,7 @@ def test_an_early_event_fetches_its_predecessors_and_the_newest_trigger_supersed
         parts: dict[str, Any]) -> None:
     history = [envelope(1, "InvoiceCreated", {"number": "INV-1", "fields": {"amount": "100.00"}}),
                amount(2, "100.00", "20000.00"), amount(3, "20000.00", "30000.00")]
+    chain(history)
 
     feed(parts, history[2], fetch=lambda stream, after: history[after:])
 

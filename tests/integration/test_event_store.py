@@ -8,8 +8,9 @@ import pytest
 from eventlet import patcher
 
 from shared.errors import ConcurrencyConflict
-from shared.events.envelope import Metadata, PendingEvent, StreamHead
+from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash
 from shared.events.store import EventStore
+from tests.support.infra import signing_key
 
 META = Metadata(actor={"id": "u1", "name": "Ann"}, correlation_id="corr-1")
 
@@ -120,3 +121,52 @@ def test_append_in_stores_events_only_when_the_callers_transaction_commits(store
     assert store.stream("r1") == appended and appended[0]["version"] == 1
     assert later[0]["position"] == appended[0]["position"] + 1
     assert store.verify()["ok"] is True
+
+
+def reasons(report: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(b["version"], b["reason"]) for b in report["broken"]]
+
+
+def test_verify_finds_a_deleted_tail_by_the_recorded_stream_head(store: EventStore) -> None:
+    events = append(store, "s1", StreamHead(), "A", "B", "C")
+    store.events.delete_one({"_id": events[-1]["event_id"]})
+
+    for report in (store.verify(), store.verify(["s1"])):
+        assert report["ok"] is False
+        assert reasons(report) == [(3, "events missing: the stream ends at version 2, "
+                                       "its head is version 3")]
+
+
+def test_verify_finds_an_event_changed_with_its_hash_recomputed(store: EventStore) -> None:
+    events = append(store, "s1", StreamHead(), "A", "B")
+    forged = dict(events[-1], data={"t": "forged"})
+    forged["hash"] = compute_hash(forged)
+    store.events.replace_one({"_id": forged["event_id"]}, forged)
+
+    report = store.verify()
+
+    assert (2, "signature does not match the event's hash") in reasons(report)
+
+
+def test_verify_finds_an_inserted_or_reordered_event(store: EventStore) -> None:
+    events = append(store, "s1", StreamHead(), "A", "B")
+    inserted = dict(events[-1], event_id="x1", version=3, position=99, prev_hash=events[-1]["hash"],
+                    data={"t": "C"}, key_id=None, signature=None)
+    inserted["hash"] = compute_hash(inserted)
+    store.events.insert_one(dict(inserted, _id="x1"))
+    assert (3, "event is not signed") in reasons(store.verify())
+
+    store.events.delete_one({"_id": "x1"})
+    store.events.update_one({"_id": events[0]["event_id"]}, {"$set": {"position": 50}})
+    store.events.update_one({"_id": events[1]["event_id"]}, {"$set": {"position": events[0]["position"]}})
+    assert any("position is not after" in reason or "gap" in reason
+               for _, reason in reasons(store.verify()))
+
+
+def test_verify_finds_an_event_signed_by_another_services_key(store: EventStore) -> None:
+    events = append(store, "s1", StreamHead(), "A")
+    other = signing_key("customer")
+    store.events.update_one({"_id": events[0]["event_id"]}, {"$set": {
+        "key_id": other.key_id, "signature": other.sign(events[0]["hash"])}})
+
+    assert reasons(store.verify()) == [(1, "signed with key 'customer-1', not a key of 'teststore'")]

@@ -13,3 +13,9 @@ class TestMongoInvoiceRepository(InvoiceRepositoryContract):
     def repository(self, db: Any, store: EventStore) -> MongoInvoiceRepository:
         MongoInvoiceRepository.ensure_indexes(db)
         return MongoInvoiceRepository(db, store)
+
+    @pytest.fixture
+    def tamper(self, db: Any) -> Any:
+        def change(invoice_id: str, field: str, value: Any) -> None:
+            db["invoices"].update_one({"_id": invoice_id}, {"$set": {field: value}})
+        return change

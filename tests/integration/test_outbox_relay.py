@@ -14,7 +14,7 @@ from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_h
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
 from tests.support.amqp import EventTap
-from tests.support.infra import SECRET, free_port
+from tests.support.infra import free_port
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
 
@@ -38,7 +38,7 @@ def received(vhost: Any, service_name: str) -> Iterator[Any]:
 
 
 def publisher(uri: str, service_name: str) -> AmqpPublisher:
-    return AmqpPublisher(uri, service_name, SECRET, {})
+    return AmqpPublisher(uri, service_name, {})
 
 
 def append_events(store: EventStore, count: int) -> list[dict[str, Any]]:

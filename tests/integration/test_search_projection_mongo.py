@@ -16,6 +16,7 @@ from search.domain.buckets import FAMILIES
 from search.planner import bucket_driver, invoice_driver
 from search.projector import Projector
 from shared.events.consumer import StreamTracker
+from shared.events.envelope import GENESIS_HASH, compute_hash
 from shared.query import invoice_catalog, parse_filters
 
 
@@ -58,7 +59,20 @@ def views(db: Database[Any]) -> MongoViews:
     return MongoViews(db, 0)
 
 
+def chained(events: list[dict[str, Any]]) -> None:
+    """Link and hash each stream's events (in version order) as the invoice store would."""
+    streams: dict[str, dict[int, dict[str, Any]]] = {}
+    for event in events:
+        streams.setdefault(event["stream_id"], {})[event["version"]] = event
+    for by_version in streams.values():
+        prev_hash = GENESIS_HASH
+        for version in sorted(by_version):
+            by_version[version]["prev_hash"] = prev_hash
+            by_version[version]["hash"] = prev_hash = compute_hash(by_version[version])
+
+
 def project(db: Database[Any], events: list[dict[str, Any]]) -> None:
+    chained(events)
     tracker = StreamTracker(db, "search.g0.invoice")
     projector = Projector(lambda session: MongoViews(db, 0, session))
     for event in events:

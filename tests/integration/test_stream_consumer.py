@@ -1,6 +1,7 @@
 """The consumer base in real nameko containers on real RabbitMQ and the real store:
 duplicates and shuffled versions converge to one in-order application; failures end
-up on a dead-letter queue instead of vanishing; two instances apply each event once."""
+up on a dead-letter queue instead of vanishing; two instances apply each event once;
+only events signed by their producer, in its chain, are ever applied."""
 from __future__ import annotations
 
 import random
@@ -14,21 +15,23 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from pymongo.database import Database
 
-from shared.auth import bearer, issue_token
+from shared.auth import bearer, service_token
 from shared.dlq import main as dlq_main
 from shared.events.consumer import (
     ATTEMPTS_HEADER,
     ERROR_HEADER,
+    Rejected,
     StreamTracker,
     catch_up,
     event_stream,
     queue_name,
+    signatures_of,
 )
-from shared.events.envelope import Metadata, PendingEvent, StreamHead, envelope_to_wire
+from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
 from shared.events.relay import AmqpPublisher
 from shared.events.store import EventStore
 from shared.rpc import CurrentActor
-from tests.support.infra import SECRET, wait_for
+from tests.support.infra import SECRET, key_ring, keys_dir, signing_key, wait_for
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
 
@@ -44,7 +47,8 @@ class Projection(DependencyProvider):
 
     def apply(self, envelope: Any, session: Any) -> None:
         self.db["things"].update_one({"_id": envelope["stream_id"]},
-                                     {"$push": {"versions": envelope["version"]}},
+                                     {"$push": {"versions": envelope["version"],
+                                                "data": envelope["data"]}},
                                      upsert=True, session=session)
 
     def fetch(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
@@ -62,13 +66,15 @@ def consumer_service(source_service: str, db: Database[Any], source: EventStore,
         def on_event(self, envelope: dict[str, Any]) -> None:
             if fail:
                 raise RuntimeError("cannot apply this")
-            StreamTracker(db, "test").handle(envelope, self.projection.apply, self.projection.fetch)
+            StreamTracker(db, "test", signatures_of(config(None), source_service)).handle(
+                envelope, self.projection.apply, self.projection.fetch)
 
     return ProjectorService
 
 
 def config(vhost: Any) -> dict[str, Any]:
-    return {"AMQP_URI": vhost.amqp_uri, "serializer": "json", "AUTH_SECRET": SECRET}
+    return {"AMQP_URI": vhost.amqp_uri if vhost else None, "serializer": "json",
+            "AUTH_SECRET": SECRET, "EVENT_KEYS_DIR": str(keys_dir())}
 
 
 def stored_streams(store: EventStore, streams: int, versions: int) -> list[dict[str, Any]]:
@@ -87,8 +93,16 @@ def source_service() -> str:
     return f"source{uuid.uuid4().hex[:6]}"
 
 
+@pytest.fixture
+def store(db: Database[Any], source_service: str) -> EventStore:
+    """The source service's store: its events are signed with its own key."""
+    created = EventStore(db, signing_key(source_service), keys=key_ring())
+    created.ensure_indexes()
+    return created
+
+
 def publish_all(vhost: Any, source_service: str, events: list[dict[str, Any]]) -> None:
-    publisher = AmqpPublisher(vhost.amqp_uri, source_service, SECRET, {})
+    publisher = AmqpPublisher(vhost.amqp_uri, source_service, {})
     for envelope in events:
         publisher.publish(envelope)
     publisher.close()
@@ -177,39 +191,117 @@ def test_an_operator_replays_parked_events_once_the_cause_is_fixed(
     assert parked_count(vhost, dlq) == 0
 
 
-def test_an_event_without_a_service_signature_is_parked_unapplied(
+def publish_raw(vhost: Any, source_service: str, envelopes: list[dict[str, Any]],
+                headers: dict[str, Any] | None = None) -> None:
+    """Publish as anyone on the bus could: any body, any headers."""
+    with Connection(vhost.amqp_uri) as connection:
+        producer = connection.Producer()
+        for envelope in envelopes:
+            producer.publish(envelope_to_wire(envelope), exchange=get_event_exchange(source_service, {}),
+                             routing_key=envelope["type"], serializer="json",
+                             headers=headers or {}, declare=[])
+
+
+def altered(envelope: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """``envelope`` changed and its hash recomputed (the signature is left as it was)."""
+    forged = dict(envelope, **changes)
+    forged["hash"] = compute_hash(forged)
+    return forged
+
+
+def test_a_forged_event_carrying_a_valid_service_token_is_parked_and_the_real_one_applied(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    # given v1 applied, and a forged v2 with a genuine service token in its headers
+    events = stored_streams(store, streams=1, versions=2)
+    service = consumer_service(source_service, db, store)
+    container_factory(service, config(vhost)).start()
+    publish_all(vhost, source_service, events[:1])
+    wait_for(until_projected(db, events[:1]), timeout=30, message="v1 applied")
+    forged = altered(envelope_to_wire(events[1]), data={"v": "FORGED"})
+    token = bearer(service_token(signing_key(source_service)))
+
+    # when the forgery comes first, then the real v2
+    publish_raw(vhost, source_service, [forged], {"nameko.authorization": token})
+    dlq = f"{queue_name(source_service, service.name, 'on_event')}.dlq"
+    wait_for(lambda: parked_count(vhost, dlq) == 1, timeout=30, message="the forged event parked")
+    publish_all(vhost, source_service, events[1:])
+
+    # then only the real one is applied
+    wait_for(until_projected(db, events), timeout=30, message="the real v2 applied")
+    assert db["things"].find_one()["data"] == [{"v": 0}, {"v": 1}]
+
+
+def test_an_event_signed_by_another_service_or_unsigned_is_parked_unapplied(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    events = stored_streams(store, streams=1, versions=1)
+    service = consumer_service(source_service, db, store)
+    container_factory(service, config(vhost)).start()
+    other = signing_key("customer")
+    re_signed = dict(envelope_to_wire(events[0]), key_id=other.key_id,
+                     signature=other.sign(events[0]["hash"]))
+    unsigned = dict(envelope_to_wire(events[0]), key_id=None, signature=None)
+
+    publish_raw(vhost, source_service, [re_signed, unsigned])
+
+    dlq = f"{queue_name(source_service, service.name, 'on_event')}.dlq"
+    wait_for(lambda: parked_count(vhost, dlq) == 2, timeout=30, message="both events parked")
+    assert db["things"].count_documents({}) == 0
+
+
+def test_an_event_moved_to_a_far_position_is_parked_and_moves_no_checkpoint(
         container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
         source_service: str) -> None:
     events = stored_streams(store, streams=1, versions=1)
     service = consumer_service(source_service, db, store)
     container_factory(service, config(vhost)).start()
 
-    forged = AmqpPublisher(vhost.amqp_uri, source_service, "not-the-secret-0123456789-0123456789", {})
-    forged.publish(events[0])
-    forged.close()
+    publish_raw(vhost, source_service, [altered(envelope_to_wire(events[0]), position=10**9)])
 
     dlq = f"{queue_name(source_service, service.name, 'on_event')}.dlq"
-    wait_for(lambda: parked_count(vhost, dlq) == 1, timeout=30, message="the forged event parked")
+    wait_for(lambda: parked_count(vhost, dlq) == 1, timeout=30, message="the moved event parked")
     assert db["things"].count_documents({}) == 0
+    assert db["consumer_positions"].count_documents({}) == 0
+    assert db["tracking"].count_documents({}) == 0
 
 
-def test_an_event_signed_long_ago_is_still_applied_and_the_service_lives_on(
+def test_an_event_without_any_token_is_applied_when_its_producer_signed_it(
         container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
         source_service: str) -> None:
     events = stored_streams(store, streams=1, versions=2)
-    container = container_factory(consumer_service(source_service, db, store), config(vhost))
-    container.start()
+    container_factory(consumer_service(source_service, db, store), config(vhost)).start()
 
-    with Connection(vhost.amqp_uri) as connection:
-        producer = connection.Producer()
-        expired = bearer(issue_token(SECRET, sub="service:source", roles=["service"], ttl_seconds=-60))
-        for envelope in events:
-            producer.publish(envelope_to_wire(envelope), exchange=get_event_exchange(source_service, {}),
-                             routing_key=envelope["type"], serializer="json",
-                             headers={"nameko.authorization": expired}, declare=[])
+    publish_raw(vhost, source_service, events)
 
     # A dependency raising while a worker is set up would kill the container: nothing applied.
-    wait_for(until_projected(db, events), timeout=30, message="the old events applied")
+    wait_for(until_projected(db, events), timeout=30, message="the signed events applied")
+
+
+def test_a_signed_event_that_does_not_follow_the_applied_version_is_rejected(
+        db: Database[Any], store: EventStore, source_service: str) -> None:
+    # given v1 applied
+    events = stored_streams(store, streams=1, versions=1)
+    projection = Projection(db, store)
+    tracker = StreamTracker(db, "chain-test", signatures_of(config(None), source_service))
+    tracker.handle(events[0], projection.apply, projection.fetch)
+    # when a v2 signed with the producer's key but linked to another v1 arrives
+    key = signing_key(source_service)
+    fork = dict(events[0], event_id=uuid.uuid4().hex, version=2, position=events[0]["position"] + 1,
+                prev_hash="f" * 64)
+    fork["hash"] = compute_hash(fork)
+    fork["signature"] = key.sign(fork["hash"])
+
+    # then it is rejected, and nothing moves
+    with pytest.raises(Rejected):
+        tracker.handle(fork, projection.apply, projection.fetch)
+    beyond = dict(fork, version=3)
+    beyond["hash"] = compute_hash(beyond)
+    beyond["signature"] = key.sign(beyond["hash"])
+    with pytest.raises(Rejected, match="no such version"):
+        tracker.handle(beyond, projection.apply, projection.fetch)
+    assert tracker.applied_version(events[0]["stream_id"]) == 1
+    assert db["things"].find_one()["versions"] == [1]
 
 
 def parked_count(vhost: Any, queue: str) -> int:

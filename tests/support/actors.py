@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import Any
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
 from shared.auth import bearer, issue_token
+from shared.rpc_client import client_proxy
 from tests.support.infra import SECRET
 
 
@@ -21,10 +20,11 @@ def token_for(*, roles: Iterable[str] = ("admin",), sub: str | None = None,
 
 
 class Clients:
-    """Opens ClusterRpcProxy hubs per actor and closes them all at the end of a test."""
+    """Opens RPC hubs per actor (as internal callers do: ``client_proxy``, on the
+    caller account) and closes them all at the end of a test."""
 
     def __init__(self, amqp_uri: str) -> None:
-        self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
+        self.amqp_uri = amqp_uri
         self._stack = ExitStack()
 
     def as_user(self, **claims: Any) -> Any:
@@ -32,9 +32,7 @@ class Clients:
         return self.with_authorization(token_for(**claims))
 
     def with_authorization(self, authorization: str | None) -> Any:
-        context = {} if authorization is None else {"authorization": authorization}
-        proxy = ClusterRpcProxy(self.config, context_data=context, timeout=30)
-        return self._stack.enter_context(proxy)
+        return self._stack.enter_context(client_proxy(self.amqp_uri, authorization, timeout=30))
 
     def close(self) -> None:
         self._stack.close()

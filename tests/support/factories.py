@@ -57,3 +57,14 @@ class World:
         contract = self.contract(customer["id"])
         payment = self.payment(contract["id"])
         return customer, contract, payment
+
+
+def chain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Link and hash one stream's hand-made envelopes (in version order) as a store
+    would: consumers apply only events whose hash and prev_hash hold."""
+    from shared.events.envelope import GENESIS_HASH, compute_hash
+    prev_hash = GENESIS_HASH
+    for event in events:
+        event["prev_hash"] = prev_hash
+        event["hash"] = prev_hash = compute_hash(event)
+    return events

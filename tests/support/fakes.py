@@ -103,6 +103,15 @@ class FakeInvoiceRepository:
         events = self.log.stream(invoice_id, after_version=after_version)
         return events if not events or events[0]["stream_type"] == STREAM_INVOICE else []
 
+    def state_breaks(self, invoice_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        broken = []
+        for invoice_id in self.states if invoice_ids is None else invoice_ids:
+            stored, folded = self.states.get(invoice_id), self.load(invoice_id)
+            if stored is not None and stored != folded.to_dict():
+                broken.append({"invoice_id": invoice_id, "version": folded.version,
+                               "reason": "state document differs from the fold of its events"})
+        return broken
+
 
 class FakeSettingsRepository:
     def __init__(self, log: InMemoryEventLog) -> None:

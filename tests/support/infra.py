@@ -6,7 +6,10 @@ in-memory storage, and their own vhost, both removed at the end.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import json
 import os
 import shutil
 import signal
@@ -19,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -26,6 +30,32 @@ NAMEKO = str(Path(PYTHON).with_name("nameko"))
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")
 TEST_RUN_DIR = tempfile.mkdtemp(prefix="test-run-")
+
+
+SERVICES = ("customer", "invoice", "approval", "search", "gateway")  # each with its own key
+
+
+@functools.cache
+def keys_dir() -> Path:
+    """This test run's event signing keys (one pair per service, made once, removed at
+    exit); the services and the in-process stores of the tests sign with them."""
+    from shared.keys import ensure
+    made = Path(tempfile.mkdtemp(prefix="test-keys-"))
+    atexit.register(shutil.rmtree, made, True)
+    ensure(made, SERVICES)
+    return made
+
+
+def signing_key(service: str) -> Any:
+    """``service``'s signing key in the test keys (made on first use)."""
+    from shared.keys import ensure, load_signing_key
+    ensure(keys_dir(), [service])
+    return load_signing_key({"EVENT_KEYS_DIR": str(keys_dir())}, service)
+
+
+def key_ring() -> Any:
+    from shared.keys import KeyRing, public_dir
+    return KeyRing.from_dir(public_dir(keys_dir()))
 
 
 def free_port() -> int:
@@ -67,10 +97,11 @@ class MongoProcess:
         self.url = f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
         self._spawn()
 
-    def _spawn(self) -> None:
+    def _spawn(self, auth: bool = False) -> None:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", self.storage, "--sync-on-commit", "--log-level", "WARNING"],
+             "--storage-path", self.storage, "--sync-on-commit", "--log-level", "WARNING",
+             *(["--auth"] if auth else [])],
             cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(self._ping, timeout=30, message="the test store to answer")
 
@@ -81,6 +112,11 @@ class MongoProcess:
 
     def resume(self) -> None:
         self._spawn()
+
+    def restart(self, auth: bool) -> None:
+        """Stop and start again on the same (on-disk) data, with or without ``--auth``."""
+        self.pause()
+        self._spawn(auth)
 
     def _ping(self) -> bool:
         import pymongo
@@ -101,14 +137,55 @@ class MongoProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def import_definitions(wanted: dict[str, Any]) -> None:
+    """``rabbitmqctl import_definitions`` (this RabbitMQ reads a file, not stdin, and
+    imports in the background): returns once every topic permission is in place."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="test-definitions-") as handle:
+        json.dump(wanted, handle)
+        handle.flush()
+        # rabbitmqctl reads it as the rabbitmq user; it holds salted hashes only
+        os.chmod(handle.name, 0o644)
+        subprocess.run(["rabbitmqctl", "-q", "import_definitions", handle.name], check=True,
+                       capture_output=True, timeout=120)
+    vhost = wanted["vhosts"][0]["name"]
+    expected = {entry["user"] for entry in wanted["topic_permissions"]}
+
+    def imported() -> bool:
+        listed = subprocess.run(["rabbitmqctl", "-q", "list_topic_permissions", "-p", vhost],
+                                capture_output=True, text=True, timeout=60)
+        return listed.returncode == 0 and \
+            expected <= {line.split("\t")[0] for line in listed.stdout.splitlines()}
+    wait_for(imported, timeout=90, interval=0.5, message=f"the accounts of {vhost}")
+
+
 class RabbitVhost:
-    """A private vhost, created and deleted with rabbitmqctl."""
+    """A private vhost with its own accounts (shared.broker_accounts), created in one
+    ``rabbitmqctl import_definitions`` and deleted at the end.
+
+    ``amqp_uri`` is guest's (the test harness: publishing forged events, peeking at
+    queues); ``service_uri(name)`` each service's own account; ``client_uri`` the
+    internal-caller account the test clients use."""
 
     def __init__(self) -> None:
+        from shared.broker_accounts import CALLERS, CLIENT_USER, SERVICES, definitions
         self.name = f"test-{uuid.uuid4().hex[:12]}"
-        self._ctl("add_vhost", self.name)
-        self._ctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+        self.prefix = f"{self.name}-"
+        self.client_user = f"{self.prefix}{CLIENT_USER}"
+        accounts = (*SERVICES, *CALLERS)  # CALLERS: the gateway's RPC-caller account
+        self.passwords = {name: uuid.uuid4().hex for name in (*accounts, self.client_user)}
+        self.users = [f"{self.prefix}{name}" for name in accounts] + [self.client_user]
+        guest = {"user": "guest", "configure": ".*", "write": ".*", "read": ".*"}
+        wanted = definitions(self.name, self.passwords, prefix=self.prefix,
+                             client_user=self.client_user, extra_permissions=[guest])
+        import_definitions(wanted)
         self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{self.name}"
+        self.client_uri = self._uri(self.client_user, self.passwords[self.client_user])
+
+    def _uri(self, user: str, password: str) -> str:
+        return f"amqp://{quote(user, safe='')}:{password}@{RABBIT_HOST}/{quote(self.name, safe='')}"
+
+    def service_uri(self, service: str) -> str:
+        return self._uri(f"{self.prefix}{service}", self.passwords[service])
 
     @staticmethod
     def _ctl(*args: str) -> None:
@@ -116,13 +193,23 @@ class RabbitVhost:
 
     def delete(self) -> None:
         self._ctl("delete_vhost", self.name)
+        names = ", ".join(f'<<"{user}">>' for user in self.users)
+        self._ctl("eval", f'[rabbit_auth_backend_internal:delete_user(U, <<"tests">>) || U <- [{names}]].')
 
 
-def service_env(amqp_uri: str, mongo_url: str, db_prefix: str) -> dict[str, str]:
+def service_env(amqp_uri: str | RabbitVhost, mongo_url: str, db_prefix: str) -> dict[str, str]:
+    """The environment of service processes; given a RabbitVhost, each service runs on
+    its own broker account (``AMQP_URI_<SERVICE>``, picked by ServiceProcess)."""
     env = dict(os.environ)
+    if isinstance(amqp_uri, RabbitVhost):
+        from shared.broker_accounts import CALLERS, SERVICES
+        env.update({f"AMQP_URI_{name.upper()}": amqp_uri.service_uri(name)
+                    for name in (*SERVICES, *CALLERS)})
+        amqp_uri = amqp_uri.amqp_uri
     env.update({
         "AMQP_URI": amqp_uri, "MONGO_URL": mongo_url, "MONGO_DB_PREFIX": db_prefix,
-        "INVOICE_AUTH_SECRET": SECRET, "LOG_LEVEL": "INFO",
+        "INVOICE_AUTH_SECRET": SECRET, "INVOICE_DEV_MODE": "1", "LOG_LEVEL": "INFO",
+        "EVENT_KEYS_DIR": str(keys_dir()),
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in
                                       (".", "services/invoice", "services/customer",
                                        "services/approval", "services/search",
@@ -148,10 +235,12 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")
+        env = dict(self.env)
+        env["AMQP_URI"] = env.get(f"AMQP_URI_{self.name.upper()}") or env["AMQP_URI"]
         self.proc = subprocess.Popen(
             [NAMEKO, "run", "--config", str(ROOT / "services" / self.name / "config.yaml"),
              f"{self.name}.service"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def alive(self) -> bool:

@@ -2,6 +2,7 @@
 `docker-compose config` only parses and checks the file)."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,8 +17,9 @@ pytestmark = pytest.mark.skipif(COMPOSE is None, reason="the docker-compose bina
 
 def compose(*args: str) -> subprocess.CompletedProcess[str]:
     assert COMPOSE is not None
+    env = {k: v for k, v in os.environ.items() if k != "INVOICE_DEV_MODE"}  # the tests' own
     return subprocess.run([COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_compose_file_is_valid() -> None:
@@ -37,18 +39,25 @@ def test_each_service_runs_its_own_module_with_config_from_the_environment() -> 
     result = compose("config")
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)["services"]
-    for name in ("customer", "invoice", "approval", "search"):
+    for name in ("customer", "invoice", "approval", "search", "gateway"):
         service = config[name]
         assert f"{name}.service" in service["command"]
         assert f"services/{name}/config.yaml" in service["command"]
         env = service["environment"]
-        assert env["AMQP_URI"].startswith("amqp://") and "@rabbitmq:" in env["AMQP_URI"]
-        assert env["MONGO_URL"].startswith("mongodb://mongo:27017/") and "replicaSet=rs0" in env["MONGO_URL"]
-        assert env["INVOICE_AUTH_SECRET"]
+        assert env["AMQP_URI"].startswith(f"amqp://crm-{name}:") and "@rabbitmq:" in env["AMQP_URI"]
+        assert env["MONGO_URL"].startswith(f"mongodb://crm-{name}:") and "@mongo:27017/" in env["MONGO_URL"]
+        assert "replicaSet=rs0" in env["MONGO_URL"] and "authSource=admin" in env["MONGO_URL"]
+        assert "guest" not in env["AMQP_URI"]
+        assert env["INVOICE_DEV_MODE"] == "0" and env["INVOICE_JWKS_FILE"]
+        assert env["EVENT_SIGNING_KEY_FILE"].startswith(f"/run/secrets/{name}-")
+        assert any(s["source"] == f"{name}-key" for s in service["secrets"])
         assert f"/app/services/{name}" in env["PYTHONPATH"]
-        assert "ports" not in service, "published ports would stop --scale"
+        if name != "gateway":  # the gateway publishes a port range (scales within it)
+            assert "ports" not in service, "published ports would stop --scale"
     assert config["mongo"]["image"] == "mongo:7"
-    assert "--replSet" in config["mongo"]["command"]
+    mongod = " ".join(config["mongo"]["entrypoint"])
+    assert "--replSet" in mongod and "--keyFile" in mongod
+    assert config["mongo"]["environment"]["MONGO_INITDB_ROOT_USERNAME"] == "crm-admin"
     assert config["rabbitmq"]["image"].startswith("rabbitmq:3-management")
 
 

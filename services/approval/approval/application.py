@@ -346,6 +346,10 @@ class HistoryApplication:
     policy: Policy
     actor: Actor
 
+    def read_heads(self, after_stream_id: str, limit: int) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        return self.log.heads_page(after_stream_id, limit)
+
     def read_events(self, after_position: int, limit: int) -> dict[str, Any]:
         self.policy.require(self.actor, "history.read")
         events = [envelope_to_wire(e) for e in self.log.read_all(after_position, limit)]

@@ -21,7 +21,7 @@ from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, Reconciler, is_invoice_event, run_repairs
 from shared import metrics
 from shared.dates import parse_timestamp, utc_now
-from shared.events.consumer import Apply, Fetch, StreamTracker, catch_up
+from shared.events.consumer import Apply, Fetch, Signatures, StreamTracker, catch_up, signatures_of
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
 from shared.health import CATCH_UPS
@@ -64,8 +64,9 @@ class AppendingTracker(StreamTracker):
     skip it."""
 
     def __init__(self, db: Database[Any], consumer: str, store: EventStore,
-                 may_append: Callable[[Mapping[str, Any]], bool]) -> None:
-        super().__init__(db, consumer)
+                 may_append: Callable[[Mapping[str, Any]], bool],
+                 signatures: Signatures | None = None) -> None:
+        super().__init__(db, consumer, signatures)
         self.store = store
         self.may_append = may_append
 
@@ -94,8 +95,9 @@ class ApprovalStore(EventStoreProvider):
         metrics.STATE.watch_gauges(f"{db.name}.requests", lambda: open_request_gauges(requests))
         return ApprovalStorage(
             flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
-            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open), log=store,
-            webhooks=webhooks, deliveries=deliveries, replica=replica)
+            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open,
+                                     signatures_of(self.container.config, "invoice")),
+            log=store, webhooks=webhooks, deliveries=deliveries, replica=replica)
 
     def setup(self) -> None:
         super().setup()

@@ -71,6 +71,9 @@ class EventLog(Protocol):
     def verify(self, stream_ids: Any = None) -> dict[str, Any]:
         """{ok, checked, broken} for the given streams (every stream when None)."""
 
+    def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
+        """{heads, last_stream_id}: recorded stream heads in stream id order."""
+
 
 class Webhooks(Protocol):
     def add(self, webhook: Mapping[str, Any]) -> None:

@@ -35,7 +35,7 @@ from shared.errors import ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, ServiceRpcProxy, rpc
-from shared.schemas import flag_arg, id_arg, version_arg
+from shared.schemas import flag_arg, heads_args, id_arg, version_arg
 
 
 class ApprovalService(ops.OpsEndpoints):
@@ -209,6 +209,13 @@ class ApprovalService(ops.OpsEndpoints):
         return to_wire(self._requests().mark_read(ids_arg(notification_ids, "notification_ids")))
 
     # -- history (history.read: admin, auditor, finance) -------------------------------
+    @rpc
+    def read_heads(self, after_stream_id: Any = "", limit: Any = 1000) -> dict[str, Any]:
+        """Every stream's signed head (last version, hash, signature), in stream id
+        order, for auditors (``python -m shared.audit`` compares the events with them):
+        ``read_heads(after_stream_id="", limit=1000)`` -> ``{heads, last_stream_id}``."""
+        return self._history().read_heads(*heads_args(after_stream_id, limit))
+
     @rpc
     def read_events(self, after_position: Any = 0, limit: Any = 1000) -> dict[str, Any]:
         """Every flow and request event in global order: ``{events, last_position}``

@@ -127,6 +127,23 @@ class CustomerApplication:
         last = events[-1]["position"] if events else after_position
         return {"events": events, "last_position": last}
 
+    def read_heads(self, after_stream_id: str, limit: int) -> dict[str, Any]:
+        self.policy.require(self.actor, HISTORY)
+        return self.log.heads_page(after_stream_id, limit)
+
+    def verify(self, stream_id: str | None = None) -> dict[str, Any]:
+        """Every chain, signature and stream head, and every customer, contract and
+        payment state document against the fold of its events."""
+        self.policy.require(self.actor, HISTORY)
+        if stream_id is not None and self.log.current_version(stream_id) == 0:
+            raise NotFound(f"no customer, contract or payment {stream_id}")
+        wanted = None if stream_id is None else [stream_id]
+        report = self.log.verify(wanted)
+        for records in (self.customers, self.contracts, self.payments):
+            report["broken"] += records.state_breaks(wanted)
+        report["ok"] = not report["broken"]
+        return report
+
     # -- helpers ---------------------------------------------------------------------
     def _owned(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Default owner and department: the actor and the actor's department."""

@@ -7,7 +7,13 @@ from customer.domain.model import Contract, Customer, Payment
 from shared.events.envelope import Metadata
 
 
-class CustomerRepository(Protocol):
+class StateAudit(Protocol):
+    def state_breaks(self, record_ids: Any = None) -> list[dict[str, Any]]:
+        """State documents that differ from the fold of their events (all when None):
+        ``[{invoice_id, version, reason}]`` (``invoice_id`` names the stream)."""
+
+
+class CustomerRepository(StateAudit, Protocol):
     def load(self, customer_id: str) -> Customer:
         """The customer as its events fold; NotFound when there is none."""
 
@@ -23,7 +29,7 @@ class CustomerRepository(Protocol):
         ``cursor`` is a ``next_cursor`` from an earlier page (ValidationError if not)."""
 
 
-class ContractRepository(Protocol):
+class ContractRepository(StateAudit, Protocol):
     def load(self, contract_id: str) -> Contract:
         """The contract as its events fold; NotFound when there is none."""
 
@@ -40,7 +46,7 @@ class ContractRepository(Protocol):
         """The customer's contracts, oldest first."""
 
 
-class PaymentRepository(Protocol):
+class PaymentRepository(StateAudit, Protocol):
     def save(self, payment: Payment, meta: Metadata) -> list[dict[str, Any]]:
         """Append with the state document."""
 
@@ -64,3 +70,10 @@ class EventLog(Protocol):
     def read_all(self, after_position: int = 0, limit: int = 1000,
                  upcast: bool = False) -> list[dict[str, Any]]:
         """Stored envelopes after a position, in global order."""
+
+    def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
+        """{heads, last_stream_id}: recorded stream heads in stream id order."""
+
+    def verify(self, stream_ids: Any = None) -> dict[str, Any]:
+        """{ok, checked, broken}: chains, signatures and heads of the given streams
+        (every stream when None)."""

@@ -22,7 +22,7 @@ from shared import ops
 from shared.auth import Actor, Policy
 from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc
-from shared.schemas import changes_arg, id_arg, load, version_arg
+from shared.schemas import changes_arg, heads_args, id_arg, load, version_arg
 
 
 class CustomerService(ops.OpsEndpoints):
@@ -124,6 +124,20 @@ class CustomerService(ops.OpsEndpoints):
         verify on them): ``get_events("cus_…", after_version=1)``."""
         return self._app().events(id_arg(stream_id, "stream_id"),
                                   version_arg(after_version, "after_version") or 0)
+
+    @rpc
+    def read_heads(self, after_stream_id: Any = "", limit: Any = 1000) -> dict[str, Any]:
+        """Every stream's signed head (last version, hash, signature), in stream id
+        order, for auditors (``python -m shared.audit`` compares the events with them):
+        ``read_heads(after_stream_id="", limit=1000)`` -> ``{heads, last_stream_id}``."""
+        return self._app().read_heads(*heads_args(after_stream_id, limit))
+
+    @rpc
+    def verify(self, stream_id: Any = None) -> dict[str, Any]:
+        """Check every hash chain, signature and stream head, and every state document
+        against its events: ``verify()`` or ``verify("cus_…")`` -> ``{ok, checked,
+        broken: [{invoice_id, version, reason}]}``."""
+        return self._app().verify(None if stream_id is None else id_arg(stream_id, "stream_id"))
 
     @rpc
     def read_events(self, after_position: Any = 0, limit: Any = 1000) -> dict[str, Any]:

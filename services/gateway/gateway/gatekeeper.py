@@ -1,13 +1,27 @@
 """Who is calling: a bearer token (API clients) or a session cookie (people), and the
 CSRF check for cookie-authenticated unsafe requests.
 
-A session becomes a short-lived JWT made with ``shared.auth.issue_token`` from the
-users file, so the services see the same identity either way and stay the judges of
-scope and permissions.
+A session becomes a short-lived (5 min) user JWT from the users file, so the services
+see the same identity either way and stay the judges of scope and permissions:
+
+- outside dev mode signed EdDSA with the gateway's session key (``shared.auth.user_token``;
+  key id ``gateway_session-<n>``, under ``GATEWAY_SESSION_KEYS_DIR``, default
+  ``<EVENT_KEYS_DIR>/sessions``, or ``GATEWAY_SESSION_KEY_FILE``). The services accept
+  these because the operator put its public key into their JWKS file
+  (``python -m shared.keys jwks <jwks.json> <sessions dir>``). Without that key the
+  gateway does not start. It is not the gateway's service key (``gateway-<n>``, signing
+  its service tokens): a service key signs only its own service's tokens.
+- in dev mode (``INVOICE_DEV_MODE=1``) HS256 with ``INVOICE_AUTH_SECRET``
+  (``shared.auth.issue_token``), as every dev-mode token.
+
+Bearer tokens of API clients are checked with ``shared.auth.token_verifier``, as the
+services check them (identity provider JWKS; HS256 in dev mode only).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nameko.extensions import SharedExtension
@@ -24,13 +38,35 @@ from gateway.sessions import (
     SessionStore,
 )
 from gateway.users import User, UsersFile
-from shared.auth import Actor, bearer, issue_token, verify_authorization
+from shared.auth import (
+    SERVICE_ROLE,
+    Actor,
+    TokenVerifier,
+    bearer,
+    dev_secret,
+    is_dev_mode,
+    issue_token,
+    token_verifier,
+    user_token,
+)
 from shared.errors import Unauthorized
-from shared.rpc import auth_secret
+from shared.keys import SigningKey, keys_dir, load_signing_key
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_TOKEN_TTL_SECONDS = 300
 CALLER_KEY = "gateway.caller"
+SESSION_KEY_SERVICE = "gateway_session"  # key ids gateway_session-<n>
+
+
+def session_keys_dir(config: Any) -> Path:
+    return Path(str(config.get("SESSION_KEYS_DIR") or keys_dir(config) / "sessions"))
+
+
+def load_session_key(config: Any) -> SigningKey:
+    """The key that signs session tokens outside dev mode (KeysMissing without it)."""
+    return load_signing_key({"EVENT_KEYS_DIR": str(session_keys_dir(config)),
+                             "EVENT_SIGNING_KEY_FILE": config.get("SESSION_KEY_FILE") or ""},
+                            SESSION_KEY_SERVICE, use_env=False)
 
 
 @dataclass(frozen=True)
@@ -72,8 +108,16 @@ class Gatekeeper(SharedExtension):
 
     def setup(self) -> None:
         config = self.container.config
-        self.secret = auth_secret(config)
-        self.session_secret = str(config.get("SESSION_SECRET") or f"session:{self.secret}")
+        self.verifier: TokenVerifier = token_verifier(config)  # AuthSetupError: no way to check
+        self.dev_secret: str | None = None
+        self.session_key: SigningKey | None = None
+        if is_dev_mode(config):
+            self.dev_secret = dev_secret(config)
+            derived = f"session:{self.dev_secret}"
+        else:
+            self.session_key = load_session_key(config)  # KeysMissing: refuse to start
+            derived = hashlib.sha256(b"crm-session-cookie:" + self.session_key.private_pem()).hexdigest()
+        self.session_secret = str(config.get("SESSION_SECRET") or derived)
         self.session_ttl = int(config.get("SESSION_TTL_SECONDS") or 28800)
         self.cookie_secure = str(config.get("COOKIE_SECURE")).lower() in ("true", "1", "yes")
         self.users = UsersFile(str(config.get("USERS_FILE") or "var/gateway-users.json"))
@@ -90,9 +134,11 @@ class Gatekeeper(SharedExtension):
         header = request.headers.get("Authorization")
         if header is not None:
             try:
-                actor = verify_authorization(header, self.secret)
+                actor = self.verifier.verify(header)
             except Unauthorized as exc:
                 raise unauthorized(str(exc.args[0]) if exc.args else "invalid token") from None
+            if SERVICE_ROLE in actor.roles:
+                raise unauthorized("service tokens are for calls between services, not HTTP")
             return Caller(actor=actor, authorization=header.strip())
         cookie = request.cookies.get(COOKIE_NAME)
         if not cookie:
@@ -104,9 +150,11 @@ class Gatekeeper(SharedExtension):
         return self.caller_for(user, session)
 
     def caller_for(self, user: User, session: Session | None) -> Caller:
-        token = issue_token(self.secret, sub=user.sub, name=user.name,
-                            department=user.department, roles=user.roles,
-                            ttl_seconds=SESSION_TOKEN_TTL_SECONDS)
+        claims: dict[str, Any] = {"sub": user.sub, "name": user.name,
+                                  "department": user.department, "roles": user.roles,
+                                  "ttl_seconds": SESSION_TOKEN_TTL_SECONDS}
+        token = user_token(self.session_key, **claims) if self.session_key is not None \
+            else issue_token(str(self.dev_secret), **claims)
         actor = Actor(id=user.sub, name=user.name, department=user.department,
                       roles=user.roles)
         return Caller(actor=actor, authorization=bearer(token), session=session, user=user)

@@ -18,7 +18,8 @@ from nameko.rpc import MethodProxy, ReplyListener
 from gateway import metrics
 from gateway.problems import ServiceUnavailable
 from shared.auth import bearer, service_token
-from shared.rpc import AUTH_HEADER, auth_secret
+from shared.keys import SigningKey, load_signing_key
+from shared.rpc import AUTH_HEADER
 
 SERVICES = ("customer", "invoice", "approval", "search")
 
@@ -27,16 +28,17 @@ class ServiceHub:
     """What a route gets: one attribute per service, one method per RPC call."""
 
     def __init__(self, worker_ctx: Any, listener: ReplyListener, timeout: float,
-                 secret: str) -> None:
+                 service_key: SigningKey) -> None:
         self._worker_ctx = worker_ctx
         self._listener = listener
-        self._secret = secret
+        self._service_key = service_key
         self.timeout = timeout
 
     def authorize_as_gateway(self) -> None:
         """Make this request's calls with the gateway's own short-lived service token
-        (for open routes such as the health check, which have no caller)."""
-        self._worker_ctx.data[AUTH_HEADER] = bearer(service_token(self._secret, "gateway"))
+        (for open routes such as the health check, which have no caller): EdDSA, signed
+        with the gateway's service key (``gateway-<n>`` in ``EVENT_KEYS_DIR``)."""
+        self._worker_ctx.data[AUTH_HEADER] = bearer(service_token(self._service_key))
 
     def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
              **kwargs: Any) -> Any:
@@ -85,14 +87,26 @@ class _Service:
         return call
 
 
+class CallerReplyListener(ReplyListener):
+    """nameko's reply listener (queue ``rpc.reply-gateway-<uuid>``) minus the declaration
+    of the ``nameko-rpc`` exchange: the gateway's broker account (``crm-gateway``) has an
+    RPC caller's permissions only (``shared.broker_accounts``), as
+    ``shared.rpc_client.client_proxy``'s."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.queue.exchange.no_declare = True  # the services declare it
+
+
 class Services(DependencyProvider):
     """Injects a ServiceHub for the request being handled (``RPC_TIMEOUT`` seconds)."""
 
-    rpc_reply_listener = ReplyListener()
+    rpc_reply_listener = CallerReplyListener()
 
     def setup(self) -> None:
         self.timeout = float(self.container.config.get("RPC_TIMEOUT") or 10)
-        self.secret = auth_secret(self.container.config)
+        # the gateway's own service key (KeysMissing: it does not start without it)
+        self.service_key = load_signing_key(self.container.config, "gateway")
 
     def get_dependency(self, worker_ctx: Any) -> ServiceHub:
-        return ServiceHub(worker_ctx, self.rpc_reply_listener, self.timeout, self.secret)
+        return ServiceHub(worker_ctx, self.rpc_reply_listener, self.timeout, self.service_key)

@@ -195,12 +195,23 @@ class InvoiceApplication:
         last = events[-1]["position"] if events else after_position
         return {"events": events, "last_position": last}
 
+    def read_heads(self, after_stream_id: str, limit: int) -> dict[str, Any]:
+        self.policy.require(self.actor, "history.read")
+        return self.log.heads_page(after_stream_id, limit)
+
     def verify(self, invoice_id: str | None = None) -> dict[str, Any]:
+        """Every chain, signature and stream head, and every invoice's state document
+        against the fold of its events."""
         self.policy.require(self.actor, "history.read")
         if invoice_id is None:
-            return self.log.verify(None)
-        self._readable_events(invoice_id, 0)  # exists and in scope
-        return self.log.verify([invoice_id])
+            report = self.log.verify(None)
+            report["broken"] += self.invoices.state_breaks(None)
+        else:
+            self._readable_events(invoice_id, 0)  # exists and in scope
+            report = self.log.verify([invoice_id])
+            report["broken"] += self.invoices.state_breaks([invoice_id])
+        report["ok"] = not report["broken"]
+        return report
 
     # -- helpers ---------------------------------------------------------------------
     def _checked_changes(self, invoice: Invoice, changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from invoice.adapters.settings import MongoSettingsRepository
 from invoice.domain.events import upcasters
 from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
-from shared.events.consumer import StreamTracker, catch_up
+from shared.events.consumer import StreamTracker, catch_up, signatures_of
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
 from shared.health import CATCH_UPS
@@ -52,7 +52,8 @@ class InvoiceStore(EventStoreProvider):
             settings=MongoSettingsRepository(db, store),
             log=store,
             replica=CustomerReplica(db),
-            tracker=StreamTracker(db, consumer=REPLICA_CONSUMER),
+            tracker=StreamTracker(db, consumer=REPLICA_CONSUMER,
+                                  signatures=signatures_of(self.container.config, "customer")),
             flows=MongoFlowRules(db),
         )
 

@@ -31,6 +31,10 @@ class InvoiceRepository(Protocol):
     def events(self, invoice_id: str, after_version: int = 0) -> list[dict[str, Any]]:
         """The stream's stored envelopes (as written; hashes verify on them)."""
 
+    def state_breaks(self, invoice_ids: Any = None) -> list[dict[str, Any]]:
+        """State documents that differ from the fold of their events (all when None):
+        ``[{invoice_id, version, reason}]``."""
+
 
 class SettingsRepository(Protocol):
     def get(self, kind: str, key: str) -> Setting | None:
@@ -68,6 +72,9 @@ class EventLog(Protocol):
 
     def verify(self, stream_ids: Any = None) -> dict[str, Any]:
         """{ok, checked, broken} for the given streams (every stream when None)."""
+
+    def heads_page(self, after_stream_id: str = "", limit: int = 1000) -> dict[str, Any]:
+        """{heads, last_stream_id}: recorded stream heads in stream id order."""
 
 
 class FlowRules(Protocol):

@@ -33,7 +33,7 @@ from shared.errors import NotFound, ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc, system_rpc
-from shared.schemas import changes_arg, flag_arg, id_arg, load, version_arg
+from shared.schemas import changes_arg, flag_arg, heads_args, id_arg, load, version_arg
 
 
 class SCHEMAS:
@@ -134,6 +134,13 @@ class InvoiceService(ops.OpsEndpoints):
         """Every event in global order: ``{events, last_position}``."""
         args = load(SCHEMAS.read_events_input, {"after_position": after_position, "limit": limit})
         return self._app().read_events(args["after_position"], args["limit"])
+
+    @rpc
+    def read_heads(self, after_stream_id: Any = "", limit: Any = 1000) -> dict[str, Any]:
+        """Every stream's signed head (last version, hash, signature), in stream id
+        order, for auditors (``python -m shared.audit`` compares the events with them):
+        ``read_heads(after_stream_id="", limit=1000)`` -> ``{heads, last_stream_id}``."""
+        return self._app().read_heads(*heads_args(after_stream_id, limit))
 
     @rpc
     def verify(self, invoice_id: str | None = None) -> dict[str, Any]:

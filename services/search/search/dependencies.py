@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
-from shared.events.consumer import StreamTracker, catch_up
+from shared.events.consumer import Signatures, StreamTracker, catch_up, signatures_of
 from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
@@ -32,8 +32,9 @@ def consumer_name(generation: int, source: str) -> str:
 class LockedTracker(StreamTracker):
     """A StreamTracker taking the process's projection lock around each event."""
 
-    def __init__(self, db: Database[Any], consumer: str, lock: Semaphore) -> None:
-        super().__init__(db, consumer)
+    def __init__(self, db: Database[Any], consumer: str, lock: Semaphore,
+                 signatures: Signatures | None = None) -> None:
+        super().__init__(db, consumer, signatures)
         self.lock = lock
 
     def handle(self, envelope: Mapping[str, Any], apply: Any, fetch: Any) -> int:
@@ -51,6 +52,7 @@ class SearchStorage:
         # lock (parallel transactions add no throughput), and concurrent ones on the
         # same buckets or stream would only conflict and retry.
         self.projection_lock = Semaphore(1)
+        self.signatures = {source: signatures_of(config, source) for source in SOURCES}
 
     def generation(self) -> int:
         return self.generations.active()
@@ -60,7 +62,8 @@ class SearchStorage:
         return MongoViews(self.db, self.generation() if generation is None else generation, session)
 
     def tracker(self, generation: int, source: str) -> StreamTracker:
-        return StreamTracker(self.db, consumer=consumer_name(generation, source))
+        return StreamTracker(self.db, consumer=consumer_name(generation, source),
+                             signatures=self.signatures[source])
 
     def project(self, source: str, envelope: Mapping[str, Any]) -> int:
         """Apply one delivered event (and any missing predecessors) to the served views."""
@@ -83,7 +86,8 @@ class SearchStorage:
 
         with system_rpc(self.config, "search") as rpc_client:
             service = getattr(rpc_client, source)
-            tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock)
+            tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock,
+                                    self.signatures[source])
             return catch_up(tracker, apply,
                             lambda after, limit: service.read_events(after, limit),
                             lambda stream, after: list(service.get_events(stream, after)))

@@ -33,7 +33,7 @@ from search.adapters.views import (
 from search.dependencies import SOURCES, SearchStorage, consumer_name
 from search.projector import Projector
 from shared.dates import utc_now
-from shared.events.consumer import StreamTracker
+from shared.events.consumer import Rejected, Signatures, StreamTracker, signatures_of
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
 
@@ -75,7 +75,7 @@ def apply_page(db: Database[Any], generation: int, source: str,
         if heads:
             tracker.collection.bulk_write([UpdateOne(
                 {"_id": key}, {"$set": {"version": int(e["version"]), "event_id": e["event_id"],
-                                        "position": e.get("position")}}, upsert=True)
+                                        "hash": e.get("hash"), "position": e.get("position")}}, upsert=True)
                 for key, e in heads.items()], ordered=False, session=session)
         db["consumer_positions"].update_one({"_id": consumer}, {"$max": {"position": last_position}},
                                             upsert=True, session=session)
@@ -88,8 +88,10 @@ def apply_page(db: Database[Any], generation: int, source: str,
 
 
 def replay(db: Database[Any], generation: int, source: str, read_page: ReadPage,
-           page_size: int, progress: Progress | None = None, total: int = 0) -> int:
-    """Read ``source`` from the rebuild's checkpoint to the end; return the events read."""
+           page_size: int, progress: Progress | None = None, total: int = 0,
+           signatures: Signatures | None = None) -> int:
+    """Read ``source`` from the rebuild's checkpoint to the end; return the events read.
+    With ``signatures``, an event not signed by ``source`` stops the rebuild."""
     checkpoint = db["consumer_catch_up"].find_one({"_id": consumer_name(generation, source)})
     position = int(checkpoint["position"]) if checkpoint else 0
     done, started = 0, time.monotonic()
@@ -99,6 +101,10 @@ def replay(db: Database[Any], generation: int, source: str, read_page: ReadPage,
         if not events:
             return done
         position = int(page["last_position"])
+        for envelope in events:
+            if signatures is not None and (problems := signatures(envelope)):
+                raise Rejected(f"{source} {envelope.get('stream_id')} v{envelope.get('version')}: "
+                               + "; ".join(problems))
         apply_page(db, generation, source, events, position)
         done += len(events)
         if progress is not None:
@@ -112,7 +118,8 @@ def replay_all(db: Database[Any], config: Mapping[str, Any], current: int, targe
         for source in ORDER:
             total = StreamTracker(db, consumer_name(current, source)).last_position()
             counts[source] = replay(db, target, source, _reader(getattr(rpc_client, source)),
-                                    page_size, _reporter(progress, source), total)
+                                    page_size, _reporter(progress, source), total,
+                                    signatures_of(config, source))
     counts["buckets"] = count_buckets(db, target)
     return counts
 
@@ -205,7 +212,8 @@ def config_from_env() -> dict[str, Any]:
     return {"AMQP_URI": os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
             "MONGO_URL": os.environ.get("MONGO_URL"),
             "MONGO_DB_PREFIX": os.environ.get("MONGO_DB_PREFIX", "crm_"),
-            "AUTH_SECRET": os.environ.get("INVOICE_AUTH_SECRET"), "serializer": "json"}
+            "AUTH_SECRET": os.environ.get("INVOICE_AUTH_SECRET"), "serializer": "json",
+            "EVENT_KEYS_DIR": os.environ.get("EVENT_KEYS_DIR")}
 
 
 def show_progress(source: str, position: int, total: int, rate: float) -> None:

@@ -3,10 +3,12 @@ their data shapes, the invoice field catalogue and the one pure fold of invoice 
 that the invoice aggregate, the approval service's replica and the search view call.
 
 Event data shapes (schema_version 1):
-- InvoiceCreated: {number, fields: {<invoice field>: value}, held?: {request_id, flow_id,
+- InvoiceCreated: {number, fields: {<invoice field or derived field>: value}, held?: {request_id, flow_id,
   flow_version}} (``held``: a holding flow's trigger_on_create made the creation wait
   for approval; approval_status is ``pending`` from the start)
-- InvoiceFieldsChanged: {changes: {<field or custom.key>: {from, to}}}
+- InvoiceFieldsChanged: {changes: {<field, derived field or custom.key>: {from, to}}}
+  (a change of amount, tax_rate or lines carries the recomputed tax_amount and
+  amount_excluding_tax; events written before VAT simply lack them: None)
 - InvoiceVoided: {reason}
 - InvoiceApprovalStatusChanged: {from, to, request_id}
 - InvoiceChangeProposed: {request_id, flow_id, flow_version, watched_fields, changes,
@@ -17,7 +19,8 @@ Event data shapes (schema_version 1):
 - InvoiceChangeApplied: {request_id, changes, approvers: [{id, name}]} (actor: the submitter)
 - InvoiceChangeDiscarded: {request_id, changes, outcome: rejected | withdrawn | cancelled,
   comment}
-- InvoiceTypeCreated: {key, label, color, active}; InvoiceTypeUpdated: {changes}
+- InvoiceTypeCreated: {key, label, color, active, required_fields?: [field]};
+  InvoiceTypeUpdated: {changes} (``required_fields`` absent: none)
 - CustomFieldDefined: {key, label, kind, options, required, active}; CustomFieldUpdated: {changes}
 """
 from __future__ import annotations
@@ -51,7 +54,17 @@ INVOICE_FIELDS = (
     "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
     "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
     "department_id", "remarks", "custom",
+    "buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate",
+    "lines",
 )
+# Fields the invoice service computes and records with the caller's (VAT: from amount,
+# tax_rate and lines; see services/invoice/invoice/domain/vat.py). Money as the amount.
+DERIVED_FIELDS = ("tax_amount", "amount_excluding_tax")
+RECORDED_FIELDS = INVOICE_FIELDS + DERIVED_FIELDS
+# Fields an invoice type may require (its ``required_fields``).
+REQUIRABLE_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone",
+                     "buyer_bank_account", "tax_rate", "lines", "contract_id", "invoice_no",
+                     "content", "remarks")
 APPROVAL_STATUSES = ("none", "pending", "approved", "rejected")
 ACTIVE, VOID = "active", "void"
 # What the fold keeps besides the invoice fields.
@@ -118,7 +131,7 @@ def _created(state: dict[str, Any], data: Mapping[str, Any]) -> None:
             "watched_fields": []}
         state["approval_status"] = "pending"
         state["approval_request_id"] = data["held"]["request_id"]
-    for name in INVOICE_FIELDS:
+    for name in RECORDED_FIELDS:
         state[name] = copy.deepcopy(fields.get(name))
     state["payment_ids"] = list(state.get("payment_ids") or [])
     state["custom"] = dict(state.get("custom") or {})

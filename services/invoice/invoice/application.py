@@ -23,8 +23,10 @@ from invoice.domain.model import (
 )
 from invoice.domain.settings import (
     Setting,
+    missing_required,
     validate_custom_values,
 )
+from invoice.domain.vat import tax_figures
 from invoice.ports import (
     CustomerDirectory,
     EventLog,
@@ -40,6 +42,7 @@ from shared.flow_rules import first_triggered, holds
 
 T = TypeVar("T")
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
+TAX_INPUTS = ("amount", "tax_rate", "lines")
 
 
 def new_request_id() -> str:
@@ -70,6 +73,8 @@ class InvoiceApplication:
         if values.get("department_id") is None:
             values["department_id"] = self.actor.department
         self._check_type(values["type"])
+        values.update(tax_figures(values["amount"], values.get("tax_rate"), values.get("lines")))
+        self._check_required(values["type"], values, None)
         self._check_links(values)
         values["custom"] = validate_custom_values(self._definitions(), values.get("custom") or {},
                                                   creating=True)
@@ -221,6 +226,11 @@ class InvoiceApplication:
         merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
         if "type" in flat:
             self._check_type(flat["type"])
+        if any(name in flat for name in TAX_INPUTS):
+            rate = flat.get("tax_rate") if "lines" in flat else merged.get("tax_rate")
+            figures = tax_figures(merged["amount"], rate, merged.get("lines"))
+            flat.update({k: v for k, v in figures.items() if k != "lines" or "lines" in flat})
+        self._check_required(merged.get("type"), merged, flat)
         if any(name in flat for name in LINK_FIELDS):
             self._check_links(merged)
         custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
@@ -283,6 +293,14 @@ class InvoiceApplication:
         setting = self._catalog()["invoice_type"].get(type_key)
         if setting is None or not setting.values.get("active"):
             raise ValidationError.field("type", f"{type_key!r} is not an active invoice type")
+
+    def _check_required(self, type_key: str | None, values: Mapping[str, Any],
+                        edited: Mapping[str, Any] | None) -> None:
+        """The type's ``required_fields``: all on create, the edited ones on an edit."""
+        setting = self._catalog()["invoice_type"].get(type_key or "")
+        errors = missing_required(setting, values, edited) if setting is not None else {}
+        if errors:
+            raise ValidationError(errors)
 
     def _check_links(self, values: Mapping[str, Any]) -> None:
         customer_id = values.get("customer_id")

@@ -8,8 +8,10 @@ from marshmallow import ValidationError as SchemaError
 from marshmallow import validates_schema
 
 from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
+from invoice.domain.vat import MAX_LINES, MIXED, check_tax_id, parse_tax_rate
 from shared.errors import ValidationError
 from shared.events.envelope import to_wire
+from shared.invoice_events import REQUIRABLE_FIELDS
 from shared.money import money_str
 from shared.schemas import (
     EXCLUDE,
@@ -27,7 +29,32 @@ from shared.schemas import (
 
 EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
                    "contract_id", "payment_ids", "invoice_no", "tracking_number",
-                   "courier", "owner_id", "department_id", "remarks", "custom")
+                   "courier", "owner_id", "department_id", "remarks", "custom",
+                   "buyer_name", "buyer_tax_id", "buyer_address_phone",
+                   "buyer_bank_account", "tax_rate", "lines")
+
+
+class TaxId(fields.String):
+    """The buyer's taxpayer number (纳税人识别号), checked (see domain.vat)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return check_tax_id(text)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+
+class TaxRate(fields.Field):
+    """One of the legal rates as a decimal string; ``mixed`` (lines of several rates)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if value == MIXED:
+            return MIXED
+        try:
+            return parse_tax_rate(value)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
 
 
 class CustomValues(fields.Dict):
@@ -68,6 +95,13 @@ class InvoiceInput(Schema):
     remarks = Text(2000)
     custom = CustomValues(keys=fields.String(), values=fields.Raw(allow_none=True),
                           allow_none=True)
+    buyer_name = Text(200)
+    buyer_tax_id = TaxId(allow_none=True)
+    buyer_address_phone = Text(300)
+    buyer_bank_account = Text(300)
+    tax_rate = TaxRate(allow_none=True)
+    # each line is checked by the use case (domain.vat.check_lines): errors lines.<i>.<field>
+    lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(max=MAX_LINES))
 
     @validates_schema
     def _unique_payments(self, data: Mapping[str, Any], **kwargs: Any) -> None:
@@ -92,6 +126,8 @@ class InvoiceTypeInput(Schema):
     label = Text(50, required=True, allow_none=False, min_length=1)
     color = fields.String(required=True, validate=validate.Regexp(
         COLOR_PATTERN, error="a colour like #RRGGBB"))
+    required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)),
+                                  load_default=list)
 
 
 class InvoiceTypeChanges(Schema):
@@ -101,6 +137,7 @@ class InvoiceTypeChanges(Schema):
     label = Text(50, allow_none=False, min_length=1)
     color = fields.String(validate=validate.Regexp(COLOR_PATTERN, error="a colour like #RRGGBB"))
     active = fields.Boolean(strict=True)
+    required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)))
 
 
 class CustomFieldInput(Schema):
@@ -139,7 +176,8 @@ class ReadEventsInput(Schema):
 
 _CHANGES_SCHEMA = InvoiceInput()
 NOT_EDITABLE = ("id", "number", "status", "approval_status", "version", "created_at",
-                "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id")
+                "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id",
+                "tax_amount", "amount_excluding_tax")
 
 
 def load_changes(changes: Any) -> dict[str, Any]:
@@ -218,6 +256,13 @@ class FlowRuleInput(Schema):
 def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
     """The wire form of an invoice: money as two-place strings, everything JSON-safe."""
     result = to_wire(dict(invoice))
-    if invoice.get("amount") is not None:
-        result["amount"] = money_str(invoice["amount"])
+    for name in MONEY_FIELDS:
+        if invoice.get(name) is not None:
+            result[name] = money_str(invoice[name])
+    if invoice.get("lines"):
+        result["lines"] = [dict(line, amount=money_str(line["amount"])) if "amount" in line else line
+                           for line in result["lines"]]
     return result
+
+
+MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax")

@@ -188,13 +188,15 @@ class InvoiceService(ops.OpsEndpoints):
 
     @rpc
     def create_invoice_type(self, data: Any) -> dict[str, Any]:
-        """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC"}``."""
+        """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC",
+        "required_fields": ["buyer_name"]}`` (``required_fields`` optional)."""
         loaded = load(SCHEMAS.invoice_type_input, data)
-        return self._settings().create_invoice_type(loaded["key"], loaded["label"], loaded["color"])
+        return self._settings().create_invoice_type(loaded["key"], loaded["label"], loaded["color"],
+                                                    loaded["required_fields"])
 
     @rpc
     def update_invoice_type(self, key: str, changes: Any) -> dict[str, Any]:
-        """Admin: change ``label``, ``color`` or ``active``."""
+        """Admin: change ``label``, ``color``, ``active`` or ``required_fields``."""
         return self._settings().update_invoice_type(_id(key, "key"), changes_arg(SCHEMAS.invoice_type_changes, changes))
 
     @rpc

@@ -15,6 +15,7 @@ from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     ACTIVE,
     APPROVAL_STATUSES,
     INVOICE_FIELDS,
+    RECORDED_FIELDS,
     VOID,
     apply_changes,
     custom_key,
@@ -198,7 +199,7 @@ class Invoice(Aggregate):
         return cls(
             id=str(state["id"]), version=int(state["version"]),
             head=StreamHead(int(state["version"]), head_hash), number=state["number"],
-            fields={name: copy.deepcopy(state.get(name)) for name in INVOICE_FIELDS},
+            fields={name: copy.deepcopy(state.get(name)) for name in RECORDED_FIELDS},
             status=state["status"], void_reason=state.get("void_reason"),
             approval_status=state["approval_status"],
             approval_request_id=state.get("approval_request_id"),
@@ -219,7 +220,7 @@ class Invoice(Aggregate):
     def apply(self, envelope: Mapping[str, Any]) -> None:
         state = fold(self.state(), envelope)
         self.number = state["number"]
-        self.fields = {name: state.get(name) for name in INVOICE_FIELDS}
+        self.fields = {name: state.get(name) for name in RECORDED_FIELDS}
         self.status, self.void_reason = state["status"], state.get("void_reason")
         self.approval_status = state["approval_status"]
         self.approval_request_id = state.get("approval_request_id")
@@ -231,7 +232,7 @@ class Invoice(Aggregate):
 
 
 def initial_fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    fields = {name: copy.deepcopy(values.get(name)) for name in INVOICE_FIELDS}
+    fields = {name: copy.deepcopy(values.get(name)) for name in RECORDED_FIELDS}
     fields["payment_ids"] = list(fields["payment_ids"] or [])
     fields["custom"] = dict(fields["custom"] or {})
     return fields

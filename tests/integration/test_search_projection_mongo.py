@@ -133,3 +133,30 @@ def test_buckets_follow_every_change_and_redelivery_changes_nothing(db: Database
     t_buckets = {(b["type"], b["status"]): (b["count"], b["amount"]) for b in snapshot if b["family"] == "t"}
     assert t_buckets == {("receipt", "active"): (1, Decimal("0.15")), ("receipt", "void"): (1, Decimal("0.20"))}
     assert isinstance(views.invoices.find_one({"_id": "inv_a"}, {"amount": 1})["amount"], Decimal)
+
+
+def test_stats_sum_the_tax_figures_from_buckets_and_from_views_alike(
+        db: Database[Any], views: MongoViews) -> None:
+    from search.queries import Queries
+    from shared.auth import Actor, Policy
+
+    project(db, [
+        created("inv_t1", 1, amount="113.00", tax_rate="0.13", tax_amount="13.00",
+                amount_excluding_tax="100.00"),
+        created("inv_t2", 2, amount="106.00", tax_rate="0.06", tax_amount="6.00",
+                amount_excluding_tax="100.00", title="咨询"),
+        created("inv_t3", 3, amount="5.00", type="receipt"),
+    ])
+    queries = Queries(views, Policy.load(), Actor("admin-1", "Ada", "hq", ("admin",)))
+
+    by_buckets = queries.stats(None, ["type"])
+    by_views = queries.stats({"text": "INV"}, ["type"])  # a text query reads the views
+
+    for stats in (by_buckets, by_views):
+        assert stats["total"] == {"count": 3, "amount": "224.00", "tax_amount": "19.00",
+                                  "amount_excluding_tax": "200.00"}
+        assert stats["rows"][1] == {"type": "vat_special", "count": 2, "amount": "219.00",
+                                    "tax_amount": "19.00", "amount_excluding_tax": "200.00"}
+    assert queries.stats(None, ["kind"])["rows"] == [
+        {"kind": "invoice", "count": 3, "amount": "224.00", "tax_amount": "19.00",
+         "amount_excluding_tax": "200.00"}]

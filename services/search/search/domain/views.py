@@ -29,7 +29,9 @@ SETTING_EVENTS = {INVOICE_TYPE_CREATED: "invoice_type", INVOICE_TYPE_UPDATED: "i
                   CUSTOM_FIELD_DEFINED: "custom_field", CUSTOM_FIELD_UPDATED: "custom_field"}
 
 TEXT_FIELDS = ("number", "title", "content", "type", "invoice_no", "tracking_number",
-               "courier", "remarks", "customer_name", "contract_number", "type_label")
+               "courier", "remarks", "customer_name", "contract_number", "type_label",
+               "buyer_name", "buyer_tax_id")
+MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax")
 INTERNAL_FIELDS = ("_id", "terms", "month")
 NUMERIC_CUSTOM_KINDS = ("money", "number")
 
@@ -93,7 +95,11 @@ class KeptJoins:
 
 def join(doc: dict[str, Any], directory: Directory) -> dict[str, Any]:
     """Normalise values and (re)attach what comes from other views; recompute terms."""
-    doc["amount"] = to_decimal(doc.get("amount"))
+    for name in MONEY_FIELDS:
+        doc[name] = to_decimal(doc.get(name))
+    for line in doc.get("lines") or []:
+        line["amount"] = to_decimal(line.get("amount"))
+    doc["kind"] = doc.get("kind") or "invoice"
     doc["payment_ids"] = list(doc.get("payment_ids") or [])
     custom = dict(doc.get("custom") or {})
     for key, value in custom.items():

@@ -19,6 +19,12 @@ Event data shapes (schema_version 1):
 - InvoiceChangeApplied: {request_id, changes, approvers: [{id, name}]} (actor: the submitter)
 - InvoiceChangeDiscarded: {request_id, changes, outcome: rejected | withdrawn | cancelled,
   comment}
+- InvoiceCreated of a credit note (红字发票) also carries {kind: "credit",
+  credits_invoice_id, reason}; its amounts (and lines) are negative
+- CreditNoteIssued (on the credited invoice, in the same transaction as the note's
+  InvoiceCreated): {credit_note_id, amount, tax_amount (the part credited, positive),
+  credited_amount, credited_tax_amount (the running totals), fully_credited, reason};
+  ``fully_credited`` makes the status ``credited``
 - InvoiceTypeCreated: {key, label, color, active, required_fields?: [field]};
   InvoiceTypeUpdated: {changes} (``required_fields`` absent: none)
 - CustomFieldDefined: {key, label, kind, options, required, active}; CustomFieldUpdated: {changes}
@@ -36,9 +42,10 @@ INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
 INVOICE_CHANGE_PROPOSED = "InvoiceChangeProposed"
 INVOICE_CHANGE_APPLIED = "InvoiceChangeApplied"
 INVOICE_CHANGE_DISCARDED = "InvoiceChangeDiscarded"
+CREDIT_NOTE_ISSUED = "CreditNoteIssued"
 INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
                   INVOICE_APPROVAL_STATUS_CHANGED, INVOICE_CHANGE_PROPOSED,
-                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED)
+                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED, CREDIT_NOTE_ISSUED)
 DISCARD_OUTCOMES = ("rejected", "withdrawn", "cancelled")
 INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
 INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
@@ -66,11 +73,17 @@ REQUIRABLE_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone",
                      "buyer_bank_account", "tax_rate", "lines", "contract_id", "invoice_no",
                      "content", "remarks")
 APPROVAL_STATUSES = ("none", "pending", "approved", "rejected")
-ACTIVE, VOID = "active", "void"
+ACTIVE, VOID, CREDITED = "active", "void", "credited"
+STATUSES = (ACTIVE, VOID, CREDITED)
+INVOICE, CREDIT = "invoice", "credit"  # kinds: an invoice, a credit note (红字发票)
+# What the fold keeps about credit notes (on the note: kind, credits_invoice_id,
+# credit_reason; on a credited invoice: the running totals and the notes' ids).
+CREDIT_KEYS = ("kind", "credits_invoice_id", "credit_reason", "credited_amount",
+               "credited_tax_amount", "credit_note_ids")
 # What the fold keeps besides the invoice fields.
 STATE_KEYS = ("id", "number", "status", "void_reason", "approval_status", "approval_request_id",
               "pending_change", "version", "created_at", "created_by", "updated_at",
-              "updated_by")
+              "updated_by") + CREDIT_KEYS
 
 
 def custom_key(field_name: str) -> str | None:
@@ -135,6 +148,22 @@ def _created(state: dict[str, Any], data: Mapping[str, Any]) -> None:
         state[name] = copy.deepcopy(fields.get(name))
     state["payment_ids"] = list(state.get("payment_ids") or [])
     state["custom"] = dict(state.get("custom") or {})
+    _credit_keys(state, data)
+
+
+def _credit_keys(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state.update({"kind": data.get("kind") or INVOICE,
+                  "credits_invoice_id": data.get("credits_invoice_id"),
+                  "credit_reason": data.get("reason"), "credited_amount": None,
+                  "credited_tax_amount": None, "credit_note_ids": []})
+
+
+def _credit_note_issued(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["credited_amount"] = data["credited_amount"]
+    state["credited_tax_amount"] = data.get("credited_tax_amount")
+    state["credit_note_ids"] = [*(state.get("credit_note_ids") or []), data["credit_note_id"]]
+    if data.get("fully_credited"):
+        state["status"] = CREDITED
 
 
 def _fields_changed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
@@ -180,4 +209,5 @@ _APPLY = {
     INVOICE_CHANGE_PROPOSED: _change_proposed,
     INVOICE_CHANGE_APPLIED: _change_applied,
     INVOICE_CHANGE_DISCARDED: _change_discarded,
+    CREDIT_NOTE_ISSUED: _credit_note_issued,
 }

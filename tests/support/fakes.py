@@ -89,6 +89,15 @@ class FakeInvoiceRepository:
         invoice.pending.clear()
         return envelopes
 
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
+        events, states = list(self.log.events), copy.deepcopy(self.states)
+        try:
+            self.save(first, meta)
+            self.save(second, meta)
+        except Exception:
+            self.log.events[:], self.states = events, states  # as a transaction would
+            raise
+
     def state(self, invoice_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.states.get(invoice_id))
 

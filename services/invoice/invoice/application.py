@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from invoice.domain import events as ev
+from invoice.domain.credit import credit_note
 from invoice.domain.history import history_lines
 from invoice.domain.model import (
     INVOICE_FIELDS,
@@ -35,9 +36,9 @@ from invoice.ports import (
     SettingsRepository,
 )
 from shared.auth import Actor, Policy
-from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
-from shared.events.repository import decide_and_save
+from shared.events.repository import SAVE_ATTEMPTS, decide_and_save
 from shared.flow_rules import first_triggered, holds
 
 T = TypeVar("T")
@@ -90,6 +91,34 @@ class InvoiceApplication:
         invoice = Invoice.create(invoice_id, number, values, held)
         self.invoices.save(invoice, self._meta())
         return invoice.to_dict()
+
+    def create_credit_note(self, invoice_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A credit note (红字发票) of ``invoice_id``: ``{reason, amount?, lines?,
+        issued_on?, invoice_no?}``; the note and the original's CreditNoteIssued are
+        written in one transaction (a lost race is decided again on the new state)."""
+        self.policy.require(self.actor, "invoice.credit")
+        for attempt in range(SAVE_ATTEMPTS):
+            original = self.invoices.load(invoice_id)
+            state = original.to_dict()
+            self._require_scope(state, "view")
+            self._require_scope(state, "edit", error=Forbidden)
+            original.require_creditable()
+            issued_on = data.get("issued_on") or dt.datetime.now(dt.timezone.utc).date().isoformat()
+            note = credit_note(original, data.get("amount"), data.get("lines"), issued_on,
+                               data.get("invoice_no"))
+            self._check_invoice_no(note.values["type"], note.values["invoice_no"], None)
+            note_id = f"inv_{uuid.uuid4().hex}"
+            original.issue_credit(note_id, note.amount, note.tax_amount, data["reason"])
+            created = Invoice.create(note_id, self.invoices.next_number(int(issued_on[:4])),
+                                     note.values, credits={"invoice_id": invoice_id,
+                                                           "reason": data["reason"]})
+            try:
+                self.invoices.save_together(original, created, self._meta())
+                return created.to_dict()
+            except ConcurrencyConflict:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def update_invoice(self, invoice_id: str, changes: Mapping[str, Any],
                        expected_version: int | None) -> dict[str, Any]:

@@ -19,6 +19,10 @@ class InvoiceRepository(Protocol):
         """Append the invoice's pending events atomically with its state;
         ConcurrencyConflict if the stream moved, Conflict if invoice_no is taken."""
 
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
+        """Append both invoices' pending events and states in one transaction (a credit
+        note and its original's CreditNoteIssued); ConcurrencyConflict if either moved."""
+
     def state(self, invoice_id: str) -> dict[str, Any] | None:
         """The current state document (as of the last append), or None."""
 

@@ -11,7 +11,7 @@ from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
 from invoice.domain.vat import MAX_LINES, MIXED, check_tax_id, parse_tax_rate
 from shared.errors import ValidationError
 from shared.events.envelope import to_wire
-from shared.invoice_events import REQUIRABLE_FIELDS
+from shared.invoice_events import CREDIT_KEYS, REQUIRABLE_FIELDS
 from shared.money import money_str
 from shared.schemas import (
     EXCLUDE,
@@ -110,6 +110,19 @@ class InvoiceInput(Schema):
             raise SchemaError("listed more than once", "payment_ids")
 
 
+class CreditNoteInput(Schema):
+    """``create_credit_note``: the reason, and the part credited (default: what remains)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = Text(500, required=True, allow_none=False, min_length=1)
+    amount = Money(allow_none=True, positive=True)
+    lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(min=1, max=MAX_LINES))
+    issued_on = Date(allow_none=True)
+    invoice_no = Text(64)
+
+
 class VoidInput(Schema):
     class Meta:
         unknown = RAISE
@@ -177,7 +190,7 @@ class ReadEventsInput(Schema):
 _CHANGES_SCHEMA = InvoiceInput()
 NOT_EDITABLE = ("id", "number", "status", "approval_status", "version", "created_at",
                 "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id",
-                "tax_amount", "amount_excluding_tax")
+                "tax_amount", "amount_excluding_tax") + CREDIT_KEYS + ("net_amount",)
 
 
 def load_changes(changes: Any) -> dict[str, Any]:
@@ -265,4 +278,5 @@ def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax")
+MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax", "credited_amount",
+                "credited_tax_amount", "net_amount")

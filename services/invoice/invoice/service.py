@@ -13,6 +13,7 @@ from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.schemas import (
+    CreditNoteInput,
     CustomFieldChanges,
     CustomFieldInput,
     FlowRuleInput,
@@ -40,6 +41,7 @@ class SCHEMAS:
     """One instance of each request schema: marshmallow schemas are reusable."""
 
     invoice_input = InvoiceInput()
+    credit_note_input = CreditNoteInput()
     void_input = VoidInput()
     read_events_input = ReadEventsInput()
     invoice_type_input = InvoiceTypeInput()
@@ -85,6 +87,16 @@ class InvoiceService(ops.OpsEndpoints):
         """Record an invoice. Example: ``{"title": "May service fee", "type": "vat_special",
         "amount": "1200.00", "issued_on": "2026-05-20", "customer_id": "cus_…"}``."""
         return dump_invoice(self._app().create_invoice(load(SCHEMAS.invoice_input, data)))
+
+    @rpc
+    def create_credit_note(self, invoice_id: str, data: Any) -> dict[str, Any]:
+        """A credit note (红字发票) of an invoice, with negative amounts:
+        ``create_credit_note("inv_…", {"reason": "销售折让", "amount": "113.00"})``
+        (``amount`` positive, the part credited, default all that remains; or ``lines``;
+        ``issued_on``, ``invoice_no`` optional). Conflict when more than remains, when
+        the invoice is a credit note, void or fully credited."""
+        return dump_invoice(self._app().create_credit_note(
+            _id(invoice_id), load(SCHEMAS.credit_note_input, data)))
 
     @rpc
     def update_field(self, invoice_id: str, field: Any, value: Any,

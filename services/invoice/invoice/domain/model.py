@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from invoice.domain import events as ev
@@ -14,6 +15,10 @@ from shared.events.envelope import StreamHead
 from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     ACTIVE,
     APPROVAL_STATUSES,
+    CREDIT,
+    CREDIT_KEYS,
+    CREDITED,
+    INVOICE,
     INVOICE_FIELDS,
     RECORDED_FIELDS,
     VOID,
@@ -34,17 +39,23 @@ class Invoice(Aggregate):
     approval_status: str = "none"
     approval_request_id: str | None = None
     pending_change: dict[str, Any] | None = None
+    credit: dict[str, Any] = field(default_factory=dict)  # CREDIT_KEYS
 
     # -- commands --------------------------------------------------------------------
     @classmethod
     def create(cls, invoice_id: str, number: str, values: Mapping[str, Any],
-               held: Mapping[str, Any] | None = None) -> Invoice:
+               held: Mapping[str, Any] | None = None,
+               credits: Mapping[str, Any] | None = None) -> Invoice:
         """``held``: ``{request_id, flow_id, flow_version}`` when a holding flow makes
-        the creation wait for approval."""
+        the creation wait for approval; ``credits``: ``{invoice_id, reason}`` for a
+        credit note (its values negative already)."""
         invoice = cls(id=invoice_id)
         data: dict[str, Any] = {"number": number, "fields": initial_fields(values)}
         if held:
             data["held"] = dict(held)
+        if credits:
+            data.update({"kind": CREDIT, "credits_invoice_id": credits["invoice_id"],
+                         "reason": credits["reason"]})
         invoice.record(ev.INVOICE_CREATED, data)
         return invoice
 
@@ -56,9 +67,40 @@ class Invoice(Aggregate):
         self._require_active()
         changes = self.changes_for(values)
         self._require_not_held(changes)
+        self._require_credit_allows(changes)
         if changes:
             self.record(ev.INVOICE_FIELDS_CHANGED, {"changes": changes})
         return changes
+
+    def issue_credit(self, note_id: str, amount: Decimal, tax_amount: Decimal | None,
+                     reason: str) -> None:
+        """Record that credit note ``note_id`` credits ``amount`` (positive) of this
+        invoice; Conflict when it is a credit note, void, credited already, or when
+        ``amount`` is more than remains."""
+        self.require_creditable()
+        remaining = self.remaining()
+        if amount > remaining:
+            raise Conflict({"amount": [f"only {remaining} remains to be credited"]})
+        credited = self.credited() + amount
+        credited_tax = Decimal(self.credit.get("credited_tax_amount") or 0) + (tax_amount or 0)
+        self.record(ev.CREDIT_NOTE_ISSUED, {
+            "credit_note_id": note_id, "amount": amount, "tax_amount": tax_amount,
+            "credited_amount": credited, "credited_tax_amount": credited_tax,
+            "fully_credited": credited == Decimal(self.fields["amount"]), "reason": reason})
+
+    def require_creditable(self) -> None:
+        if self.credit.get("kind") == CREDIT:
+            raise Conflict(f"{self.id} is a credit note and cannot be credited")
+        if self.status != ACTIVE:
+            raise Conflict(f"invoice {self.id} is {self.status} and cannot be credited")
+        if self.pending_change is not None:
+            raise awaits_approval(self.pending_change["request_id"])
+
+    def credited(self) -> Decimal:
+        return Decimal(self.credit.get("credited_amount") or 0)
+
+    def remaining(self) -> Decimal:
+        return Decimal(self.fields["amount"]) - self.credited()
 
     def propose(self, values: Mapping[str, Any], request_id: str,
                 flow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -67,6 +109,7 @@ class Invoice(Aggregate):
         self._require_active()
         changes = self.changes_for(values)
         self._require_not_held(changes)
+        self._require_credit_allows(changes)
         if self.pending_change is not None:
             raise awaits_approval(self.pending_change["request_id"])
         watched = list(flow.get("watched_fields") or [])
@@ -128,6 +171,10 @@ class Invoice(Aggregate):
         """Void the invoice; a change waiting for approval is discarded (``cancelled``)."""
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void already")
+        if self.credit.get("kind") == CREDIT:
+            raise Conflict(f"{self.id} is a credit note: a credit note is not voided")
+        if self.credited():
+            raise Conflict(f"invoice {self.id} has credit notes and cannot be voided")
         if self.pending_change is not None:
             self.record(ev.INVOICE_CHANGE_DISCARDED, {
                 "request_id": self.pending_change["request_id"],
@@ -175,13 +222,31 @@ class Invoice(Aggregate):
             "approval_request_id": self.approval_request_id,
             "pending_change": copy.deepcopy(self.pending_change),
         })
+        data.update(self.credit_dict())
         data.update(self.audit_fields())
         return only_filled_values(data) if only_filled else data
+
+    def credit_dict(self) -> dict[str, Any]:
+        """The credit keys, with ``net_amount`` (amount less what credit notes took)."""
+        data = {name: copy.deepcopy(self.credit.get(name)) for name in CREDIT_KEYS}
+        data["kind"] = data["kind"] or INVOICE
+        data["credit_note_ids"] = list(data["credit_note_ids"] or [])
+        amount = self.fields.get("amount")
+        data["net_amount"] = None if amount is None else Decimal(amount) - self.credited()
+        return data
 
     # -- event sourcing --------------------------------------------------------------
     def _require_active(self) -> None:
         if self.status == VOID:
             raise Conflict(f"invoice {self.id} is void and cannot be changed")
+
+    def _require_credit_allows(self, changes: Mapping[str, Any]) -> None:
+        """A credit note's figures and links, and a credited invoice's figures, stay."""
+        locked = set(CREDIT_LOCKED) if self.credit.get("kind") == CREDIT else \
+            set(TAX_INPUTS) if self.credited() else set()
+        touched = sorted(locked & set(changes))
+        if touched:
+            raise Conflict({name: ["cannot change: credit notes refer to it"] for name in touched})
 
     def _require_not_held(self, changes: Mapping[str, Any]) -> None:
         """While a change waits for approval, its flow's watched fields are locked."""
@@ -204,6 +269,7 @@ class Invoice(Aggregate):
             approval_status=state["approval_status"],
             approval_request_id=state.get("approval_request_id"),
             pending_change=copy.deepcopy(state.get("pending_change")),
+            credit={name: copy.deepcopy(state.get(name)) for name in CREDIT_KEYS},
             created_at=state.get("created_at"), created_by=actor("created_by"),
             updated_at=state.get("updated_at"), updated_by=actor("updated_by"))
 
@@ -213,7 +279,8 @@ class Invoice(Aggregate):
                                 "status": self.status, "void_reason": self.void_reason,
                                 "approval_status": self.approval_status,
                                 "approval_request_id": self.approval_request_id,
-                                "pending_change": copy.deepcopy(self.pending_change)}
+                                "pending_change": copy.deepcopy(self.pending_change),
+                                **copy.deepcopy(self.credit)}
         data.update(self.audit_fields())
         return data
 
@@ -225,10 +292,15 @@ class Invoice(Aggregate):
         self.approval_status = state["approval_status"]
         self.approval_request_id = state.get("approval_request_id")
         self.pending_change = state.get("pending_change")
+        self.credit = {name: state.get(name) for name in CREDIT_KEYS}
         self.version = state["version"]
         self.head = StreamHead(self.version, envelope["hash"])
         self.created_at, self.created_by = state.get("created_at"), state.get("created_by")
         self.updated_at, self.updated_by = state["updated_at"], state["updated_by"]
+
+
+TAX_INPUTS = ("amount", "tax_rate", "lines")
+CREDIT_LOCKED = TAX_INPUTS + ("type", "customer_id", "contract_id", "payment_ids")
 
 
 def initial_fields(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -160,3 +160,47 @@ def test_stats_sum_the_tax_figures_from_buckets_and_from_views_alike(
     assert queries.stats(None, ["kind"])["rows"] == [
         {"kind": "invoice", "count": 3, "amount": "224.00", "tax_amount": "19.00",
          "amount_excluding_tax": "200.00"}]
+
+
+def test_stats_calendar_and_reconciliation_count_credit_notes_against_their_invoice(
+        db: Database[Any], views: MongoViews) -> None:
+    from search.queries import Queries
+    from shared.auth import Actor, Policy
+
+    fields = {"contract_id": "con_9", "customer_id": "cus_9"}
+    project(db, [
+        created("inv_o", 1, amount="1130.00", tax_rate="0.13", tax_amount="130.00",
+                amount_excluding_tax="1000.00", **fields),
+        created("inv_p", 2, amount="50.00", **fields),
+        envelope("inv_o", 2, "CreditNoteIssued", {
+            "credit_note_id": "inv_c", "amount": "1130.00", "tax_amount": "130.00",
+            "credited_amount": "1130.00", "credited_tax_amount": "130.00",
+            "fully_credited": True, "reason": "退货"}, 3),
+        envelope("inv_c", 1, "InvoiceCreated", {
+            "number": "INV-3", "kind": "credit", "credits_invoice_id": "inv_o", "reason": "退货",
+            "fields": {"title": "服务费", "type": "vat_special", "amount": "-1130.00",
+                       "tax_rate": "0.13", "tax_amount": "-130.00",
+                       "amount_excluding_tax": "-1000.00", "issued_on": "2026-04-03",
+                       "owner_id": "u1", "department_id": "d1", "payment_ids": [],
+                       "custom": {}, **fields}}, 4),
+    ])
+    views.upsert("contract", "con_9", {"customer_id": "cus_9", "number": "HT-9",
+                                       "amount": "2000.00", "owner_id": "u1", "department_id": "d1"})
+    queries = Queries(views, Policy.load(), Actor("admin-1", "Ada", "hq", ("admin",)))
+
+    stats = queries.stats({"filters": [{"field": "customer_id", "op": "eq", "value": "cus_9"}]},
+                          ["kind"])
+    days = queries.calendar(2026, 4, {"filters": [{"field": "customer_id", "op": "eq", "value": "cus_9"}]})
+    tab = queries.customer_invoices("cus_9", 10, None)
+    [contract] = queries.reconciliation(None, "con_9")
+
+    assert stats["total"] == {"count": 3, "amount": "50.00", "tax_amount": "0.00",
+                              "amount_excluding_tax": "0.00"}
+    assert [(r["kind"], r["count"], r["amount"]) for r in stats["rows"]] == \
+        [("credit", 1, "-1130.00"), ("invoice", 2, "1180.00")]
+    assert [(d["date"], d["amount"]) for d in days] == [("2026-04-02", "1180.00"), ("2026-04-03", "-1130.00")]
+    assert tab["amount"] == "50.00" and tab["count"] == 3
+    assert contract["invoiced_amount"] == "50.00"
+    original = queries.get_invoice_view("inv_o")
+    assert original["status"] == "credited" and original["net_amount"] == "0.00"
+    assert original["credit_note_ids"] == ["inv_c"]

@@ -103,7 +103,8 @@ class FakeInvoiceRepository:
 
     def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
         return any(s["type"] == invoice_type and s.get("invoice_no") == invoice_no
-                   and s["status"] == ACTIVE and s["id"] != except_id for s in self.states.values())
+                   and s["status"] in (ACTIVE, "credited") and s["id"] != except_id
+                   for s in self.states.values())
 
     def next_number(self, year: int) -> str:
         return f"INV-{year}-{next(self._numbers):06d}"

@@ -83,7 +83,7 @@ class Queries:
             if doc["_id"] in seen:  # a range over a multikey index may repeat a document
                 continue
             seen.add(doc["_id"])
-            if not void_ok and doc.get("status") != "active":
+            if not void_ok and doc.get("status") == "void":  # credited ones count, net
                 continue
             if words:
                 terms = set(doc.get("terms") or ())
@@ -186,7 +186,7 @@ class Queries:
         def rows() -> Iterable[tuple[Any, int, buckets.Sums]]:
             for doc in self.views.find_buckets(bucket_driver(family, query.conditions)):
                 doc["issued_on"] = doc["day"]
-                if not void_ok and doc.get("status") != "active":
+                if not void_ok and doc.get("status") == "void":  # credited ones count, net
                     continue
                 if self.covers(doc) and evaluate(query.conditions, "all", doc):
                     yield doc, int(doc["count"]), buckets.sums_of(doc)
@@ -238,7 +238,7 @@ class Queries:
                               key=lambda p: (str(p.get("received_on")), p["_id"]))
             payments = [p for p in payments if p.get("known")]
             invoices = [i for i in self.views.find_invoices({"contract_id": contract["_id"]})
-                        if i.get("status") == "active"]
+                        if i.get("status") != "void"]  # credit notes negative: net
             result.append({
                 "contract_id": contract["_id"], "contract_number": contract.get("number"),
                 "customer_id": contract.get("customer_id"),

@@ -12,7 +12,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from invoice.domain.events import STREAM_INVOICE
-from invoice.domain.model import ACTIVE, Invoice
+from invoice.domain.model import ACTIVE, CREDITED, Invoice
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
@@ -101,7 +101,9 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
         return doc
 
     def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
-        query: dict[str, Any] = {"type": invoice_type, "invoice_no": invoice_no, "status": ACTIVE}
+        # a credited invoice keeps its number (the unique index covers active ones only)
+        query: dict[str, Any] = {"type": invoice_type, "invoice_no": invoice_no,
+                                 "status": {"$in": [ACTIVE, CREDITED]}}
         if except_id:
             query["_id"] = {"$ne": except_id}
         return self.states.find_one(query, {"_id": 1}) is not None

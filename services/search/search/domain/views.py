@@ -31,7 +31,8 @@ SETTING_EVENTS = {INVOICE_TYPE_CREATED: "invoice_type", INVOICE_TYPE_UPDATED: "i
 TEXT_FIELDS = ("number", "title", "content", "type", "invoice_no", "tracking_number",
                "courier", "remarks", "customer_name", "contract_number", "type_label",
                "buyer_name", "buyer_tax_id")
-MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax")
+MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax", "credited_amount",
+                "credited_tax_amount")
 INTERNAL_FIELDS = ("_id", "terms", "month")
 NUMERIC_CUSTOM_KINDS = ("money", "number")
 
@@ -100,6 +101,7 @@ def join(doc: dict[str, Any], directory: Directory) -> dict[str, Any]:
     for line in doc.get("lines") or []:
         line["amount"] = to_decimal(line.get("amount"))
     doc["kind"] = doc.get("kind") or "invoice"
+    doc["net_amount"] = None if doc["amount"] is None else doc["amount"] - (doc.get("credited_amount") or 0)
     doc["payment_ids"] = list(doc.get("payment_ids") or [])
     custom = dict(doc.get("custom") or {})
     for key, value in custom.items():

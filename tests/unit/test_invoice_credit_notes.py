@@ -142,3 +142,18 @@ def test_credit_note_input_is_checked_at_the_edge(data: dict[str, Any], field: s
         load(CreditNoteInput(), data)
 
     assert field in error.value.messages
+
+
+def test_history_lines_name_the_credit_note_and_the_credited_invoice(world: World) -> None:
+    original = vat_invoice(world)
+    app = world.app_as(ADMIN)
+    note = app.create_credit_note(original["id"], {"reason": "退货"})
+
+    issued = app.history(original["id"])[-1]
+    created = app.history(note["id"])[0]
+
+    assert issued["event_type"] == "CreditNoteIssued" and issued["credit_note_id"] == note["id"]
+    assert issued["changes"]["status"] == {"from": "active", "to": "credited"}
+    assert issued["changes"]["credited_amount"] == {"from": None, "to": Decimal("1130.00")}
+    assert created["changes"]["credits_invoice_id"] == {"from": None, "to": original["id"]}
+    assert created["changes"]["kind"] == {"from": None, "to": "credit"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.events.upcasting import UpcasterRegistry
 from shared.invoice_events import (  # noqa: F401 - the names live in shared: others consume them
+    CREDIT,
     CREDIT_NOTE_ISSUED,
     CUSTOM_FIELD_DEFINED,
     CUSTOM_FIELD_UPDATED,

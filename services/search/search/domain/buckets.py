@@ -49,8 +49,15 @@ def bucket_keys(doc: Mapping[str, Any] | None) -> list[Contribution]:
 
 
 def sums_of(doc: Mapping[str, Any] | None, sign: int = 1) -> Sums:
-    """A view's (or bucket's) money sums; a missing figure counts 0."""
-    return {name: sign * Decimal((doc or {}).get(name) or 0) for name in SUMS}
+    """A view's (or bucket's) money sums. An invoice without a tax rate adds 0 tax and
+    its whole amount to amount_excluding_tax, so every sum keeps amount = tax_amount +
+    amount_excluding_tax."""
+    doc = doc or {}
+    amount, tax = Decimal(doc.get("amount") or 0), Decimal(doc.get("tax_amount") or 0)
+    excluding = doc.get("amount_excluding_tax")
+    excluding = amount - tax if excluding is None else Decimal(excluding)
+    return {"amount": sign * amount, "tax_amount": sign * tax,
+            "amount_excluding_tax": sign * excluding}
 
 
 def add_sums(a: Sums, b: Sums) -> Sums:

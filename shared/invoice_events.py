@@ -25,6 +25,10 @@ Event data shapes (schema_version 1):
   InvoiceCreated): {credit_note_id, amount, tax_amount (the part credited, positive),
   credited_amount, credited_tax_amount (the running totals), fully_credited, reason};
   ``fully_credited`` makes the status ``credited``
+- InvoiceAttachmentAdded: {attachment_id, filename, content_type, size, sha256} (the file
+  itself in GridFS; its hash is in the chain); InvoiceAttachmentRemoved: {attachment_id}
+  (hidden, kept). The state keeps ``attachments: [{attachment_id, filename,
+  content_type, size, sha256, added_at, added_by, removed, removed_at, removed_by}]``
 - InvoiceTypeCreated: {key, label, color, active, required_fields?: [field]};
   InvoiceTypeUpdated: {changes} (``required_fields`` absent: none)
 - CustomFieldDefined: {key, label, kind, options, required, active}; CustomFieldUpdated: {changes}
@@ -43,9 +47,12 @@ INVOICE_CHANGE_PROPOSED = "InvoiceChangeProposed"
 INVOICE_CHANGE_APPLIED = "InvoiceChangeApplied"
 INVOICE_CHANGE_DISCARDED = "InvoiceChangeDiscarded"
 CREDIT_NOTE_ISSUED = "CreditNoteIssued"
+INVOICE_ATTACHMENT_ADDED = "InvoiceAttachmentAdded"
+INVOICE_ATTACHMENT_REMOVED = "InvoiceAttachmentRemoved"
 INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
                   INVOICE_APPROVAL_STATUS_CHANGED, INVOICE_CHANGE_PROPOSED,
-                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED, CREDIT_NOTE_ISSUED)
+                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED, CREDIT_NOTE_ISSUED,
+                  INVOICE_ATTACHMENT_ADDED, INVOICE_ATTACHMENT_REMOVED)
 DISCARD_OUTCOMES = ("rejected", "withdrawn", "cancelled")
 INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
 INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
@@ -80,10 +87,11 @@ INVOICE, CREDIT = "invoice", "credit"  # kinds: an invoice, a credit note (çº¢å­
 # credit_reason; on a credited invoice: the running totals and the notes' ids).
 CREDIT_KEYS = ("kind", "credits_invoice_id", "credit_reason", "credited_amount",
                "credited_tax_amount", "credit_note_ids")
+EXTRA_KEYS = CREDIT_KEYS + ("attachments",)
 # What the fold keeps besides the invoice fields.
 STATE_KEYS = ("id", "number", "status", "void_reason", "approval_status", "approval_request_id",
               "pending_change", "version", "created_at", "created_by", "updated_at",
-              "updated_by") + CREDIT_KEYS
+              "updated_by") + EXTRA_KEYS
 
 
 def custom_key(field_name: str) -> str | None:
@@ -104,7 +112,8 @@ def fold(state: Mapping[str, Any] | None, envelope: Mapping[str, Any]) -> dict[s
     if kind == INVOICE_CREATED:
         result = {"id": envelope["stream_id"]}
     actor = envelope.get("actor") or {}
-    if kind in (INVOICE_CHANGE_PROPOSED, INVOICE_CREATED):
+    if kind in (INVOICE_CHANGE_PROPOSED, INVOICE_CREATED, INVOICE_ATTACHMENT_ADDED,
+                INVOICE_ATTACHMENT_REMOVED):
         data = dict(data, proposed_at=envelope.get("occurred_at"),
                     proposed_by={"id": actor.get("id"), "name": actor.get("name")})
     handler(result, data)
@@ -155,7 +164,22 @@ def _credit_keys(state: dict[str, Any], data: Mapping[str, Any]) -> None:
     state.update({"kind": data.get("kind") or INVOICE,
                   "credits_invoice_id": data.get("credits_invoice_id"),
                   "credit_reason": data.get("reason"), "credited_amount": None,
-                  "credited_tax_amount": None, "credit_note_ids": []})
+                  "credited_tax_amount": None, "credit_note_ids": [], "attachments": []})
+
+
+def _attachment_added(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    entry = {name: data[name] for name in ("attachment_id", "filename", "content_type",
+                                           "size", "sha256")}
+    entry.update(added_at=data["proposed_at"], added_by=data["proposed_by"], removed=False,
+                 removed_at=None, removed_by=None)
+    state["attachments"] = [*(state.get("attachments") or []), entry]
+
+
+def _attachment_removed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["attachments"] = [
+        dict(a, removed=True, removed_at=data["proposed_at"], removed_by=data["proposed_by"])
+        if a["attachment_id"] == data["attachment_id"] else a
+        for a in state.get("attachments") or []]
 
 
 def _credit_note_issued(state: dict[str, Any], data: Mapping[str, Any]) -> None:
@@ -210,4 +234,6 @@ _APPLY = {
     INVOICE_CHANGE_APPLIED: _change_applied,
     INVOICE_CHANGE_DISCARDED: _change_discarded,
     CREDIT_NOTE_ISSUED: _credit_note_issued,
+    INVOICE_ATTACHMENT_ADDED: _attachment_added,
+    INVOICE_ATTACHMENT_REMOVED: _attachment_removed,
 }

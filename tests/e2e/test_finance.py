@@ -2,6 +2,8 @@
 (红字发票) and net amounts in search."""
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 import pytest
@@ -71,3 +73,23 @@ def test_credit_notes_net_the_invoice_in_stats_and_refuse_what_the_rules_forbid(
                               "amount_excluding_tax": "0.00"}
     assert [(r["kind"], r["count"]) for r in stats["rows"]] == [("credit", 2), ("invoice", 1)]
     assert admin.invoice.verify(original["id"])["ok"]
+
+
+def test_attachments_over_rpc_sniff_the_type_hash_into_the_chain_and_hide_on_removal(
+        admin: Any, world: World) -> None:
+    invoice = admin.invoice.create_invoice(invoice_data(world.customer()["id"]))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+    added = admin.invoice.add_attachment(invoice["id"], "发票.pdf", base64.b64encode(png).decode())
+    with pytest.raises(ValidationError) as error:
+        admin.invoice.add_attachment(invoice["id"], "setup.pdf", base64.b64encode(b"MZ" + b"\0" * 64).decode())
+
+    assert "content" in error.value.args[0]
+    assert (added["content_type"], added["size"]) == ("image/png", len(png))
+    assert added["sha256"] == hashlib.sha256(png).hexdigest()
+    assert [a["attachment_id"] for a in admin.invoice.list_attachments(invoice["id"])] == [added["attachment_id"]]
+    assert admin.invoice.get_events(invoice["id"])[-1]["data"]["sha256"] == added["sha256"]
+    after = admin.invoice.remove_attachment(invoice["id"], added["attachment_id"])
+    assert after["attachments"] == [] and admin.invoice.list_attachments(invoice["id"]) == []
+    assert admin.invoice.list_attachments(invoice["id"], True)[0]["removed"] is True
+    assert admin.invoice.verify(invoice["id"])["ok"]

@@ -98,6 +98,9 @@ class FakeInvoiceRepository:
             self.log.events[:], self.states = events, states  # as a transaction would
             raise
 
+    def with_attachments(self) -> list[dict[str, Any]]:
+        return [copy.deepcopy(s) for s in self.states.values() if s.get("attachments")]
+
     def state(self, invoice_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.states.get(invoice_id))
 
@@ -201,3 +204,20 @@ class PagedEventSource:
         start = bisect.bisect_right(self.positions, after_position)
         page = self.events[start:start + limit]
         return {"events": page, "last_position": page[-1]["position"] if page else after_position}
+
+
+class InMemoryAttachmentStore:
+    """The attachment files in a dict (tests change or delete them to test verify)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def put(self, attachment_id: str, invoice_id: str, filename: str, content_type: str,
+            content: bytes) -> None:
+        self.files[attachment_id] = bytes(content)
+
+    def get(self, attachment_id: str) -> bytes | None:
+        return self.files.get(attachment_id)
+
+    def delete(self, attachment_id: str) -> None:
+        self.files.pop(attachment_id, None)

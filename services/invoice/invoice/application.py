@@ -7,12 +7,14 @@ customers/contracts/payments, custom field definitions, invoice_no uniqueness, v
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from invoice.domain import events as ev
+from invoice.domain.attachments import MAX_SIZE, sniff
 from invoice.domain.credit import credit_note
 from invoice.domain.history import history_lines
 from invoice.domain.model import (
@@ -29,6 +31,7 @@ from invoice.domain.settings import (
 )
 from invoice.domain.vat import tax_figures
 from invoice.ports import (
+    AttachmentStore,
     CustomerDirectory,
     EventLog,
     FlowRules,
@@ -61,6 +64,7 @@ class InvoiceApplication:
     actor: Actor
     correlation_id: str | None = None
     flows: FlowRules | None = None  # the approval flows' replica; None: no flows
+    attachments: AttachmentStore | None = None
     _settings_seen: dict[str, dict[str, Setting]] | None = field(default=None, init=False)
 
     # -- invoices --------------------------------------------------------------------
@@ -234,18 +238,76 @@ class InvoiceApplication:
         return self.log.heads_page(after_stream_id, limit)
 
     def verify(self, invoice_id: str | None = None) -> dict[str, Any]:
-        """Every chain, signature and stream head, and every invoice's state document
-        against the fold of its events."""
+        """Every chain, signature and stream head, every invoice's state document against
+        the fold of its events, and every attachment file re-hashed against the sha256
+        its InvoiceAttachmentAdded put into the chain (removed ones too: they are kept)."""
         self.policy.require(self.actor, "history.read")
         if invoice_id is None:
             report = self.log.verify(None)
             report["broken"] += self.invoices.state_breaks(None)
+            states = list(self.invoices.with_attachments())
         else:
             self._readable_events(invoice_id, 0)  # exists and in scope
             report = self.log.verify([invoice_id])
             report["broken"] += self.invoices.state_breaks([invoice_id])
+            states = [self.invoices.state(invoice_id) or {}]
+        report["broken"] += [{"invoice_id": state["id"], "version": None, **b}
+                             for state in states for b in self._attachment_breaks(state)]
         report["ok"] = not report["broken"]
         return report
+
+    def _attachment_breaks(self, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        breaks: list[dict[str, Any]] = []
+        for attachment in state.get("attachments") or []:
+            content = self.attachments.get(attachment["attachment_id"]) if self.attachments else None
+            if content is None:
+                reason = "attachment file missing"
+            elif hashlib.sha256(content).hexdigest() != attachment["sha256"]:
+                reason = "attachment file changed (its sha256 differs from the chain's)"
+            else:
+                continue
+            breaks.append({"attachment_id": attachment["attachment_id"], "reason": reason})
+        return breaks
+
+    # -- attachments -----------------------------------------------------------------
+    def add_attachment(self, invoice_id: str, filename: str, content: bytes) -> dict[str, Any]:
+        """Store the file (type from its content), then record InvoiceAttachmentAdded
+        with its sha256; a failed append drops the stored file again."""
+        if self.attachments is None:
+            raise RuntimeError("no attachment store configured")
+        try:
+            content_type = sniff(content)
+        except ValueError as exc:
+            raise ValidationError.field("content", str(exc)) from None
+        if len(content) > MAX_SIZE:
+            raise ValidationError.field("content", f"at most {MAX_SIZE // (1024 * 1024)} MB")
+        state = self.invoices.state(invoice_id)
+        if state is None:
+            raise NotFound(f"invoice {invoice_id} not found")
+        self._require_scope(state, "view")
+        self._require_scope(state, "edit", error=Forbidden)
+        attachment_id = f"att_{uuid.uuid4().hex}"
+        attachment: dict[str, Any] = {
+            "attachment_id": attachment_id, "filename": filename, "content_type": content_type,
+            "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+        self.attachments.put(attachment_id, invoice_id, filename, content_type, content)
+        try:
+            invoice = self._edit(invoice_id, None, lambda inv: inv.add_attachment(attachment))
+        except Exception:
+            self.attachments.delete(attachment_id)
+            raise
+        return next(a for a in invoice["attachments"] if a["attachment_id"] == attachment_id)
+
+    def list_attachments(self, invoice_id: str, include_removed: bool = False) -> list[dict[str, Any]]:
+        """The invoice's attachments; removed ones only for ``history.read`` (auditors)."""
+        if include_removed:
+            self.policy.require(self.actor, "history.read")
+        state = self.get_invoice(invoice_id)
+        return [a for a in state.get("attachments") or [] if include_removed or not a.get("removed")]
+
+    def remove_attachment(self, invoice_id: str, attachment_id: str) -> dict[str, Any]:
+        """Hide an attachment: InvoiceAttachmentRemoved; the file stays for auditors."""
+        return self._edit(invoice_id, None, lambda inv: inv.remove_attachment(attachment_id))
 
     # -- helpers ---------------------------------------------------------------------
     def _checked_changes(self, invoice: Invoice, changes: Mapping[str, Any]) -> dict[str, Any]:

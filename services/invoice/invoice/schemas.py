@@ -1,12 +1,15 @@
 """Request and response schemas of the invoice service (edges only)."""
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError as SchemaError
 from marshmallow import validates_schema
 
+from invoice.domain.attachments import MAX_SIZE, check_filename
 from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
 from invoice.domain.vat import MAX_LINES, MIXED, check_tax_id, parse_tax_rate
 from shared.errors import ValidationError
@@ -121,6 +124,40 @@ class CreditNoteInput(Schema):
     lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(min=1, max=MAX_LINES))
     issued_on = Date(allow_none=True)
     invoice_no = Text(64)
+
+
+class Base64File(fields.String):
+    """A file as base64 (RPC callers without HTTP); its length is checked before it is
+    decoded, so an oversized body is refused without decoding it."""
+
+    MAX_LENGTH = (MAX_SIZE + 2) // 3 * 4
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.MAX_LENGTH:
+            raise SchemaError(f"the file is larger than {MAX_SIZE // (1024 * 1024)} MB")
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise SchemaError("not valid base64") from None
+
+
+class FileName(fields.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        try:
+            return check_filename(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+
+class AttachmentInput(Schema):
+    """``add_attachment``: the file name as shown, the content as base64."""
+
+    class Meta:
+        unknown = RAISE
+
+    filename = FileName(required=True, allow_none=False)
+    content_base64 = Base64File(required=True, allow_none=False)
 
 
 class VoidInput(Schema):
@@ -272,6 +309,8 @@ def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
     for name in MONEY_FIELDS:
         if invoice.get(name) is not None:
             result[name] = money_str(invoice[name])
+    if invoice.get("attachments"):  # removed ones are listed for auditors only
+        result["attachments"] = [a for a in result["attachments"] if not a.get("removed")]
     if invoice.get("lines"):
         result["lines"] = [dict(line, amount=money_str(line["amount"])) if "amount" in line else line
                            for line in result["lines"]]

@@ -13,6 +13,7 @@ from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.schemas import (
+    AttachmentInput,
     CreditNoteInput,
     CustomFieldChanges,
     CustomFieldInput,
@@ -42,6 +43,7 @@ class SCHEMAS:
 
     invoice_input = InvoiceInput()
     credit_note_input = CreditNoteInput()
+    attachment_input = AttachmentInput()
     void_input = VoidInput()
     read_events_input = ReadEventsInput()
     invoice_type_input = InvoiceTypeInput()
@@ -70,7 +72,7 @@ class InvoiceService(ops.OpsEndpoints):
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
         return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
                                   self.storage.log, self.policy, self.actor, self.correlation_id,
-                                  flows=self.storage.flows)
+                                  flows=self.storage.flows, attachments=self.storage.attachments)
 
     def _settings(self) -> SettingsApplication:
         return SettingsApplication(self.storage.settings, self.policy, self.actor, self.correlation_id)
@@ -158,6 +160,28 @@ class InvoiceService(ops.OpsEndpoints):
     def verify(self, invoice_id: str | None = None) -> dict[str, Any]:
         """Recompute the hash chains: ``{ok, checked, broken: [{invoice_id, version, reason}]}``."""
         return self._app().verify(None if invoice_id is None else _id(invoice_id))
+
+    @rpc
+    def add_attachment(self, invoice_id: str, filename: Any, content_base64: Any) -> dict[str, Any]:
+        """Attach a file (the invoice's scan, PDF or OFD; ≤ 10 MB; the type is decided
+        from the content: PDF, OFD, JPEG, PNG; executables refused):
+        ``add_attachment("inv_…", "发票.pdf", "<base64>")`` ->
+        ``{attachment_id, filename, content_type, size, sha256, added_at, added_by, removed}``."""
+        loaded = load(SCHEMAS.attachment_input, {"filename": filename, "content_base64": content_base64})
+        return to_wire(self._app().add_attachment(_id(invoice_id), loaded["filename"],
+                                                  loaded["content_base64"]))
+
+    @rpc
+    def list_attachments(self, invoice_id: str, include_removed: bool = False) -> list[dict[str, Any]]:
+        """The invoice's attachments (metadata); ``include_removed`` needs ``history.read``."""
+        return to_wire(self._app().list_attachments(
+            _id(invoice_id), flag_arg(include_removed, "include_removed")))
+
+    @rpc
+    def remove_attachment(self, invoice_id: str, attachment_id: Any) -> dict[str, Any]:
+        """Hide an attachment (InvoiceAttachmentRemoved); file and record stay for auditors."""
+        return dump_invoice(self._app().remove_attachment(
+            _id(invoice_id), id_arg(attachment_id, "attachment_id")))
 
     @rpc
     def record_approval_status(self, invoice_id: str, status: Any,

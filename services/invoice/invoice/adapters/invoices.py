@@ -100,6 +100,13 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
         doc["id"] = doc.pop("_id")
         return doc
 
+    def with_attachments(self) -> list[dict[str, Any]]:
+        found = []
+        for doc in self.states.find({"attachments.0": {"$exists": True}}, {"head_hash": 0}):
+            doc["id"] = doc.pop("_id")
+            found.append(doc)
+        return found
+
     def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
         # a credited invoice keeps its number (the unique index covers active ones only)
         query: dict[str, Any] = {"type": invoice_type, "invoice_no": invoice_no,

@@ -62,6 +62,10 @@ def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) ->
         changes = {"credited_amount": {"from": previous or None, "to": data["credited_amount"]}}
         if data.get("fully_credited"):
             changes["status"] = {"from": "active", "to": "credited"}
+    elif event_type == ev.INVOICE_ATTACHMENT_ADDED:
+        changes = {"attachments": {"from": None, "to": data["filename"]}}
+    elif event_type == ev.INVOICE_ATTACHMENT_REMOVED:
+        changes = {"attachments": {"from": data["attachment_id"], "to": None}}
     else:
         changes = {}
     actor = envelope.get("actor") or {}
@@ -72,6 +76,8 @@ def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) ->
         line.update(request_id=data["request_id"], proposed=dict(data["changes"]))
     elif event_type == ev.INVOICE_CHANGE_APPLIED:
         line.update(request_id=data["request_id"], approvers=list(data.get("approvers") or []))
+    elif event_type in (ev.INVOICE_ATTACHMENT_ADDED, ev.INVOICE_ATTACHMENT_REMOVED):
+        line.update(attachment=dict(data))
     elif event_type == ev.CREDIT_NOTE_ISSUED:
         line.update(credit_note_id=data["credit_note_id"], reason=data.get("reason"))
     elif event_type == ev.INVOICE_CHANGE_DISCARDED:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from invoice.domain import events as ev
-from shared.errors import Conflict, Forbidden, ValidationError
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from shared.events.aggregate import Aggregate, differs, is_empty
 from shared.events.envelope import StreamHead
 from shared.invoice_events import (  # noqa: F401 - re-exported for this service
@@ -40,6 +40,7 @@ class Invoice(Aggregate):
     approval_request_id: str | None = None
     pending_change: dict[str, Any] | None = None
     credit: dict[str, Any] = field(default_factory=dict)  # CREDIT_KEYS
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
     # -- commands --------------------------------------------------------------------
     @classmethod
@@ -87,6 +88,23 @@ class Invoice(Aggregate):
             "credit_note_id": note_id, "amount": amount, "tax_amount": tax_amount,
             "credited_amount": credited, "credited_tax_amount": credited_tax,
             "fully_credited": credited == Decimal(self.fields["amount"]), "reason": reason})
+
+    def add_attachment(self, attachment: Mapping[str, Any]) -> None:
+        """``{attachment_id, filename, content_type, size, sha256}`` of a stored file."""
+        self._require_active()
+        self.record(ev.INVOICE_ATTACHMENT_ADDED, {
+            name: attachment[name] for name in ("attachment_id", "filename", "content_type",
+                                                "size", "sha256")})
+
+    def remove_attachment(self, attachment_id: str) -> None:
+        """Hide an attachment (the file and its record stay for auditors)."""
+        self._require_active()
+        found = [a for a in self.attachments if a["attachment_id"] == attachment_id]
+        if not found:
+            raise NotFound(f"attachment {attachment_id} not found")
+        if found[0].get("removed"):
+            raise Conflict(f"attachment {attachment_id} is removed already")
+        self.record(ev.INVOICE_ATTACHMENT_REMOVED, {"attachment_id": attachment_id})
 
     def require_creditable(self) -> None:
         if self.credit.get("kind") == CREDIT:
@@ -223,6 +241,7 @@ class Invoice(Aggregate):
             "pending_change": copy.deepcopy(self.pending_change),
         })
         data.update(self.credit_dict())
+        data["attachments"] = copy.deepcopy(self.attachments)
         data.update(self.audit_fields())
         return only_filled_values(data) if only_filled else data
 
@@ -270,6 +289,7 @@ class Invoice(Aggregate):
             approval_request_id=state.get("approval_request_id"),
             pending_change=copy.deepcopy(state.get("pending_change")),
             credit={name: copy.deepcopy(state.get(name)) for name in CREDIT_KEYS},
+            attachments=copy.deepcopy(list(state.get("attachments") or [])),
             created_at=state.get("created_at"), created_by=actor("created_by"),
             updated_at=state.get("updated_at"), updated_by=actor("updated_by"))
 
@@ -280,7 +300,8 @@ class Invoice(Aggregate):
                                 "approval_status": self.approval_status,
                                 "approval_request_id": self.approval_request_id,
                                 "pending_change": copy.deepcopy(self.pending_change),
-                                **copy.deepcopy(self.credit)}
+                                **copy.deepcopy(self.credit),
+                                "attachments": copy.deepcopy(self.attachments)}
         data.update(self.audit_fields())
         return data
 
@@ -293,6 +314,7 @@ class Invoice(Aggregate):
         self.approval_request_id = state.get("approval_request_id")
         self.pending_change = state.get("pending_change")
         self.credit = {name: state.get(name) for name in CREDIT_KEYS}
+        self.attachments = list(state.get("attachments") or [])
         self.version = state["version"]
         self.head = StreamHead(self.version, envelope["hash"])
         self.created_at, self.created_by = state.get("created_at"), state.get("created_by")

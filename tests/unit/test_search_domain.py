@@ -8,7 +8,7 @@ import pytest
 
 from search.domain.buckets import deltas, family_for, month_aligned
 from search.domain.terms import document_terms, has_term, query_terms
-from search.domain.views import apply_invoice_event, covered_payments
+from search.domain.views import apply_invoice_event, covered_payments, public
 from search.planner import invoice_driver
 from search.schemas import decode_cursor, encode_cursor, load_query
 from shared.errors import ValidationError
@@ -132,3 +132,17 @@ def test_the_view_normalises_the_tax_figures_and_lines() -> None:
     assert (view["tax_amount"], view["amount_excluding_tax"]) == (Decimal("13.00"), Decimal("100.00"))
     assert view["kind"] == "invoice"
     assert "华为" in view["terms"]
+
+
+def test_a_removed_attachment_is_left_out_of_the_public_view() -> None:
+    created = event(1, "InvoiceCreated", {"number": "INV-1", "fields": {
+        "title": "服务费", "type": "receipt", "amount": "1.00", "issued_on": "2026-01-02"}})
+    added = event(2, "InvoiceAttachmentAdded", {"attachment_id": "att_1", "filename": "a.pdf",
+                                                "content_type": "application/pdf", "size": 9,
+                                                "sha256": "0" * 64})
+    removed = event(3, "InvoiceAttachmentRemoved", {"attachment_id": "att_1"})
+    view = apply_invoice_event(None, created, Directory())
+    view = apply_invoice_event(view, added, Directory())
+
+    assert [a["filename"] for a in public(view)["attachments"]] == ["a.pdf"]
+    assert public(apply_invoice_event(view, removed, Directory()))["attachments"] == []

@@ -138,8 +138,11 @@ def terms_of(doc: Mapping[str, Any]) -> list[str]:
 
 
 def public(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The view as callers see it (internal fields left out)."""
-    return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
+    """The view as callers see it (internal fields and removed attachments left out)."""
+    view = {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
+    if view.get("attachments"):
+        view["attachments"] = [a for a in view["attachments"] if not a.get("removed")]
+    return view
 
 
 def covered_payments(doc: Mapping[str, Any] | None) -> set[str]:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from invoice.schemas import InvoiceInput, dump_invoice, load_changes
-from shared.errors import ValidationError
+from shared.auth import Actor
+from shared.errors import Conflict, ValidationError
 from shared.schemas import load
 from tests.unit.test_invoice_application import ADMIN, World, values
 
@@ -149,3 +150,22 @@ def test_a_type_seeded_before_required_fields_gets_the_standard_ones_once() -> N
     upgraded = settings.get("invoice_type", "vat_special")
     assert upgraded is not None and upgraded.version == 2
     assert upgraded.values["required_fields"] == ["buyer_name", "buyer_tax_id", "tax_rate"]
+
+
+def test_a_held_amount_change_holds_its_tax_figures_with_it(world: World) -> None:
+    from tests.unit.test_invoice_application import FakeFlowRules, amount_flow
+
+    app = world.app_as(ADMIN)
+    app.flows = FakeFlowRules(amount_flow())
+    invoice = app.create_invoice(vat_values(amount=Decimal("113.00")))
+
+    held = app.update_invoice(invoice["id"], {"amount": Decimal("226.00")}, None)
+
+    assert (held["amount"], held["tax_amount"]) == (Decimal("113.00"), Decimal("13.00"))
+    assert set(held["pending_change"]["changes"]) == {"amount", "tax_amount", "amount_excluding_tax"}
+    with pytest.raises(Conflict):  # the figures wait with the amount
+        app.update_invoice(invoice["id"], {"tax_rate": "0.06"}, None)
+    service = world.app_as(Actor("system:approval", "approval", None, ("service",)))
+    approved = service.settle_change(invoice["id"], held["pending_change"]["request_id"], "approved", "", [])
+    assert (approved["amount"], approved["tax_amount"], approved["amount_excluding_tax"]) == \
+        (Decimal("226.00"), Decimal("26.00"), Decimal("200.00"))

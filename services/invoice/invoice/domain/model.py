@@ -3,7 +3,7 @@ the work). Its state moves by the one invoice fold in shared.invoice_events."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -130,7 +130,7 @@ class Invoice(Aggregate):
         self._require_credit_allows(changes)
         if self.pending_change is not None:
             raise awaits_approval(self.pending_change["request_id"])
-        watched = list(flow.get("watched_fields") or [])
+        watched = with_tax_group(flow.get("watched_fields") or [])
         free = {k: v for k, v in changes.items() if k not in watched}
         held = {k: v for k, v in changes.items() if k in watched}
         if free:
@@ -270,7 +270,7 @@ class Invoice(Aggregate):
     def _require_not_held(self, changes: Mapping[str, Any]) -> None:
         """While a change waits for approval, its flow's watched fields are locked."""
         if self.pending_change is not None and \
-                set(changes) & set(self.pending_change.get("watched_fields") or ()):
+                set(changes) & set(with_tax_group(self.pending_change.get("watched_fields") or ())):
             raise awaits_approval(self.pending_change["request_id"])
 
     @classmethod
@@ -322,6 +322,16 @@ class Invoice(Aggregate):
 
 
 TAX_INPUTS = ("amount", "tax_rate", "lines")
+TAX_GROUP = TAX_INPUTS + ("tax_amount", "amount_excluding_tax")
+
+
+def with_tax_group(fields: Iterable[str]) -> list[str]:
+    """Watched fields, plus the whole tax group when one of its inputs is watched: the
+    computed figures wait (and stay locked) with the amount, rate or lines they follow."""
+    names = list(fields)
+    if set(names) & set(TAX_INPUTS):
+        names += [name for name in TAX_GROUP if name not in names]
+    return names
 CREDIT_LOCKED = TAX_INPUTS + ("type", "customer_id", "contract_id", "payment_ids")
 
 

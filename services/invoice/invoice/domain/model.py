@@ -149,7 +149,7 @@ class Invoice(Aggregate):
             raise Conflict(f"invoice {self.id} has no held change of request {request_id}")
         if (pending.get("proposed_by") or {}).get("id") != actor_id:
             raise Forbidden("only the submitter may revise a held change")
-        watched = list(pending.get("watched_fields") or ())
+        watched = with_tax_group(pending.get("watched_fields") or ())
         outside = [name for name in values if name not in watched]
         if outside:
             raise ValidationError({name: ["not a watched field of the held change"] for name in outside})

@@ -3,10 +3,12 @@ their data shapes, the invoice field catalogue and the one pure fold of invoice 
 that the invoice aggregate, the approval service's replica and the search view call.
 
 Event data shapes (schema_version 1):
-- InvoiceCreated: {number, fields: {<invoice field>: value}, held?: {request_id, flow_id,
+- InvoiceCreated: {number, fields: {<invoice field or derived field>: value}, held?: {request_id, flow_id,
   flow_version}} (``held``: a holding flow's trigger_on_create made the creation wait
   for approval; approval_status is ``pending`` from the start)
-- InvoiceFieldsChanged: {changes: {<field or custom.key>: {from, to}}}
+- InvoiceFieldsChanged: {changes: {<field, derived field or custom.key>: {from, to}}}
+  (a change of amount, tax_rate or lines carries the recomputed tax_amount and
+  amount_excluding_tax; events written before VAT simply lack them: None)
 - InvoiceVoided: {reason}
 - InvoiceApprovalStatusChanged: {from, to, request_id}
 - InvoiceChangeProposed: {request_id, flow_id, flow_version, watched_fields, changes,
@@ -17,7 +19,18 @@ Event data shapes (schema_version 1):
 - InvoiceChangeApplied: {request_id, changes, approvers: [{id, name}]} (actor: the submitter)
 - InvoiceChangeDiscarded: {request_id, changes, outcome: rejected | withdrawn | cancelled,
   comment}
-- InvoiceTypeCreated: {key, label, color, active}; InvoiceTypeUpdated: {changes}
+- InvoiceCreated of a credit note (红字发票) also carries {kind: "credit",
+  credits_invoice_id, reason}; its amounts (and lines) are negative
+- CreditNoteIssued (on the credited invoice, in the same transaction as the note's
+  InvoiceCreated): {credit_note_id, amount, tax_amount (the part credited, positive),
+  credited_amount, credited_tax_amount (the running totals), fully_credited, reason};
+  ``fully_credited`` makes the status ``credited``
+- InvoiceAttachmentAdded: {attachment_id, filename, content_type, size, sha256} (the file
+  itself in GridFS; its hash is in the chain); InvoiceAttachmentRemoved: {attachment_id}
+  (hidden, kept). The state keeps ``attachments: [{attachment_id, filename,
+  content_type, size, sha256, added_at, added_by, removed, removed_at, removed_by}]``
+- InvoiceTypeCreated: {key, label, color, active, required_fields?: [field]};
+  InvoiceTypeUpdated: {changes} (``required_fields`` absent: none)
 - CustomFieldDefined: {key, label, kind, options, required, active}; CustomFieldUpdated: {changes}
 """
 from __future__ import annotations
@@ -33,9 +46,13 @@ INVOICE_APPROVAL_STATUS_CHANGED = "InvoiceApprovalStatusChanged"
 INVOICE_CHANGE_PROPOSED = "InvoiceChangeProposed"
 INVOICE_CHANGE_APPLIED = "InvoiceChangeApplied"
 INVOICE_CHANGE_DISCARDED = "InvoiceChangeDiscarded"
+CREDIT_NOTE_ISSUED = "CreditNoteIssued"
+INVOICE_ATTACHMENT_ADDED = "InvoiceAttachmentAdded"
+INVOICE_ATTACHMENT_REMOVED = "InvoiceAttachmentRemoved"
 INVOICE_EVENTS = (INVOICE_CREATED, INVOICE_FIELDS_CHANGED, INVOICE_VOIDED,
                   INVOICE_APPROVAL_STATUS_CHANGED, INVOICE_CHANGE_PROPOSED,
-                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED)
+                  INVOICE_CHANGE_APPLIED, INVOICE_CHANGE_DISCARDED, CREDIT_NOTE_ISSUED,
+                  INVOICE_ATTACHMENT_ADDED, INVOICE_ATTACHMENT_REMOVED)
 DISCARD_OUTCOMES = ("rejected", "withdrawn", "cancelled")
 INVOICE_TYPE_CREATED = "InvoiceTypeCreated"
 INVOICE_TYPE_UPDATED = "InvoiceTypeUpdated"
@@ -51,13 +68,30 @@ INVOICE_FIELDS = (
     "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
     "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
     "department_id", "remarks", "custom",
+    "buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate",
+    "lines",
 )
+# Fields the invoice service computes and records with the caller's (VAT: from amount,
+# tax_rate and lines; see services/invoice/invoice/domain/vat.py). Money as the amount.
+DERIVED_FIELDS = ("tax_amount", "amount_excluding_tax")
+RECORDED_FIELDS = INVOICE_FIELDS + DERIVED_FIELDS
+# Fields an invoice type may require (its ``required_fields``).
+REQUIRABLE_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone",
+                     "buyer_bank_account", "tax_rate", "lines", "contract_id", "invoice_no",
+                     "content", "remarks")
 APPROVAL_STATUSES = ("none", "pending", "approved", "rejected")
-ACTIVE, VOID = "active", "void"
+ACTIVE, VOID, CREDITED = "active", "void", "credited"
+STATUSES = (ACTIVE, VOID, CREDITED)
+INVOICE, CREDIT = "invoice", "credit"  # kinds: an invoice, a credit note (红字发票)
+# What the fold keeps about credit notes (on the note: kind, credits_invoice_id,
+# credit_reason; on a credited invoice: the running totals and the notes' ids).
+CREDIT_KEYS = ("kind", "credits_invoice_id", "credit_reason", "credited_amount",
+               "credited_tax_amount", "credit_note_ids")
+EXTRA_KEYS = CREDIT_KEYS + ("attachments",)
 # What the fold keeps besides the invoice fields.
 STATE_KEYS = ("id", "number", "status", "void_reason", "approval_status", "approval_request_id",
               "pending_change", "version", "created_at", "created_by", "updated_at",
-              "updated_by")
+              "updated_by") + EXTRA_KEYS
 
 
 def custom_key(field_name: str) -> str | None:
@@ -78,7 +112,8 @@ def fold(state: Mapping[str, Any] | None, envelope: Mapping[str, Any]) -> dict[s
     if kind == INVOICE_CREATED:
         result = {"id": envelope["stream_id"]}
     actor = envelope.get("actor") or {}
-    if kind in (INVOICE_CHANGE_PROPOSED, INVOICE_CREATED):
+    if kind in (INVOICE_CHANGE_PROPOSED, INVOICE_CREATED, INVOICE_ATTACHMENT_ADDED,
+                INVOICE_ATTACHMENT_REMOVED):
         data = dict(data, proposed_at=envelope.get("occurred_at"),
                     proposed_by={"id": actor.get("id"), "name": actor.get("name")})
     handler(result, data)
@@ -118,10 +153,41 @@ def _created(state: dict[str, Any], data: Mapping[str, Any]) -> None:
             "watched_fields": []}
         state["approval_status"] = "pending"
         state["approval_request_id"] = data["held"]["request_id"]
-    for name in INVOICE_FIELDS:
+    for name in RECORDED_FIELDS:
         state[name] = copy.deepcopy(fields.get(name))
     state["payment_ids"] = list(state.get("payment_ids") or [])
     state["custom"] = dict(state.get("custom") or {})
+    _credit_keys(state, data)
+
+
+def _credit_keys(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state.update({"kind": data.get("kind") or INVOICE,
+                  "credits_invoice_id": data.get("credits_invoice_id"),
+                  "credit_reason": data.get("reason"), "credited_amount": None,
+                  "credited_tax_amount": None, "credit_note_ids": [], "attachments": []})
+
+
+def _attachment_added(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    entry = {name: data[name] for name in ("attachment_id", "filename", "content_type",
+                                           "size", "sha256")}
+    entry.update(added_at=data["proposed_at"], added_by=data["proposed_by"], removed=False,
+                 removed_at=None, removed_by=None)
+    state["attachments"] = [*(state.get("attachments") or []), entry]
+
+
+def _attachment_removed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["attachments"] = [
+        dict(a, removed=True, removed_at=data["proposed_at"], removed_by=data["proposed_by"])
+        if a["attachment_id"] == data["attachment_id"] else a
+        for a in state.get("attachments") or []]
+
+
+def _credit_note_issued(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    state["credited_amount"] = data["credited_amount"]
+    state["credited_tax_amount"] = data.get("credited_tax_amount")
+    state["credit_note_ids"] = [*(state.get("credit_note_ids") or []), data["credit_note_id"]]
+    if data.get("fully_credited"):
+        state["status"] = CREDITED
 
 
 def _fields_changed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
@@ -167,4 +233,7 @@ _APPLY = {
     INVOICE_CHANGE_PROPOSED: _change_proposed,
     INVOICE_CHANGE_APPLIED: _change_applied,
     INVOICE_CHANGE_DISCARDED: _change_discarded,
+    CREDIT_NOTE_ISSUED: _credit_note_issued,
+    INVOICE_ATTACHMENT_ADDED: _attachment_added,
+    INVOICE_ATTACHMENT_REMOVED: _attachment_removed,
 }

@@ -111,3 +111,30 @@ class InvoiceRepositoryContract:
         assert repository.events("inv_unknown") == []
         with pytest.raises(NotFound):
             repository.load("inv_unknown")
+
+    def test_a_credit_note_and_its_originals_event_are_saved_together_or_not_at_all(
+            self, repository: InvoiceRepository) -> None:
+        original = new_invoice(invoice_no=f"NO-{uuid.uuid4().hex[:8]}")
+        repository.save(original, META)
+        note = Invoice.create(f"inv_{uuid.uuid4().hex}", f"INV-T-{uuid.uuid4().hex[:12]}",
+                              {"title": "红字", "type": "receipt", "amount": Decimal("-4.00"),
+                               "issued_on": "2026-05-02", "customer_id": "cus_1"},
+                              credits={"invoice_id": original.id, "reason": "折让"})
+        original.issue_credit(note.id, Decimal("4.00"), None, "折让")
+
+        repository.save_together(original, note, META)
+
+        assert repository.state(original.id)["credited_amount"] == Decimal("4.00")
+        assert repository.state(note.id)["credits_invoice_id"] == original.id
+        assert repository.load(note.id).credit["kind"] == "credit"
+        # a second note clashing on invoice_no writes neither stream
+        clash = Invoice.create(f"inv_{uuid.uuid4().hex}", f"INV-T-{uuid.uuid4().hex[:12]}",
+                               {"title": "红字", "type": "receipt", "amount": Decimal("-1.00"),
+                                "issued_on": "2026-05-02", "customer_id": "cus_1",
+                                "invoice_no": original.fields["invoice_no"]},
+                               credits={"invoice_id": original.id, "reason": "x"})
+        original.issue_credit(clash.id, Decimal("1.00"), None, "x")
+        with pytest.raises(Conflict):
+            repository.save_together(original, clash, META)
+        assert repository.load(original.id).version == 2
+        assert repository.state(clash.id) is None

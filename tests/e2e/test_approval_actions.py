@@ -103,7 +103,8 @@ def test_returned_to_the_submitter_a_held_change_is_resubmitted_with_revised_val
     again = who.sales.approval.resubmit(request["id"], {"amount": "1200.00"}, "改为1200")
 
     assert again["status"] == "pending" and again["current_stage"] == 0
-    assert again["changed_fields"] == {"amount": {"from": "1000.00", "to": "1200.00"}}
+    assert again["changed_fields"] == {"amount": {"from": "1000.00", "to": "1200.00"},
+                                       "amount_excluding_tax": {"from": "1000.00", "to": "1200.00"}}
     invoice = who.admin.invoice.get_invoice(invoice_id)
     assert invoice["amount"] == "1000.00"
     assert invoice["pending_change"]["changes"]["amount"]["to"] == "1200.00"

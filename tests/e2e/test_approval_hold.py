@@ -45,7 +45,9 @@ def test_a_held_change_is_pending_everywhere_until_approved_then_applied_as_the_
     # then the answer, the invoice, search and stats still say 1,000, with the change pending
     assert answer["amount"] == "1000.00" and answer["approval_status"] == "pending"
     pending = answer["pending_change"]
-    assert pending["changes"] == {"amount": {"from": "1000.00", "to": "1500.00"}}
+    # the computed figure waits with the amount it follows (issue 15; rate 0: no tax)
+    assert pending["changes"] == {"amount": {"from": "1000.00", "to": "1500.00"},
+                                  "amount_excluding_tax": {"from": "1000.00", "to": "1500.00"}}
     assert pending["proposed_by"]["id"] == who.sales_id and pending["proposed_at"]
     assert who.admin.invoice.get_invoice(invoice["id"])["amount"] == "1000.00"
     [request] = requests_opened(who.admin, invoice["id"])
@@ -56,7 +58,8 @@ def test_a_held_change_is_pending_everywhere_until_approved_then_applied_as_the_
     assert Decimal(view["amount"]) == Decimal("1000.00")
     assert view["pending_change"]["request_id"] == request["id"]
     assert customer_stats(who.admin, customer_id) == [
-        {"approval_status": "pending", "count": 1, "amount": "1000.00"}]
+        {"approval_status": "pending", "count": 1, "amount": "1000.00", "tax_amount": "0.00",
+         "amount_excluding_tax": "1000.00"}]
 
     # when finance approves
     who.finance.approval.approve(request["id"], "同意")
@@ -76,7 +79,8 @@ def test_a_held_change_is_pending_everywhere_until_approved_then_applied_as_the_
                 lambda v: v["approval_status"] == "approved" and Decimal(v["amount"]) == Decimal("1500")
                 and v["pending_change"] is None, "the applied change in search")
     assert customer_stats(who.admin, customer_id) == [
-        {"approval_status": "approved", "count": 1, "amount": "1500.00"}]
+        {"approval_status": "approved", "count": 1, "amount": "1500.00", "tax_amount": "0.00",
+         "amount_excluding_tax": "1500.00"}]
 
 
 @pytest.mark.parametrize("ending", ["reject", "withdraw"])

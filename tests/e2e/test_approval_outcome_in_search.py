@@ -34,6 +34,7 @@ def test_an_approved_change_shows_as_approved_in_search_and_stats(admin: Any, cl
              timeout=20, message="approved in search")
     stats = admin.search.stats({"filters": [{"field": "customer_id", "op": "eq",
                                              "value": customer["id"]}]}, ["approval_status"])
-    assert stats["rows"] == [{"approval_status": "approved", "count": 1, "amount": invoice["amount"]}]
+    assert stats["rows"] == [{"approval_status": "approved", "count": 1, "amount": invoice["amount"],
+                              "tax_amount": "0.00", "amount_excluding_tax": invoice["amount"]}]
     history = admin.invoice.get_history(invoice["id"])
     assert [h["event_type"] for h in history][-1] == "InvoiceApprovalStatusChanged"

@@ -42,7 +42,9 @@ def test_a_two_stage_flow_runs_from_pending_through_stage_two_to_approved(who: P
     [request] = requests_opened(who.admin, invoice["id"])
     assert request["status"] == "pending" and request["current_stage"] == 0
     assert request["flow_id"] == flow["id"] and request["flow_version"] == 1
-    assert request["changed_fields"] == {"amount": {"from": "3000.00", "to": "50000.00"}}
+    # the computed figure comes with the amount (issue 15; rate 0: no tax)
+    assert request["changed_fields"] == {"amount": {"from": "3000.00", "to": "50000.00"},
+                                         "amount_excluding_tax": {"from": "3000.00", "to": "50000.00"}}
     assert request["submitter"]["id"] == who.sales_id
     approval_status(who.admin, invoice["id"], "pending", request["id"])
     assert request["id"] in [r["id"] for r in who.finance.approval.list_requests(mine=True)]

@@ -63,7 +63,9 @@ def test_update_invoice_changes_several_fields_in_one_event(admin: Any, world: W
     changes = admin.invoice.get_history(invoice["id"])[-1]["changes"]
     assert changes == {"courier": {"from": None, "to": "EMS"},
                        "amount": {"from": "30000.00", "to": "31000.50"},
-                       "remarks": {"from": None, "to": "客户要求加急"}}
+                       "remarks": {"from": None, "to": "客户要求加急"},
+                       # recomputed with the amount (rate 0: no tax), in the same event
+                       "amount_excluding_tax": {"from": "30000.00", "to": "31000.50"}}
 
 
 def test_voiding_frees_the_invoice_no_and_freezes_the_invoice(admin: Any, world: World) -> None:

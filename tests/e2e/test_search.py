@@ -181,7 +181,7 @@ def test_stats_group_by_every_dimension(admin: Any, three_invoices: dict[str, An
         expected = {(customer_id, "vat_special"): (1, "100.00"), (customer_id, "vat_ordinary"): (1, "200.50"),
                     (customer_id, "receipt"): (1, "300.25")}
     assert rows == expected
-    assert stats["total"] == {"count": 3, "amount": "600.75"}
+    assert stats["total"] == {"count": 3, "amount": "600.75", "tax_amount": "0.00", "amount_excluding_tax": "600.75"}
     # the same answer without buckets (a text filter forces aggregation over the views)
     slow = admin.search.stats({**flt, "text": "技术服务费"}, group_by)
     assert slow == stats
@@ -208,8 +208,8 @@ def test_vat_special_vs_ordinary_last_month_with_exact_sums(admin: Any, world: W
     with_void = admin.search.stats({**month, "include_void": True}, ["status"])
     assert {r["status"]: r["count"] for r in with_void["rows"]} == {"active": 5, "void": 1}
     days = admin.search.calendar(2025, 11, {"filters": month["filters"][1:], "include_void": True})
-    assert days == [{"date": "2025-11-20", "count": 5, "amount": "1234668.48"},
-                    {"date": "2025-11-21", "count": 1, "amount": "5.00"}]
+    assert days == [{"date": "2025-11-20", "count": 5, "amount": "1234668.48", "tax_amount": "0.00", "amount_excluding_tax": "1234668.48"},
+                    {"date": "2025-11-21", "count": 1, "amount": "5.00", "tax_amount": "0.00", "amount_excluding_tax": "5.00"}]
 
 
 def test_has_every_payment_an_invoice(admin: Any, world: World) -> None:
@@ -301,8 +301,8 @@ def test_data_scope_limits_every_read_to_what_the_actor_may_view(clients: Any, a
     assert ids(seller) == {own["id"]}
     assert ids(manager) == ids(auditor) == {own["id"], theirs["id"]}
     assert ids(outsider) == set()
-    assert seller.search.stats(flt, ["owner_id"])["total"] == {"count": 1, "amount": "10.00"}
-    assert manager.search.stats(flt, ["owner_id"])["total"] == {"count": 2, "amount": "30.00"}
+    assert seller.search.stats(flt, ["owner_id"])["total"] == {"count": 1, "amount": "10.00", "tax_amount": "0.00", "amount_excluding_tax": "10.00"}
+    assert manager.search.stats(flt, ["owner_id"])["total"] == {"count": 2, "amount": "30.00", "tax_amount": "0.00", "amount_excluding_tax": "30.00"}
     assert outsider.search.customer_invoices(customer["id"])["count"] == 0
     with pytest.raises(Forbidden):
         seller.search.get_invoice_view(theirs["id"])

@@ -133,3 +133,75 @@ def test_buckets_follow_every_change_and_redelivery_changes_nothing(db: Database
     t_buckets = {(b["type"], b["status"]): (b["count"], b["amount"]) for b in snapshot if b["family"] == "t"}
     assert t_buckets == {("receipt", "active"): (1, Decimal("0.15")), ("receipt", "void"): (1, Decimal("0.20"))}
     assert isinstance(views.invoices.find_one({"_id": "inv_a"}, {"amount": 1})["amount"], Decimal)
+
+
+def test_stats_sum_the_tax_figures_from_buckets_and_from_views_alike(
+        db: Database[Any], views: MongoViews) -> None:
+    from search.queries import Queries
+    from shared.auth import Actor, Policy
+
+    project(db, [
+        created("inv_t1", 1, amount="113.00", tax_rate="0.13", tax_amount="13.00",
+                amount_excluding_tax="100.00"),
+        created("inv_t2", 2, amount="106.00", tax_rate="0.06", tax_amount="6.00",
+                amount_excluding_tax="100.00", title="咨询"),
+        created("inv_t3", 3, amount="5.00", type="receipt"),
+    ])
+    queries = Queries(views, Policy.load(), Actor("admin-1", "Ada", "hq", ("admin",)))
+
+    by_buckets = queries.stats(None, ["type"])
+    by_views = queries.stats({"text": "INV"}, ["type"])  # a text query reads the views
+
+    for stats in (by_buckets, by_views):
+        # the receipt has no rate: no tax, its whole amount excluding tax
+        assert stats["total"] == {"count": 3, "amount": "224.00", "tax_amount": "19.00",
+                                  "amount_excluding_tax": "205.00"}
+        assert stats["rows"][1] == {"type": "vat_special", "count": 2, "amount": "219.00",
+                                    "tax_amount": "19.00", "amount_excluding_tax": "200.00"}
+    assert queries.stats(None, ["kind"])["rows"] == [
+        {"kind": "invoice", "count": 3, "amount": "224.00", "tax_amount": "19.00",
+         "amount_excluding_tax": "205.00"}]
+
+
+def test_stats_calendar_and_reconciliation_count_credit_notes_against_their_invoice(
+        db: Database[Any], views: MongoViews) -> None:
+    from search.queries import Queries
+    from shared.auth import Actor, Policy
+
+    fields = {"contract_id": "con_9", "customer_id": "cus_9"}
+    project(db, [
+        created("inv_o", 1, amount="1130.00", tax_rate="0.13", tax_amount="130.00",
+                amount_excluding_tax="1000.00", **fields),
+        created("inv_p", 2, amount="50.00", **fields),
+        envelope("inv_o", 2, "CreditNoteIssued", {
+            "credit_note_id": "inv_c", "amount": "1130.00", "tax_amount": "130.00",
+            "credited_amount": "1130.00", "credited_tax_amount": "130.00",
+            "fully_credited": True, "reason": "退货"}, 3),
+        envelope("inv_c", 1, "InvoiceCreated", {
+            "number": "INV-3", "kind": "credit", "credits_invoice_id": "inv_o", "reason": "退货",
+            "fields": {"title": "服务费", "type": "vat_special", "amount": "-1130.00",
+                       "tax_rate": "0.13", "tax_amount": "-130.00",
+                       "amount_excluding_tax": "-1000.00", "issued_on": "2026-04-03",
+                       "owner_id": "u1", "department_id": "d1", "payment_ids": [],
+                       "custom": {}, **fields}}, 4),
+    ])
+    views.upsert("contract", "con_9", {"customer_id": "cus_9", "number": "HT-9",
+                                       "amount": "2000.00", "owner_id": "u1", "department_id": "d1"})
+    queries = Queries(views, Policy.load(), Actor("admin-1", "Ada", "hq", ("admin",)))
+
+    stats = queries.stats({"filters": [{"field": "customer_id", "op": "eq", "value": "cus_9"}]},
+                          ["kind"])
+    days = queries.calendar(2026, 4, {"filters": [{"field": "customer_id", "op": "eq", "value": "cus_9"}]})
+    tab = queries.customer_invoices("cus_9", 10, None)
+    [contract] = queries.reconciliation(None, "con_9")
+
+    assert stats["total"] == {"count": 3, "amount": "50.00", "tax_amount": "0.00",
+                              "amount_excluding_tax": "50.00"}
+    assert [(r["kind"], r["count"], r["amount"]) for r in stats["rows"]] == \
+        [("credit", 1, "-1130.00"), ("invoice", 2, "1180.00")]
+    assert [(d["date"], d["amount"]) for d in days] == [("2026-04-02", "1180.00"), ("2026-04-03", "-1130.00")]
+    assert tab["amount"] == "50.00" and tab["count"] == 3
+    assert contract["invoiced_amount"] == "50.00"
+    original = queries.get_invoice_view("inv_o")
+    assert original["status"] == "credited" and original["net_amount"] == "0.00"
+    assert original["credit_note_ids"] == ["inv_c"]

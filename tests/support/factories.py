@@ -34,6 +34,10 @@ def invoice_data(customer_id: str, **overrides: Any) -> dict[str, Any]:
     data = {"title": "四月服务费发票", "content": "技术服务费", "type": "vat_special",
             "amount": "30000.00", "issued_on": "2026-04-02", "customer_id": customer_id}
     data.update(overrides)
+    if data["type"] == "vat_special":  # the type's required fields (issue 15); rate 0: no tax
+        data.setdefault("buyer_name", "示例科技有限公司")
+        data.setdefault("buyer_tax_id", "91350100M000100Y43")
+        data.setdefault("tax_rate", "0")
     return data
 
 

@@ -89,12 +89,25 @@ class FakeInvoiceRepository:
         invoice.pending.clear()
         return envelopes
 
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
+        events, states = list(self.log.events), copy.deepcopy(self.states)
+        try:
+            self.save(first, meta)
+            self.save(second, meta)
+        except Exception:
+            self.log.events[:], self.states = events, states  # as a transaction would
+            raise
+
+    def with_attachments(self) -> list[dict[str, Any]]:
+        return [copy.deepcopy(s) for s in self.states.values() if s.get("attachments")]
+
     def state(self, invoice_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.states.get(invoice_id))
 
     def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
         return any(s["type"] == invoice_type and s.get("invoice_no") == invoice_no
-                   and s["status"] == ACTIVE and s["id"] != except_id for s in self.states.values())
+                   and s["status"] in (ACTIVE, "credited") and s["id"] != except_id
+                   for s in self.states.values())
 
     def next_number(self, year: int) -> str:
         return f"INV-{year}-{next(self._numbers):06d}"
@@ -191,3 +204,20 @@ class PagedEventSource:
         start = bisect.bisect_right(self.positions, after_position)
         page = self.events[start:start + limit]
         return {"events": page, "last_position": page[-1]["position"] if page else after_position}
+
+
+class InMemoryAttachmentStore:
+    """The attachment files in a dict (tests change or delete them to test verify)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def put(self, attachment_id: str, invoice_id: str, filename: str, content_type: str,
+            content: bytes) -> None:
+        self.files[attachment_id] = bytes(content)
+
+    def get(self, attachment_id: str) -> bytes | None:
+        return self.files.get(attachment_id)
+
+    def delete(self, attachment_id: str) -> None:
+        self.files.pop(attachment_id, None)

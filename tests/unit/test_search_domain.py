@@ -8,7 +8,7 @@ import pytest
 
 from search.domain.buckets import deltas, family_for, month_aligned
 from search.domain.terms import document_terms, has_term, query_terms
-from search.domain.views import apply_invoice_event, covered_payments
+from search.domain.views import apply_invoice_event, covered_payments, public
 from search.planner import invoice_driver
 from search.schemas import decode_cursor, encode_cursor, load_query
 from shared.errors import ValidationError
@@ -71,7 +71,7 @@ def test_bucket_deltas_move_a_contribution_and_cancel_out_when_nothing_moves() -
     old = {"issued_on": "2026-01-02", "type": "receipt", "status": "active", "amount": Decimal("1.00")}
     new = dict(old, amount=Decimal("3.00"))
     moved = deltas(old, new)
-    assert {fields["family"]: (count, amount) for fields, count, amount in moved.values()} == \
+    assert {fields["family"]: (count, sums["amount"]) for fields, count, sums in moved.values()} == \
         {"t": (0, Decimal("2.00")), "o": (0, Decimal("2.00")), "c": (0, Decimal("2.00"))}
     assert deltas(old, dict(old)) == {}
     assert family_for({"type", "day", "status"}) == "t"
@@ -106,3 +106,43 @@ def test_a_cursor_round_trips_and_a_forged_one_is_rejected() -> None:
     with pytest.raises(ValidationError) as caught:
         load_query({"filters": [], "sort": [{"field": "payment_ids"}]}, catalog)
     assert "query.sort.0.field" in caught.value.args[0]
+
+
+def test_bucket_deltas_carry_the_tax_sums_and_the_kind() -> None:
+    old = {"issued_on": "2026-01-02", "type": "vat_special", "status": "active",
+           "amount": Decimal("113.00"), "tax_amount": Decimal("13.00"),
+           "amount_excluding_tax": Decimal("100.00")}
+    new = dict(old, amount=Decimal("226.00"), tax_amount=Decimal("26.00"),
+               amount_excluding_tax=Decimal("200.00"))
+
+    moved = deltas(old, new)
+    added = deltas(None, dict(old, kind="credit"))
+
+    assert {sums["tax_amount"] for _, _, sums in moved.values()} == {Decimal("13.00")}
+    assert {sums["amount_excluding_tax"] for _, _, sums in moved.values()} == {Decimal("100.00")}
+    assert {fields["kind"] for fields, _, _ in added.values()} == {"credit"}
+
+
+def test_the_view_normalises_the_tax_figures_and_lines() -> None:
+    view = apply_invoice_event(None, event(1, "InvoiceCreated", {"number": "INV-1", "fields": {
+        "title": "服务费", "type": "vat_special", "amount": "113.00", "tax_amount": "13.00",
+        "amount_excluding_tax": "100.00", "tax_rate": "0.13", "buyer_name": "华为技术有限公司",
+        "issued_on": "2026-01-02"}}), Directory())
+
+    assert (view["tax_amount"], view["amount_excluding_tax"]) == (Decimal("13.00"), Decimal("100.00"))
+    assert view["kind"] == "invoice"
+    assert "华为" in view["terms"]
+
+
+def test_a_removed_attachment_is_left_out_of_the_public_view() -> None:
+    created = event(1, "InvoiceCreated", {"number": "INV-1", "fields": {
+        "title": "服务费", "type": "receipt", "amount": "1.00", "issued_on": "2026-01-02"}})
+    added = event(2, "InvoiceAttachmentAdded", {"attachment_id": "att_1", "filename": "a.pdf",
+                                                "content_type": "application/pdf", "size": 9,
+                                                "sha256": "0" * 64})
+    removed = event(3, "InvoiceAttachmentRemoved", {"attachment_id": "att_1"})
+    view = apply_invoice_event(None, created, Directory())
+    view = apply_invoice_event(view, added, Directory())
+
+    assert [a["filename"] for a in public(view)["attachments"]] == ["a.pdf"]
+    assert public(apply_invoice_event(view, removed, Directory()))["attachments"] == []

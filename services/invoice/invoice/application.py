@@ -7,12 +7,15 @@ customers/contracts/payments, custom field definitions, invoice_no uniqueness, v
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from invoice.domain import events as ev
+from invoice.domain.attachments import MAX_SIZE, sniff
+from invoice.domain.credit import credit_note
 from invoice.domain.history import history_lines
 from invoice.domain.model import (
     INVOICE_FIELDS,
@@ -23,9 +26,12 @@ from invoice.domain.model import (
 )
 from invoice.domain.settings import (
     Setting,
+    missing_required,
     validate_custom_values,
 )
+from invoice.domain.vat import tax_figures
 from invoice.ports import (
+    AttachmentStore,
     CustomerDirectory,
     EventLog,
     FlowRules,
@@ -33,13 +39,14 @@ from invoice.ports import (
     SettingsRepository,
 )
 from shared.auth import Actor, Policy
-from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
-from shared.events.repository import decide_and_save
+from shared.events.repository import SAVE_ATTEMPTS, decide_and_save
 from shared.flow_rules import first_triggered, holds
 
 T = TypeVar("T")
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
+TAX_INPUTS = ("amount", "tax_rate", "lines")
 
 
 def new_request_id() -> str:
@@ -57,6 +64,7 @@ class InvoiceApplication:
     actor: Actor
     correlation_id: str | None = None
     flows: FlowRules | None = None  # the approval flows' replica; None: no flows
+    attachments: AttachmentStore | None = None
     _settings_seen: dict[str, dict[str, Setting]] | None = field(default=None, init=False)
 
     # -- invoices --------------------------------------------------------------------
@@ -70,6 +78,8 @@ class InvoiceApplication:
         if values.get("department_id") is None:
             values["department_id"] = self.actor.department
         self._check_type(values["type"])
+        values.update(tax_figures(values["amount"], values.get("tax_rate"), values.get("lines")))
+        self._check_required(values["type"], values, None)
         self._check_links(values)
         values["custom"] = validate_custom_values(self._definitions(), values.get("custom") or {},
                                                   creating=True)
@@ -85,6 +95,34 @@ class InvoiceApplication:
         invoice = Invoice.create(invoice_id, number, values, held)
         self.invoices.save(invoice, self._meta())
         return invoice.to_dict()
+
+    def create_credit_note(self, invoice_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A credit note (红字发票) of ``invoice_id``: ``{reason, amount?, lines?,
+        issued_on?, invoice_no?}``; the note and the original's CreditNoteIssued are
+        written in one transaction (a lost race is decided again on the new state)."""
+        self.policy.require(self.actor, "invoice.credit")
+        for attempt in range(SAVE_ATTEMPTS):
+            original = self.invoices.load(invoice_id)
+            state = original.to_dict()
+            self._require_scope(state, "view")
+            self._require_scope(state, "edit", error=Forbidden)
+            original.require_creditable()
+            issued_on = data.get("issued_on") or dt.datetime.now(dt.timezone.utc).date().isoformat()
+            note = credit_note(original, data.get("amount"), data.get("lines"), issued_on,
+                               data.get("invoice_no"))
+            self._check_invoice_no(note.values["type"], note.values["invoice_no"], None)
+            note_id = f"inv_{uuid.uuid4().hex}"
+            original.issue_credit(note_id, note.amount, note.tax_amount, data["reason"])
+            created = Invoice.create(note_id, self.invoices.next_number(int(issued_on[:4])),
+                                     note.values, credits={"invoice_id": invoice_id,
+                                                           "reason": data["reason"]})
+            try:
+                self.invoices.save_together(original, created, self._meta())
+                return created.to_dict()
+            except ConcurrencyConflict:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def update_invoice(self, invoice_id: str, changes: Mapping[str, Any],
                        expected_version: int | None) -> dict[str, Any]:
@@ -200,18 +238,76 @@ class InvoiceApplication:
         return self.log.heads_page(after_stream_id, limit)
 
     def verify(self, invoice_id: str | None = None) -> dict[str, Any]:
-        """Every chain, signature and stream head, and every invoice's state document
-        against the fold of its events."""
+        """Every chain, signature and stream head, every invoice's state document against
+        the fold of its events, and every attachment file re-hashed against the sha256
+        its InvoiceAttachmentAdded put into the chain (removed ones too: they are kept)."""
         self.policy.require(self.actor, "history.read")
         if invoice_id is None:
             report = self.log.verify(None)
             report["broken"] += self.invoices.state_breaks(None)
+            states = list(self.invoices.with_attachments())
         else:
             self._readable_events(invoice_id, 0)  # exists and in scope
             report = self.log.verify([invoice_id])
             report["broken"] += self.invoices.state_breaks([invoice_id])
+            states = [self.invoices.state(invoice_id) or {}]
+        report["broken"] += [{"invoice_id": state["id"], "version": None, **b}
+                             for state in states for b in self._attachment_breaks(state)]
         report["ok"] = not report["broken"]
         return report
+
+    def _attachment_breaks(self, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        breaks: list[dict[str, Any]] = []
+        for attachment in state.get("attachments") or []:
+            content = self.attachments.get(attachment["attachment_id"]) if self.attachments else None
+            if content is None:
+                reason = "attachment file missing"
+            elif hashlib.sha256(content).hexdigest() != attachment["sha256"]:
+                reason = "attachment file changed (its sha256 differs from the chain's)"
+            else:
+                continue
+            breaks.append({"attachment_id": attachment["attachment_id"], "reason": reason})
+        return breaks
+
+    # -- attachments -----------------------------------------------------------------
+    def add_attachment(self, invoice_id: str, filename: str, content: bytes) -> dict[str, Any]:
+        """Store the file (type from its content), then record InvoiceAttachmentAdded
+        with its sha256; a failed append drops the stored file again."""
+        if self.attachments is None:
+            raise RuntimeError("no attachment store configured")
+        try:
+            content_type = sniff(content)
+        except ValueError as exc:
+            raise ValidationError.field("content", str(exc)) from None
+        if len(content) > MAX_SIZE:
+            raise ValidationError.field("content", f"at most {MAX_SIZE // (1024 * 1024)} MB")
+        state = self.invoices.state(invoice_id)
+        if state is None:
+            raise NotFound(f"invoice {invoice_id} not found")
+        self._require_scope(state, "view")
+        self._require_scope(state, "edit", error=Forbidden)
+        attachment_id = f"att_{uuid.uuid4().hex}"
+        attachment: dict[str, Any] = {
+            "attachment_id": attachment_id, "filename": filename, "content_type": content_type,
+            "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+        self.attachments.put(attachment_id, invoice_id, filename, content_type, content)
+        try:
+            invoice = self._edit(invoice_id, None, lambda inv: inv.add_attachment(attachment))
+        except Exception:
+            self.attachments.delete(attachment_id)
+            raise
+        return next(a for a in invoice["attachments"] if a["attachment_id"] == attachment_id)
+
+    def list_attachments(self, invoice_id: str, include_removed: bool = False) -> list[dict[str, Any]]:
+        """The invoice's attachments; removed ones only for ``history.read`` (auditors)."""
+        if include_removed:
+            self.policy.require(self.actor, "history.read")
+        state = self.get_invoice(invoice_id)
+        return [a for a in state.get("attachments") or [] if include_removed or not a.get("removed")]
+
+    def remove_attachment(self, invoice_id: str, attachment_id: str) -> dict[str, Any]:
+        """Hide an attachment: InvoiceAttachmentRemoved; the file stays for auditors."""
+        return self._edit(invoice_id, None, lambda inv: inv.remove_attachment(attachment_id))
 
     # -- helpers ---------------------------------------------------------------------
     def _checked_changes(self, invoice: Invoice, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -221,6 +317,11 @@ class InvoiceApplication:
         merged.update({k: v for k, v in flat.items() if custom_key(k) is None})
         if "type" in flat:
             self._check_type(flat["type"])
+        if any(name in flat for name in TAX_INPUTS):
+            rate = flat.get("tax_rate") if "lines" in flat else merged.get("tax_rate")
+            figures = tax_figures(merged["amount"], rate, merged.get("lines"))
+            flat.update({k: v for k, v in figures.items() if k != "lines" or "lines" in flat})
+        self._check_required(merged.get("type"), merged, flat)
         if any(name in flat for name in LINK_FIELDS):
             self._check_links(merged)
         custom_updates = {key: v for k, v in flat.items() if (key := custom_key(k))}
@@ -283,6 +384,14 @@ class InvoiceApplication:
         setting = self._catalog()["invoice_type"].get(type_key)
         if setting is None or not setting.values.get("active"):
             raise ValidationError.field("type", f"{type_key!r} is not an active invoice type")
+
+    def _check_required(self, type_key: str | None, values: Mapping[str, Any],
+                        edited: Mapping[str, Any] | None) -> None:
+        """The type's ``required_fields``: all on create, the edited ones on an edit."""
+        setting = self._catalog()["invoice_type"].get(type_key or "")
+        errors = missing_required(setting, values, edited) if setting is not None else {}
+        if errors:
+            raise ValidationError(errors)
 
     def _check_links(self, values: Mapping[str, Any]) -> None:
         customer_id = values.get("customer_id")

@@ -9,6 +9,7 @@ from typing import Any
 import eventlet
 from pymongo.database import Database
 
+from invoice.adapters.attachments import GridFSAttachmentStore
 from invoice.adapters.customers import CustomerReplica
 from invoice.adapters.flows import MongoFlowRules
 from invoice.adapters.invoices import MongoInvoiceRepository
@@ -38,6 +39,7 @@ class InvoiceStorage:
     replica: CustomerReplica
     tracker: StreamTracker
     flows: MongoFlowRules
+    attachments: GridFSAttachmentStore
 
 
 class InvoiceStore(EventStoreProvider):
@@ -55,6 +57,7 @@ class InvoiceStore(EventStoreProvider):
             tracker=StreamTracker(db, consumer=REPLICA_CONSUMER,
                                   signatures=signatures_of(self.container.config, "customer")),
             flows=MongoFlowRules(db),
+            attachments=GridFSAttachmentStore(db),
         )
 
     def setup(self) -> None:

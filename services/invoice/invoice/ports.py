@@ -1,7 +1,7 @@
 """The ports the application needs; adapters implement them (MongoDB, RPC)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from invoice.domain.model import Invoice
@@ -19,6 +19,13 @@ class InvoiceRepository(Protocol):
         """Append the invoice's pending events atomically with its state;
         ConcurrencyConflict if the stream moved, Conflict if invoice_no is taken."""
 
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
+        """Append both invoices' pending events and states in one transaction (a credit
+        note and its original's CreditNoteIssued); ConcurrencyConflict if either moved."""
+
+    def with_attachments(self) -> Iterable[dict[str, Any]]:
+        """The state of every invoice that has (or had) attachments."""
+
     def state(self, invoice_id: str) -> dict[str, Any] | None:
         """The current state document (as of the last append), or None."""
 
@@ -34,6 +41,20 @@ class InvoiceRepository(Protocol):
     def state_breaks(self, invoice_ids: Any = None) -> list[dict[str, Any]]:
         """State documents that differ from the fold of their events (all when None):
         ``[{invoice_id, version, reason}]``."""
+
+
+class AttachmentStore(Protocol):
+    """The attachment files (GridFS in the invoice database), by attachment id."""
+
+    def put(self, attachment_id: str, invoice_id: str, filename: str, content_type: str,
+            content: bytes) -> None:
+        """Store a new file (before its InvoiceAttachmentAdded is appended)."""
+
+    def get(self, attachment_id: str) -> bytes | None:
+        """The file's bytes, or None when it is missing."""
+
+    def delete(self, attachment_id: str) -> None:
+        """Drop a file whose event was never appended (a failed add)."""
 
 
 class SettingsRepository(Protocol):

@@ -1,15 +1,20 @@
 """Request and response schemas of the invoice service (edges only)."""
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError as SchemaError
 from marshmallow import validates_schema
 
+from invoice.domain.attachments import MAX_SIZE, check_filename
 from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
+from invoice.domain.vat import MAX_LINES, MIXED, check_tax_id, parse_tax_rate
 from shared.errors import ValidationError
 from shared.events.envelope import to_wire
+from shared.invoice_events import CREDIT_KEYS, REQUIRABLE_FIELDS
 from shared.money import money_str
 from shared.schemas import (
     EXCLUDE,
@@ -27,7 +32,32 @@ from shared.schemas import (
 
 EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
                    "contract_id", "payment_ids", "invoice_no", "tracking_number",
-                   "courier", "owner_id", "department_id", "remarks", "custom")
+                   "courier", "owner_id", "department_id", "remarks", "custom",
+                   "buyer_name", "buyer_tax_id", "buyer_address_phone",
+                   "buyer_bank_account", "tax_rate", "lines")
+
+
+class TaxId(fields.String):
+    """The buyer's taxpayer number (纳税人识别号), checked (see domain.vat)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return check_tax_id(text)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+
+class TaxRate(fields.Field):
+    """One of the legal rates as a decimal string; ``mixed`` (lines of several rates)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if value == MIXED:
+            return MIXED
+        try:
+            return parse_tax_rate(value)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
 
 
 class CustomValues(fields.Dict):
@@ -68,12 +98,66 @@ class InvoiceInput(Schema):
     remarks = Text(2000)
     custom = CustomValues(keys=fields.String(), values=fields.Raw(allow_none=True),
                           allow_none=True)
+    buyer_name = Text(200)
+    buyer_tax_id = TaxId(allow_none=True)
+    buyer_address_phone = Text(300)
+    buyer_bank_account = Text(300)
+    tax_rate = TaxRate(allow_none=True)
+    # each line is checked by the use case (domain.vat.check_lines): errors lines.<i>.<field>
+    lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(max=MAX_LINES))
 
     @validates_schema
     def _unique_payments(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         payments = data.get("payment_ids") or []
         if len(set(payments)) != len(payments):
             raise SchemaError("listed more than once", "payment_ids")
+
+
+class CreditNoteInput(Schema):
+    """``create_credit_note``: the reason, and the part credited (default: what remains)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = Text(500, required=True, allow_none=False, min_length=1)
+    amount = Money(allow_none=True, positive=True)
+    lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(min=1, max=MAX_LINES))
+    issued_on = Date(allow_none=True)
+    invoice_no = Text(64)
+
+
+class Base64File(fields.String):
+    """A file as base64 (RPC callers without HTTP); its length is checked before it is
+    decoded, so an oversized body is refused without decoding it."""
+
+    MAX_LENGTH = (MAX_SIZE + 2) // 3 * 4
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.MAX_LENGTH:
+            raise SchemaError(f"the file is larger than {MAX_SIZE // (1024 * 1024)} MB")
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise SchemaError("not valid base64") from None
+
+
+class FileName(fields.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        try:
+            return check_filename(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
+
+
+class AttachmentInput(Schema):
+    """``add_attachment``: the file name as shown, the content as base64."""
+
+    class Meta:
+        unknown = RAISE
+
+    filename = FileName(required=True, allow_none=False)
+    content_base64 = Base64File(required=True, allow_none=False)
 
 
 class VoidInput(Schema):
@@ -92,6 +176,8 @@ class InvoiceTypeInput(Schema):
     label = Text(50, required=True, allow_none=False, min_length=1)
     color = fields.String(required=True, validate=validate.Regexp(
         COLOR_PATTERN, error="a colour like #RRGGBB"))
+    required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)),
+                                  load_default=list)
 
 
 class InvoiceTypeChanges(Schema):
@@ -101,6 +187,7 @@ class InvoiceTypeChanges(Schema):
     label = Text(50, allow_none=False, min_length=1)
     color = fields.String(validate=validate.Regexp(COLOR_PATTERN, error="a colour like #RRGGBB"))
     active = fields.Boolean(strict=True)
+    required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)))
 
 
 class CustomFieldInput(Schema):
@@ -139,7 +226,8 @@ class ReadEventsInput(Schema):
 
 _CHANGES_SCHEMA = InvoiceInput()
 NOT_EDITABLE = ("id", "number", "status", "approval_status", "version", "created_at",
-                "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id")
+                "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id",
+                "tax_amount", "amount_excluding_tax") + CREDIT_KEYS + ("net_amount",)
 
 
 def load_changes(changes: Any) -> dict[str, Any]:
@@ -218,6 +306,16 @@ class FlowRuleInput(Schema):
 def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
     """The wire form of an invoice: money as two-place strings, everything JSON-safe."""
     result = to_wire(dict(invoice))
-    if invoice.get("amount") is not None:
-        result["amount"] = money_str(invoice["amount"])
+    for name in MONEY_FIELDS:
+        if invoice.get(name) is not None:
+            result[name] = money_str(invoice[name])
+    if invoice.get("attachments"):  # removed ones are listed for auditors only
+        result["attachments"] = [a for a in result["attachments"] if not a.get("removed")]
+    if invoice.get("lines"):
+        result["lines"] = [dict(line, amount=money_str(line["amount"])) if "amount" in line else line
+                           for line in result["lines"]]
     return result
+
+
+MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax", "credited_amount",
+                "credited_tax_amount", "net_amount")

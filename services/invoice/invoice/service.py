@@ -13,6 +13,8 @@ from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.schemas import (
+    AttachmentInput,
+    CreditNoteInput,
     CustomFieldChanges,
     CustomFieldInput,
     FlowRuleInput,
@@ -40,6 +42,8 @@ class SCHEMAS:
     """One instance of each request schema: marshmallow schemas are reusable."""
 
     invoice_input = InvoiceInput()
+    credit_note_input = CreditNoteInput()
+    attachment_input = AttachmentInput()
     void_input = VoidInput()
     read_events_input = ReadEventsInput()
     invoice_type_input = InvoiceTypeInput()
@@ -68,7 +72,7 @@ class InvoiceService(ops.OpsEndpoints):
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
         return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
                                   self.storage.log, self.policy, self.actor, self.correlation_id,
-                                  flows=self.storage.flows)
+                                  flows=self.storage.flows, attachments=self.storage.attachments)
 
     def _settings(self) -> SettingsApplication:
         return SettingsApplication(self.storage.settings, self.policy, self.actor, self.correlation_id)
@@ -85,6 +89,16 @@ class InvoiceService(ops.OpsEndpoints):
         """Record an invoice. Example: ``{"title": "May service fee", "type": "vat_special",
         "amount": "1200.00", "issued_on": "2026-05-20", "customer_id": "cus_…"}``."""
         return dump_invoice(self._app().create_invoice(load(SCHEMAS.invoice_input, data)))
+
+    @rpc
+    def create_credit_note(self, invoice_id: str, data: Any) -> dict[str, Any]:
+        """A credit note (红字发票) of an invoice, with negative amounts:
+        ``create_credit_note("inv_…", {"reason": "销售折让", "amount": "113.00"})``
+        (``amount`` positive, the part credited, default all that remains; or ``lines``;
+        ``issued_on``, ``invoice_no`` optional). Conflict when more than remains, when
+        the invoice is a credit note, void or fully credited."""
+        return dump_invoice(self._app().create_credit_note(
+            _id(invoice_id), load(SCHEMAS.credit_note_input, data)))
 
     @rpc
     def update_field(self, invoice_id: str, field: Any, value: Any,
@@ -148,6 +162,28 @@ class InvoiceService(ops.OpsEndpoints):
         return self._app().verify(None if invoice_id is None else _id(invoice_id))
 
     @rpc
+    def add_attachment(self, invoice_id: str, filename: Any, content_base64: Any) -> dict[str, Any]:
+        """Attach a file (the invoice's scan, PDF or OFD; ≤ 10 MB; the type is decided
+        from the content: PDF, OFD, JPEG, PNG; executables refused):
+        ``add_attachment("inv_…", "发票.pdf", "<base64>")`` ->
+        ``{attachment_id, filename, content_type, size, sha256, added_at, added_by, removed}``."""
+        loaded = load(SCHEMAS.attachment_input, {"filename": filename, "content_base64": content_base64})
+        return to_wire(self._app().add_attachment(_id(invoice_id), loaded["filename"],
+                                                  loaded["content_base64"]))
+
+    @rpc
+    def list_attachments(self, invoice_id: str, include_removed: bool = False) -> list[dict[str, Any]]:
+        """The invoice's attachments (metadata); ``include_removed`` needs ``history.read``."""
+        return to_wire(self._app().list_attachments(
+            _id(invoice_id), flag_arg(include_removed, "include_removed")))
+
+    @rpc
+    def remove_attachment(self, invoice_id: str, attachment_id: Any) -> dict[str, Any]:
+        """Hide an attachment (InvoiceAttachmentRemoved); file and record stay for auditors."""
+        return dump_invoice(self._app().remove_attachment(
+            _id(invoice_id), id_arg(attachment_id, "attachment_id")))
+
+    @rpc
     def record_approval_status(self, invoice_id: str, status: Any,
                                request_id: str | None = None) -> dict[str, Any]:
         """Internal (service role): the approval outcome, as InvoiceApprovalStatusChanged."""
@@ -188,13 +224,15 @@ class InvoiceService(ops.OpsEndpoints):
 
     @rpc
     def create_invoice_type(self, data: Any) -> dict[str, Any]:
-        """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC"}``."""
+        """Admin: ``{"key": "voucher", "label": "凭证", "color": "#AA66CC",
+        "required_fields": ["buyer_name"]}`` (``required_fields`` optional)."""
         loaded = load(SCHEMAS.invoice_type_input, data)
-        return self._settings().create_invoice_type(loaded["key"], loaded["label"], loaded["color"])
+        return self._settings().create_invoice_type(loaded["key"], loaded["label"], loaded["color"],
+                                                    loaded["required_fields"])
 
     @rpc
     def update_invoice_type(self, key: str, changes: Any) -> dict[str, Any]:
-        """Admin: change ``label``, ``color`` or ``active``."""
+        """Admin: change ``label``, ``color``, ``active`` or ``required_fields``."""
         return self._settings().update_invoice_type(_id(key, "key"), changes_arg(SCHEMAS.invoice_type_changes, changes))
 
     @rpc

@@ -1,7 +1,7 @@
 """Settings use cases: invoice types (票据类型) and custom field definitions (admin)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +25,12 @@ class SettingsApplication:
         types = [s.to_dict() for s in self.settings.all("invoice_type")]
         return types if include_inactive else [t for t in types if t.get("active")]
 
-    def create_invoice_type(self, key: str, label: str, color: str) -> dict[str, Any]:
+    def create_invoice_type(self, key: str, label: str, color: str,
+                            required_fields: Sequence[str] = ()) -> dict[str, Any]:
         self.policy.require(self.actor, "settings.manage")
         if self.settings.get("invoice_type", key) is not None:
             raise Conflict({"key": [f"invoice type {key!r} exists already"]})
-        setting = new_invoice_type(key, label, color)
+        setting = new_invoice_type(key, label, color, required_fields)
         self.settings.save(setting, self._meta())
         return setting.to_dict()
 
@@ -59,15 +60,21 @@ class SettingsApplication:
         return self._change_setting("custom_field", key, ev.CUSTOM_FIELD_UPDATED, changes)
 
     def seed_invoice_types(self) -> int:
-        """Create the three standard types where missing (idempotent, race-safe)."""
+        """Create the three standard types where missing (idempotent, race-safe); a type
+        seeded before types had ``required_fields`` gets the standard ones once."""
         created = 0
         for seed in SEEDED_TYPES:
-            if self.settings.get("invoice_type", seed["key"]) is None:
-                try:
+            existing = self.settings.get("invoice_type", seed["key"])
+            try:
+                if existing is None:
                     self.settings.save(new_invoice_type(**seed), self._meta())
                     created += 1
-                except (Conflict, ConcurrencyConflict):
-                    pass  # another instance seeded it first
+                elif "required_fields" not in existing.values and \
+                        existing.change(ev.INVOICE_TYPE_UPDATED,
+                                        {"required_fields": seed["required_fields"]}):
+                    self.settings.save(existing, self._meta())
+            except (Conflict, ConcurrencyConflict):
+                pass  # another instance seeded it first
         return created
 
     # -- helpers ---------------------------------------------------------------------

@@ -44,6 +44,10 @@ def _cmp(a: Any, b: Any) -> int:
         return (type(a).__name__ > type(b).__name__) - (type(a).__name__ < type(b).__name__)
 
 
+def _money(sums: Mapping[str, Decimal]) -> dict[str, str | None]:
+    return {name: money_str(value) for name, value in sums.items()}
+
+
 def _eval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     view = dict(doc)
     for name in ("created_by", "updated_by"):
@@ -79,7 +83,7 @@ class Queries:
             if doc["_id"] in seen:  # a range over a multikey index may repeat a document
                 continue
             seen.add(doc["_id"])
-            if not void_ok and doc.get("status") != "active":
+            if not void_ok and doc.get("status") == "void":  # credited ones count, net
                 continue
             if words:
                 terms = set(doc.get("terms") or ())
@@ -139,25 +143,27 @@ class Queries:
             raise ValidationError.field("query.cursor", "stats take no cursor")
         rows = self._group(query, group_by)
         total_count = sum(r["count"] for r in rows.values())
-        total_amount = sum((r["amount"] for r in rows.values()), Decimal(0))
-        ordered = [dict(zip(group_by, k, strict=True), count=v["count"], amount=money_str(v["amount"]))
+        total = buckets.sums_of(None)
+        for row in rows.values():
+            total = buckets.add_sums(total, row["sums"])
+        ordered = [dict(zip(group_by, k, strict=True), count=v["count"], **_money(v["sums"]))
                    for k, v in sorted(rows.items(), key=lambda kv: [str(x) for x in kv[0]])]
-        return {"rows": ordered, "total": {"count": total_count, "amount": money_str(total_amount)}}
+        return {"rows": ordered, "total": {"count": total_count, **_money(total)}}
 
     def _group(self, query: Query, group_by: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
         fields = [GROUP_FIELD.get(g, g) for g in group_by]
         sources = self._bucket_rows(query, group_by)
         if sources is None:
-            sources = ((doc, 1, doc.get("amount") or Decimal(0)) for doc in self._matches(query))
+            sources = ((doc, 1, buckets.sums_of(doc)) for doc in self._matches(query))
         rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for doc, count, amount in sources:
+        for doc, count, sums in sources:
             group = tuple(doc.get(f) for f in fields)
-            row = rows.setdefault(group, {"count": 0, "amount": Decimal(0)})
+            row = rows.setdefault(group, {"count": 0, "sums": buckets.sums_of(None)})
             row["count"] += count
-            row["amount"] += amount
+            row["sums"] = buckets.add_sums(row["sums"], sums)
         return {k: v for k, v in rows.items() if v["count"]}
 
-    def _bucket_rows(self, query: Query, group_by: Sequence[str]) -> Iterable[tuple[Any, int, Decimal]] | None:
+    def _bucket_rows(self, query: Query, group_by: Sequence[str]) -> Iterable[tuple[Any, int, buckets.Sums]] | None:
         """Bucket documents answering the query, or None when buckets cannot."""
         if self.scope is None:
             return []
@@ -177,13 +183,13 @@ class Queries:
             return None
         void_ok = query.include_void or any(c.field == "status" for c in query.conditions)
 
-        def rows() -> Iterable[tuple[Any, int, Decimal]]:
+        def rows() -> Iterable[tuple[Any, int, buckets.Sums]]:
             for doc in self.views.find_buckets(bucket_driver(family, query.conditions)):
                 doc["issued_on"] = doc["day"]
-                if not void_ok and doc.get("status") != "active":
+                if not void_ok and doc.get("status") == "void":  # credited ones count, net
                     continue
                 if self.covers(doc) and evaluate(query.conditions, "all", doc):
-                    yield doc, int(doc["count"]), Decimal(doc["amount"])
+                    yield doc, int(doc["count"]), buckets.sums_of(doc)
         return rows()
 
     def calendar(self, year: Any, month: Any, raw_query: Any) -> list[dict[str, Any]]:
@@ -199,12 +205,12 @@ class Queries:
             matches = [d for d in self._matches(query) if str(d.get("issued_on", "")).startswith(window.value[0][:7])]
             rows: dict[tuple[Any, ...], dict[str, Any]] = {}
             for doc in matches:
-                row = rows.setdefault((doc["issued_on"],), {"count": 0, "amount": Decimal(0)})
+                row = rows.setdefault((doc["issued_on"],), {"count": 0, "sums": buckets.sums_of(None)})
                 row["count"] += 1
-                row["amount"] += doc["amount"]
+                row["sums"] = buckets.add_sums(row["sums"], buckets.sums_of(doc))
         else:
             rows = self._group(replace(query, conditions=query.conditions + (window,)), ["day"])
-        return [{"date": day, "count": row["count"], "amount": money_str(row["amount"])}
+        return [{"date": day, "count": row["count"], **_money(row["sums"])}
                 for (day,), row in sorted(rows.items())]
 
     # -- customer tab, reconciliation, payments --------------------------------------
@@ -232,7 +238,7 @@ class Queries:
                               key=lambda p: (str(p.get("received_on")), p["_id"]))
             payments = [p for p in payments if p.get("known")]
             invoices = [i for i in self.views.find_invoices({"contract_id": contract["_id"]})
-                        if i.get("status") == "active"]
+                        if i.get("status") != "void"]  # credit notes negative: net
             result.append({
                 "contract_id": contract["_id"], "contract_number": contract.get("number"),
                 "customer_id": contract.get("customer_id"),

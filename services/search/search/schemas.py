@@ -20,7 +20,7 @@ MAX_TEXT = 500
 MAX_SORT = 5
 QUERY_KEYS = ("filters", "match", "text", "sort", "limit", "cursor", "include_void")
 GROUPS = ("type", "month", "day", "customer_id", "contract_id", "department_id", "owner_id",
-          "approval_status", "status")
+          "approval_status", "status", "kind")
 DEFAULT_SORT: tuple[tuple[str, str], ...] = (("issued_on", "desc"),)
 UNSORTABLE_KINDS = ("ids",)
 PAYMENT_CATALOG = Catalog({"customer_id": FieldSpec("id"), "contract_id": FieldSpec("id"),

@@ -2,16 +2,19 @@
 state collection written in the same transaction (fast reads, invoice_no uniqueness)."""
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from invoice.domain.events import STREAM_INVOICE
-from invoice.domain.model import ACTIVE, Invoice
+from invoice.domain.model import ACTIVE, CREDITED, Invoice
 from shared.errors import Conflict, NotFound
+from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
 from shared.mongo import is_duplicate_of
@@ -54,6 +57,30 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
             raise NotFound(f"invoice {invoice_id} not found")
         return Invoice.replay(invoice_id, events)
 
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
+        """``second``'s events go into ``first``'s append transaction (EventStore.append_in)."""
+        def also(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
+            for invoice, written in ((first, envelopes), (second, self.store.append_in(
+                    session, second.id, second.stream_type(), second.head, second.pending, meta))):
+                after = copy.deepcopy(invoice)
+                for envelope in written:
+                    after.apply(envelope)
+                self.write_state(invoice, after, session)
+                done[invoice.id] = written
+
+        done: dict[str, list[dict[str, Any]]] = {}
+        try:
+            self.store.append(first.id, first.stream_type(), first.head, first.pending, meta,
+                              also=also)
+        except DuplicateKeyError as exc:
+            self.on_duplicate(second, exc)
+            self.on_duplicate(first, exc)
+            raise
+        for invoice in (first, second):
+            for envelope in done[invoice.id]:
+                invoice.apply(envelope)
+            invoice.pending.clear()
+
     def state_document(self, invoice: Invoice) -> dict[str, Any]:
         doc = invoice.to_dict()
         doc["_id"] = doc.pop("id")
@@ -73,8 +100,17 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
         doc["id"] = doc.pop("_id")
         return doc
 
+    def with_attachments(self) -> list[dict[str, Any]]:
+        found = []
+        for doc in self.states.find({"attachments.0": {"$exists": True}}, {"head_hash": 0}):
+            doc["id"] = doc.pop("_id")
+            found.append(doc)
+        return found
+
     def invoice_no_taken(self, invoice_type: str, invoice_no: str, except_id: str | None) -> bool:
-        query: dict[str, Any] = {"type": invoice_type, "invoice_no": invoice_no, "status": ACTIVE}
+        # a credited invoice keeps its number (the unique index covers active ones only)
+        query: dict[str, Any] = {"type": invoice_type, "invoice_no": invoice_no,
+                                 "status": {"$in": [ACTIVE, CREDITED]}}
         if except_id:
             query["_id"] = {"$ne": except_id}
         return self.states.find_one(query, {"_id": 1}) is not None

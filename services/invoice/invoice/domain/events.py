@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from shared.events.upcasting import UpcasterRegistry
 from shared.invoice_events import (  # noqa: F401 - the names live in shared: others consume them
+    CREDIT,
+    CREDIT_NOTE_ISSUED,
     CUSTOM_FIELD_DEFINED,
     CUSTOM_FIELD_UPDATED,
     DISCARD_OUTCOMES,
     INVOICE_APPROVAL_STATUS_CHANGED,
+    INVOICE_ATTACHMENT_ADDED,
+    INVOICE_ATTACHMENT_REMOVED,
     INVOICE_CHANGE_APPLIED,
     INVOICE_CHANGE_DISCARDED,
     INVOICE_CHANGE_PROPOSED,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from invoice.domain import events as ev
@@ -33,6 +34,10 @@ def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) ->
                 changes.update({f"custom.{k}": {"from": None, "to": v} for k, v in value.items()})
             elif value not in (None, "", []):
                 changes[name] = {"from": None, "to": value}
+        if data.get("kind") == ev.CREDIT:
+            changes.update({"kind": {"from": None, "to": ev.CREDIT},
+                            "credits_invoice_id": {"from": None, "to": data["credits_invoice_id"]},
+                            "credit_reason": {"from": None, "to": data.get("reason")}})
     elif event_type == ev.INVOICE_FIELDS_CHANGED:
         changes = dict(data["changes"])
     elif event_type == ev.INVOICE_VOIDED:
@@ -52,6 +57,15 @@ def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) ->
     elif event_type == ev.INVOICE_CHANGE_DISCARDED:
         changes = {"approval_status": {"from": "pending",
                                        "to": "rejected" if data["outcome"] == "rejected" else "none"}}
+    elif event_type == ev.CREDIT_NOTE_ISSUED:
+        previous = Decimal(str(data["credited_amount"])) - Decimal(str(data["amount"]))
+        changes = {"credited_amount": {"from": previous or None, "to": data["credited_amount"]}}
+        if data.get("fully_credited"):
+            changes["status"] = {"from": "active", "to": "credited"}
+    elif event_type == ev.INVOICE_ATTACHMENT_ADDED:
+        changes = {"attachments": {"from": None, "to": data["filename"]}}
+    elif event_type == ev.INVOICE_ATTACHMENT_REMOVED:
+        changes = {"attachments": {"from": data["attachment_id"], "to": None}}
     else:
         changes = {}
     actor = envelope.get("actor") or {}
@@ -62,6 +76,10 @@ def history_entry(envelope: Mapping[str, Any], request_id: str | None = None) ->
         line.update(request_id=data["request_id"], proposed=dict(data["changes"]))
     elif event_type == ev.INVOICE_CHANGE_APPLIED:
         line.update(request_id=data["request_id"], approvers=list(data.get("approvers") or []))
+    elif event_type in (ev.INVOICE_ATTACHMENT_ADDED, ev.INVOICE_ATTACHMENT_REMOVED):
+        line.update(attachment=dict(data))
+    elif event_type == ev.CREDIT_NOTE_ISSUED:
+        line.update(credit_note_id=data["credit_note_id"], reason=data.get("reason"))
     elif event_type == ev.INVOICE_CHANGE_DISCARDED:
         line.update(request_id=data["request_id"], discarded=dict(data["changes"]),
                     outcome=data["outcome"], comment=data.get("comment", ""))

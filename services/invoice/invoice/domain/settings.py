@@ -3,7 +3,7 @@ of their own, plus the validation of custom values against their definitions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from invoice.domain import events as ev
 from shared.dates import parse_date
 from shared.errors import ValidationError
-from shared.events.aggregate import Aggregate
+from shared.events.aggregate import Aggregate, is_empty
 from shared.money import parse_money
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -19,10 +19,11 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CUSTOM_KINDS = ("text", "number", "money", "date", "select", "bool")
 MAX_TEXT = 2000
 
-SEEDED_TYPES = (
-    {"key": "vat_special", "label": "增值税专用发票", "color": "#D9534F"},
-    {"key": "vat_ordinary", "label": "增值税普通发票", "color": "#337AB7"},
-    {"key": "receipt", "label": "收据", "color": "#5CB85C"},
+SEEDED_TYPES: tuple[dict[str, Any], ...] = (
+    {"key": "vat_special", "label": "增值税专用发票", "color": "#D9534F",
+     "required_fields": ["buyer_name", "buyer_tax_id", "tax_rate"]},
+    {"key": "vat_ordinary", "label": "增值税普通发票", "color": "#337AB7", "required_fields": []},
+    {"key": "receipt", "label": "收据", "color": "#5CB85C", "required_fields": []},
 )
 
 
@@ -72,11 +73,23 @@ Setting.APPLY = {
 }
 
 
-def new_invoice_type(key: str, label: str, color: str) -> Setting:
+def new_invoice_type(key: str, label: str, color: str,
+                     required_fields: Sequence[str] = ()) -> Setting:
     setting = Setting.new(ev.STREAM_INVOICE_TYPE, key)
     setting.record(ev.INVOICE_TYPE_CREATED,
-                   {"key": key, "label": label, "color": color.upper(), "active": True})
+                   {"key": key, "label": label, "color": color.upper(), "active": True,
+                    "required_fields": list(required_fields)})
     return setting
+
+
+def missing_required(invoice_type: Setting, values: Mapping[str, Any],
+                     only: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """The type's required fields empty in ``values`` (``only``: just these names, for
+    an edit: a later rule does not make an existing invoice invalid)."""
+    required = list(invoice_type.values.get("required_fields") or ())
+    names = required if only is None else [n for n in required if n in set(only)]
+    return {name: [f"is required for invoice type {invoice_type.key}"]
+            for name in names if is_empty(values.get(name))}
 
 
 def new_custom_field(definition: Mapping[str, Any]) -> Setting:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 from pymongo import ReplaceOne, UpdateOne
@@ -12,6 +11,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from search.adapters.views import MongoViews
+from search.domain.buckets import Sums, add_sums
 from search.domain.views import to_decimal
 
 _MISSING = object()
@@ -27,7 +27,7 @@ class BufferedViews(MongoViews):
         self.keep_buckets = buckets
         self.cache: dict[str, dict[str, Any]] = {}
         self.dirty: dict[str, set[str]] = {}
-        self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
+        self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Sums]] = {}
 
     def _name(self, collection: Any) -> str:
         return str(collection.name)
@@ -52,14 +52,14 @@ class BufferedViews(MongoViews):
     def save_invoice(self, doc: Mapping[str, Any]) -> None:
         self._put(self.invoices, copy.deepcopy(dict(doc)))
 
-    def bump_buckets(self, changes: Mapping[str, tuple[dict[str, Any], int, Decimal]]) -> None:
+    def bump_buckets(self, changes: Mapping[str, tuple[dict[str, Any], int, Sums]]) -> None:
         if not self.keep_buckets:
             return  # a rebuild counts them once at the end (count_buckets)
-        for bucket_id, (fields, count, amount) in changes.items():
+        for bucket_id, (fields, count, sums) in changes.items():
             before = self.bucket_deltas.get(bucket_id)
             if before is not None:
-                count, amount = before[1] + count, before[2] + amount
-            self.bucket_deltas[bucket_id] = (fields, count, amount)
+                count, sums = before[1] + count, add_sums(before[2], sums)
+            self.bucket_deltas[bucket_id] = (fields, count, sums)
 
     def cover_payment(self, payment_id: str, invoice_id: str, covered: bool) -> None:
         doc = self._get(self.payments, payment_id) or {"_id": payment_id, "invoice_ids": [],
@@ -101,9 +101,9 @@ class BufferedViews(MongoViews):
                 self.db[name].bulk_write(ops, ordered=False, session=self.session)
         self.dirty = {}
         ops_b = [UpdateOne({"_id": bucket_id}, {"$setOnInsert": fields,
-                                                "$inc": {"count": count, "amount": amount}}, upsert=True)
-                 for bucket_id, (fields, count, amount) in self.bucket_deltas.items()
-                 if count or amount]
+                                                "$inc": {"count": count, **sums}}, upsert=True)
+                 for bucket_id, (fields, count, sums) in self.bucket_deltas.items()
+                 if count or any(sums.values())]
         if ops_b:
             self.buckets.bulk_write(ops_b, ordered=False, session=self.session)
             emptied = [b for b, (_, count, _) in self.bucket_deltas.items() if count < 0]
@@ -115,19 +115,20 @@ class BufferedViews(MongoViews):
 def count_buckets(db: Database[Any], generation: int, batch: int = 5000) -> int:
     """(Re)write a generation's buckets from its invoice views in one pass."""
     from search.adapters.views import collection_name
-    from search.domain.buckets import bucket_keys
+    from search.domain.buckets import SUMS, bucket_keys, sums_of
 
-    totals: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
-    fields = {"issued_on": 1, "amount": 1, "type": 1, "status": 1, "approval_status": 1,
-              "owner_id": 1, "department_id": 1, "customer_id": 1, "contract_id": 1}
+    totals: dict[str, tuple[dict[str, Any], int, Sums]] = {}
+    fields = {"issued_on": 1, "type": 1, "kind": 1, "status": 1, "approval_status": 1,
+              "owner_id": 1, "department_id": 1, "customer_id": 1, "contract_id": 1,
+              **{name: 1 for name in SUMS}}
     for doc in db[collection_name(generation, "invoices")].find({}, fields):
         for bucket_id, key in bucket_keys(doc):
-            _, count, amount = totals.get(bucket_id, (key, 0, Decimal(0)))
-            totals[bucket_id] = (key, count + 1, amount + Decimal(doc.get("amount") or 0))
+            _, count, sums = totals.get(bucket_id, (key, 0, sums_of(None)))
+            totals[bucket_id] = (key, count + 1, add_sums(sums, sums_of(doc)))
     buckets = db[collection_name(generation, "buckets")]
     buckets.delete_many({})
-    docs = [dict(key, _id=bucket_id, count=count, amount=amount)
-            for bucket_id, (key, count, amount) in totals.items()]
+    docs = [dict(key, _id=bucket_id, count=count, **sums)
+            for bucket_id, (key, count, sums) in totals.items()]
     for start in range(0, len(docs), batch):
         buckets.insert_many(docs[start:start + batch], ordered=False)
     return len(docs)

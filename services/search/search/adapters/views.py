@@ -8,13 +8,13 @@ answering, then switches ``active`` in one write (see search.rebuild).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from search.domain.buckets import Sums
 from search.domain.views import to_decimal
 
 COLLECTIONS = ("invoices", "buckets", "customers", "contracts", "payments", "settings")
@@ -147,11 +147,11 @@ class MongoViews:
     def invoices_where(self, field: str, value: str) -> Iterator[dict[str, Any]]:
         yield from self.invoices.find({field: value}, session=self.session)
 
-    def bump_buckets(self, changes: Mapping[str, tuple[dict[str, Any], int, Decimal]]) -> None:
-        for bucket_id, (fields, count, amount) in changes.items():
+    def bump_buckets(self, changes: Mapping[str, tuple[dict[str, Any], int, Sums]]) -> None:
+        for bucket_id, (fields, count, sums) in changes.items():
             after = self.buckets.find_one_and_update(
                 {"_id": bucket_id}, {"$setOnInsert": fields,
-                                     "$inc": {"count": count, "amount": amount}},
+                                     "$inc": {"count": count, **sums}},
                 upsert=True, return_document=ReturnDocument.AFTER, session=self.session)
             if after and int(after["count"]) == 0:
                 self.buckets.delete_one({"_id": bucket_id}, session=self.session)

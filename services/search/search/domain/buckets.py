@@ -1,13 +1,14 @@
 """Per-day counters behind stats, calendar and the customer tab.
 
-Every invoice view counts once (count 1, its amount) in one bucket of each family. A
+Every invoice view counts once (count 1, its amount, tax_amount and amount_excluding_tax:
+``SUMS``; a credit note's are negative) in one bucket of each family. A
 family's bucket is identified by the day and the family's dimensions; the projector
 moves an invoice's contribution from its old buckets to its new ones in the same
 transaction as the view, so the counters always equal a count over the views.
 
 Families, coarsest first (a query uses the coarsest one holding every dimension it
 needs, so it reads as few bucket documents as possible):
-- ``t``: per day: type, status, approval_status
+- ``t``: per day: type, kind, status, approval_status
 - ``o``: per month: ... + owner_id, department_id
 - ``c``: per month: ... + customer_id, contract_id
 The finer families count per month (their ``day`` is the month's first day), else they
@@ -20,7 +21,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-BASE_DIMS = ("type", "status", "approval_status")
+BASE_DIMS = ("type", "kind", "status", "approval_status")
+SUMS = ("amount", "tax_amount", "amount_excluding_tax")
+Sums = dict[str, Decimal]
 FAMILIES: dict[str, tuple[str, ...]] = {
     "t": BASE_DIMS,
     "o": BASE_DIMS + ("owner_id", "department_id"),
@@ -45,16 +48,32 @@ def bucket_keys(doc: Mapping[str, Any] | None) -> list[Contribution]:
     return keys
 
 
+def sums_of(doc: Mapping[str, Any] | None, sign: int = 1) -> Sums:
+    """A view's (or bucket's) money sums. An invoice without a tax rate adds 0 tax and
+    its whole amount to amount_excluding_tax, so every sum keeps amount = tax_amount +
+    amount_excluding_tax."""
+    doc = doc or {}
+    amount, tax = Decimal(doc.get("amount") or 0), Decimal(doc.get("tax_amount") or 0)
+    excluding = doc.get("amount_excluding_tax")
+    excluding = amount - tax if excluding is None else Decimal(excluding)
+    return {"amount": sign * amount, "tax_amount": sign * tax,
+            "amount_excluding_tax": sign * excluding}
+
+
+def add_sums(a: Sums, b: Sums) -> Sums:
+    return {name: a.get(name, Decimal(0)) + b.get(name, Decimal(0)) for name in SUMS}
+
+
 def deltas(old: Mapping[str, Any] | None,
-           new: Mapping[str, Any] | None) -> dict[str, tuple[dict[str, Any], int, Decimal]]:
-    """bucket id -> (key fields, count delta, amount delta); unchanged buckets left out."""
-    result: dict[str, tuple[dict[str, Any], int, Decimal]] = {}
+           new: Mapping[str, Any] | None) -> dict[str, tuple[dict[str, Any], int, Sums]]:
+    """bucket id -> (key fields, count delta, sums delta); unchanged buckets left out."""
+    result: dict[str, tuple[dict[str, Any], int, Sums]] = {}
     for doc, sign in ((old, -1), (new, 1)):
-        amount = Decimal(doc.get("amount") or 0) if doc else Decimal(0)
+        sums = sums_of(doc, sign)
         for bucket_id, fields in bucket_keys(doc):
-            _, count, total = result.get(bucket_id, (fields, 0, Decimal(0)))
-            result[bucket_id] = (fields, count + sign, total + sign * amount)
-    return {k: v for k, v in result.items() if v[1] != 0 or v[2] != 0}
+            _, count, total = result.get(bucket_id, (fields, 0, sums_of(None)))
+            result[bucket_id] = (fields, count + sign, add_sums(total, sums))
+    return {k: v for k, v in result.items() if v[1] != 0 or any(v[2].values())}
 
 
 def family_for(dims: set[str], needs_day: bool = False) -> str | None:

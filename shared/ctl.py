@@ -185,6 +185,8 @@ def dlq_replay(queue: str, as_json: bool = typer.Option(False, "--json")) -> Non
 # -- audit ----------------------------------------------------------------------------
 def _auditor_hub(token: str | None) -> Any:
     from nameko.standalone.rpc import ClusterRpcProxy
+
+    from shared import rpc_errors  # noqa: F401 - replies carry the contract errors by type
     token = token or bearer(issue_token(os.environ.get("INVOICE_AUTH_SECRET", DEFAULT_SECRET),
                                         sub="invoicectl", name="invoicectl", roles=["auditor"],
                                         ttl_seconds=3600))

@@ -1,5 +1,6 @@
-"""Hand-written in-memory fakes of the invoice service's ports. They pass the same
-contract tests as the MongoDB adapters (tests/contracts/), so they cannot drift."""
+"""Hand-written in-memory fakes of the services' ports. Each passes the same contract
+test as its MongoDB adapter (tests/contracts/), so they cannot drift: the event log,
+the invoice and customer repositories."""
 from __future__ import annotations
 
 import bisect
@@ -8,6 +9,8 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from customer.adapters.customers import decode_cursor, encode_cursor
+from customer.domain.model import Customer
 from invoice.domain.events import STREAM_INVOICE
 from invoice.domain.model import ACTIVE, Invoice
 from invoice.domain.settings import Setting, setting_stream
@@ -154,6 +157,47 @@ class FakeSettingsRepository:
         setting.pending.clear()
         self.settings[setting.id] = copy.deepcopy(setting)
         return envelopes
+
+
+class FakeCustomerRepository:
+    """Customers: streams in the log plus their state, searched like the adapter's."""
+
+    def __init__(self, log: InMemoryEventLog) -> None:
+        self.log = log
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def load(self, customer_id: str) -> Customer:
+        events = self.log.stream(customer_id)
+        if events and events[0]["stream_type"] != Customer.STREAM_TYPE:
+            raise NotFound(f"customer {customer_id} not found")
+        return Customer.replay(customer_id, events)
+
+    def save(self, customer: Customer, meta: Metadata) -> list[dict[str, Any]]:
+        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
+            after = copy.deepcopy(customer)
+            for envelope in envelopes:
+                after.apply(envelope)
+            self.states[after.id] = after.to_dict()
+
+        envelopes = self.log.append(customer.id, customer.stream_type(), customer.head,
+                                    customer.pending, meta, also=write_state)
+        for envelope in envelopes:
+            customer.apply(envelope)
+        customer.pending.clear()
+        return envelopes
+
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.states.get(customer_id))
+
+    def page(self, name_contains: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+        after = decode_cursor(cursor) if cursor else ""
+        needle = (name_contains or "").strip().casefold()
+        keyed = sorted((f"{s['name'].casefold()}\x01{s['id']}", s) for s in self.states.values())
+        matching = [(key, s) for key, s in keyed
+                    if key > after and needle in s["name"].casefold()]
+        items = [copy.deepcopy(s) for _, s in matching[:limit]]
+        next_cursor = encode_cursor(matching[limit - 1][0]) if len(matching) > limit else None
+        return {"items": items, "next_cursor": next_cursor}
 
 
 class FakeCustomerDirectory:

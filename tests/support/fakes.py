@@ -1,6 +1,6 @@
 """Hand-written in-memory fakes of the services' ports. Each passes the same contract
 test as its MongoDB adapter (tests/contracts/), so they cannot drift: the event log,
-the invoice and customer repositories."""
+the invoice, customer and approval flow repositories."""
 from __future__ import annotations
 
 import bisect
@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from approval.domain.flow import Flow
 from customer.adapters.customers import decode_cursor, encode_cursor
 from customer.domain.model import Customer
 from invoice.domain.events import STREAM_INVOICE
@@ -198,6 +199,44 @@ class FakeCustomerRepository:
         items = [copy.deepcopy(s) for _, s in matching[:limit]]
         next_cursor = encode_cursor(matching[limit - 1][0]) if len(matching) > limit else None
         return {"items": items, "next_cursor": next_cursor}
+
+
+class FakeFlowRepository:
+    """Approval flows: streams in the log plus each flow's current state."""
+
+    def __init__(self, log: InMemoryEventLog) -> None:
+        self.log = log
+        self.states: dict[str, Flow] = {}
+
+    def load(self, flow_id: str) -> Flow:
+        events = self.log.stream(flow_id)
+        if events and events[0]["stream_type"] != Flow.STREAM_TYPE:
+            raise NotFound(f"flow {flow_id} not found")
+        return Flow.replay(flow_id, events)
+
+    def load_version(self, flow_id: str, version: int) -> Flow:
+        events = self.log.stream(flow_id, up_to_version=version)
+        if not events or events[0]["stream_type"] != Flow.STREAM_TYPE or len(events) < version:
+            raise NotFound(f"flow {flow_id} has no version {version}")
+        return Flow.replay(flow_id, events)
+
+    def save(self, flow: Flow, meta: Metadata) -> list[dict[str, Any]]:
+        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
+            after = copy.deepcopy(flow)
+            for envelope in envelopes:
+                after.apply(envelope)
+            self.states[after.id] = after
+
+        envelopes = self.log.append(flow.id, flow.stream_type(), flow.head, flow.pending, meta,
+                                    also=write_state)
+        for envelope in envelopes:
+            flow.apply(envelope)
+        flow.pending.clear()
+        return envelopes
+
+    def all(self) -> list[dict[str, Any]]:
+        flows = sorted(self.states.values(), key=lambda f: (f.to_dict()["created_at"], f.id))
+        return [f.to_dict() for f in flows]
 
 
 class FakeCustomerDirectory:

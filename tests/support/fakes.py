@@ -7,7 +7,7 @@ import bisect
 import copy
 import itertools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from approval.domain.flow import Flow
 from customer.adapters.customers import decode_cursor, encode_cursor
@@ -17,6 +17,7 @@ from invoice.domain.model import ACTIVE, Invoice
 from invoice.domain.settings import Setting, setting_stream
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
+from shared.events.aggregate import Aggregate
 from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.store import build_envelopes
 
@@ -60,6 +61,28 @@ class InMemoryEventLog:
         return {"ok": not broken, "checked": checker.checked, "broken": broken}
 
 
+A = TypeVar("A", bound=Aggregate)
+
+
+def save_aggregate(log: InMemoryEventLog, aggregate: A, meta: Metadata,
+                   write_state: Callable[[A], None]) -> list[dict[str, Any]]:
+    """What every fake repository's ``save`` does, as AggregateRepository.save does on
+    MongoDB: append the pending events, hand the folded result to ``write_state`` inside
+    the append (raising there aborts it), then apply them to ``aggregate``."""
+    def also(_: Any, envelopes: list[dict[str, Any]]) -> None:
+        after = copy.deepcopy(aggregate)
+        for envelope in envelopes:
+            after.apply(envelope)
+        write_state(after)
+
+    envelopes = log.append(aggregate.id, aggregate.stream_type(), aggregate.head,
+                           aggregate.pending, meta, also=also)
+    for envelope in envelopes:
+        aggregate.apply(envelope)
+    aggregate.pending.clear()
+    return envelopes
+
+
 class FakeInvoiceRepository:
     def __init__(self, log: InMemoryEventLog) -> None:
         self.log = log
@@ -76,22 +99,14 @@ class FakeInvoiceRepository:
         return Invoice.replay(invoice_id, events)
 
     def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
-        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
-            after = copy.deepcopy(invoice)
-            for envelope in envelopes:
-                after.apply(envelope)
+        def write_state(after: Invoice) -> None:
             fields = after.fields
             if after.status == ACTIVE and fields.get("invoice_no") and \
                     self.invoice_no_taken(fields["type"], fields["invoice_no"], after.id):
                 raise Conflict({"invoice_no": [f"{fields['invoice_no']!r} is already used"]})
             self.states[after.id] = after.to_dict()
 
-        envelopes = self.log.append(invoice.id, STREAM_INVOICE, invoice.head, invoice.pending,
-                                    meta, also=write_state)
-        for envelope in envelopes:
-            invoice.apply(envelope)
-        invoice.pending.clear()
-        return envelopes
+        return save_aggregate(self.log, invoice, meta, write_state)
 
     def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
         events, states = list(self.log.events), copy.deepcopy(self.states)
@@ -174,18 +189,10 @@ class FakeCustomerRepository:
         return Customer.replay(customer_id, events)
 
     def save(self, customer: Customer, meta: Metadata) -> list[dict[str, Any]]:
-        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
-            after = copy.deepcopy(customer)
-            for envelope in envelopes:
-                after.apply(envelope)
+        def write_state(after: Customer) -> None:
             self.states[after.id] = after.to_dict()
 
-        envelopes = self.log.append(customer.id, customer.stream_type(), customer.head,
-                                    customer.pending, meta, also=write_state)
-        for envelope in envelopes:
-            customer.apply(envelope)
-        customer.pending.clear()
-        return envelopes
+        return save_aggregate(self.log, customer, meta, write_state)
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.states.get(customer_id))
@@ -221,18 +228,10 @@ class FakeFlowRepository:
         return Flow.replay(flow_id, events)
 
     def save(self, flow: Flow, meta: Metadata) -> list[dict[str, Any]]:
-        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
-            after = copy.deepcopy(flow)
-            for envelope in envelopes:
-                after.apply(envelope)
+        def write_state(after: Flow) -> None:
             self.states[after.id] = after
 
-        envelopes = self.log.append(flow.id, flow.stream_type(), flow.head, flow.pending, meta,
-                                    also=write_state)
-        for envelope in envelopes:
-            flow.apply(envelope)
-        flow.pending.clear()
-        return envelopes
+        return save_aggregate(self.log, flow, meta, write_state)
 
     def all(self) -> list[dict[str, Any]]:
         flows = sorted(self.states.values(), key=lambda f: (f.to_dict()["created_at"], f.id))

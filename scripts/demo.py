@@ -33,6 +33,7 @@ logging.getLogger("amqp").setLevel(logging.ERROR)
 from nameko.exceptions import RemoteError  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
+from shared import rpc_errors  # noqa: E402, F401 - replies carry the contract errors by type
 from shared.auth import DEFAULT_SECRET, bearer, issue_token  # noqa: E402
 from shared.errors import Conflict, ServiceError  # noqa: E402
 from shared.rpc_client import client_proxy  # noqa: E402

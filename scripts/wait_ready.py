@@ -26,6 +26,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method ... during closing"
 
 
+from shared import rpc_errors  # noqa: E402, F401 - replies carry the contract errors by type
 from shared.auth import DEFAULT_SECRET, bearer, issue_token  # noqa: E402
 from shared.rpc_client import client_proxy  # noqa: E402
 

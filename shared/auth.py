@@ -30,6 +30,7 @@ from typing import Any
 import jwt
 import yaml
 
+from shared.actor import Actor  # re-exported: callers keep importing it from here
 from shared.errors import Forbidden, Unauthorized
 from shared.keys import KeyRing, SigningKey, key_service, public_dir
 
@@ -43,28 +44,6 @@ DEFAULT_MAX_LIFETIME = 3600
 SERVICE_MAX_LIFETIME = 300
 CLOCK_SKEW = 30  # seconds an issuer's clock may run ahead of ours (lifetime check only)
 USER_ALGORITHMS = ["EdDSA", "RS256"]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The verified caller of one call; recorded on every event that call causes."""
-
-    id: str
-    name: str = ""
-    department: str | None = None
-    roles: tuple[str, ...] = field(default_factory=tuple)
-
-    def has_role(self, *roles: str) -> bool:
-        return any(role in self.roles for role in roles)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "department": self.department,
-                "roles": list(self.roles)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Actor:
-        return cls(id=str(data["id"]), name=data.get("name") or "",
-                   department=data.get("department"), roles=tuple(data.get("roles") or ()))
 
 
 def issue_token(secret: str, *, sub: str, name: str = "", department: str | None = None,

@@ -187,6 +187,7 @@ def dlq_replay(queue: str, as_json: bool = typer.Option(False, "--json")) -> Non
 
 # -- audit ----------------------------------------------------------------------------
 def _auditor_hub(token: str | None) -> Any:
+    from shared import rpc_errors  # noqa: F401 - replies carry the contract errors by type
     from shared.rpc_client import client_proxy
     token = token or os.environ.get("INVOICE_TOKEN")
     if not token:

@@ -1,21 +1,19 @@
 """The error types of the RPC contract.
 
-Each is registered with nameko so that a caller gets an instance of the same class
-(``exc_type`` is exactly the class name) and can ``except`` it by type.
+Pure values: no framework is imported here. ``shared.rpc_errors`` registers each with
+nameko so that a caller gets an instance of the same class (``exc_type`` is exactly the
+class name) and can ``except`` it by type.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from nameko.exceptions import deserialize_to_instance
-
 
 class ServiceError(Exception):
     """Base of the contract's errors; never raised itself."""
 
 
-@deserialize_to_instance
 class ValidationError(ServiceError):
     """Raised when input is malformed; ``args[0]`` maps each field to its messages."""
 
@@ -33,17 +31,14 @@ class ValidationError(ServiceError):
         return cls({name: [message]})
 
 
-@deserialize_to_instance
 class NotFound(ServiceError):
     """Raised when the target does not exist or the actor may not see it."""
 
 
-@deserialize_to_instance
 class Conflict(ServiceError):
     """Raised when a unique value is taken or the target's state forbids the call."""
 
 
-@deserialize_to_instance
 class ConcurrencyConflict(ServiceError):
     """Raised when ``expected_version`` is stale; ``args[0]['current_version']`` is the truth."""
 
@@ -57,11 +52,9 @@ class ConcurrencyConflict(ServiceError):
         return int(self.args[0]["current_version"])
 
 
-@deserialize_to_instance
 class Forbidden(ServiceError):
     """Raised when the actor is known but not allowed to do this."""
 
 
-@deserialize_to_instance
 class Unauthorized(ServiceError):
     """Raised when the caller's token is missing, malformed, expired or badly signed."""

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shared.dates import parse_date, parse_timestamp
 from shared.errors import ValidationError
-from shared.money import parse_money
+from shared.parsing import parse_date, parse_money, parse_number, parse_timestamp
 
 MAX_FILTERS = 50
 MAX_LIST_VALUES = 500
@@ -262,7 +261,7 @@ def _scalar(spec: FieldSpec, value: Any) -> Any:
     if kind == "money":
         return parse_money(value)
     if kind == "number":
-        return _number(value)
+        return parse_number(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("must be an integer")
@@ -284,18 +283,6 @@ def _text(value: Any) -> str:
     if len(value) > MAX_TEXT_VALUE:
         raise ValueError(f"at most {MAX_TEXT_VALUE} characters")
     return value
-
-
-def _number(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError("must be a number as an integer or a decimal string")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a number") from None
-    if not number.is_finite():
-        raise ValueError("must be a finite number")
-    return number
 
 
 # -- in-memory evaluation -------------------------------------------------------------

@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared import rpc_errors  # noqa: F401 - registers the contract errors with nameko
 from shared.auth import Actor, Policy, bearer, service_token, token_verifier
 from shared.errors import Unauthorized
 from shared.keys import cached_signing_key

@@ -19,6 +19,8 @@ from kombu import Queue
 from nameko.rpc import RPC_REPLY_QUEUE_TEMPLATE, RPC_REPLY_QUEUE_TTL, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy, SingleThreadedReplyListener
 
+from shared import rpc_errors  # noqa: F401 - replies carry the contract errors by type
+
 
 class ClientReplyListener(SingleThreadedReplyListener):
     """nameko's reply listener (queue ``rpc.reply-standalone_rpc_proxy-<uuid>`` bound to

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kombu import Connection, Producer
@@ -29,19 +29,26 @@ from shared.events.store import EventStore
 log = logging.getLogger(__name__)
 
 LEASE_ID = "outbox"
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class OutboxLease:
     """A lease document that names the one relay allowed to publish, and its checkpoint."""
 
-    def __init__(self, store: EventStore, owner: str, ttl_seconds: float) -> None:
+    def __init__(self, store: EventStore, owner: str, ttl_seconds: float,
+                 clock: Clock = utc_now) -> None:
         self.collection = store.db["outbox_relay"]
         self.owner = owner
         self.ttl = dt.timedelta(seconds=ttl_seconds)
+        self.clock = clock
 
     def acquire(self) -> int | None:
         """Take or renew the lease; return the checkpoint position, or None if held elsewhere."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self.clock()
         try:
             doc = self.collection.find_one_and_update(
                 {"_id": LEASE_ID, "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
@@ -54,7 +61,7 @@ class OutboxLease:
 
     def advance(self, position: int) -> bool:
         """Record that everything up to ``position`` is published; False if the lease was lost."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self.clock()
         result = self.collection.update_one(
             {"_id": LEASE_ID, "owner": self.owner, "position": {"$lte": position}},
             {"$set": {"position": position, "expires_at": now + self.ttl}})
@@ -111,18 +118,20 @@ class OutboxRelay:
 
     While it holds the lease it keeps its position in memory and writes the checkpoint
     (which also renews the lease) at most every ``flush_seconds``: after a crash the
-    successor resends at most that much, which consumers drop as duplicates."""
+    successor resends at most that much, which consumers drop as duplicates.
+    ``clock`` (UTC now) times the lease; tests inject one instead of sleeping."""
 
     def __init__(self, store: EventStore, publish: AmqpPublisher, *,
                  batch_size: int = 500, poll_seconds: float = 0.25,
-                 lease_seconds: float = 10.0, flush_seconds: float = 0.5) -> None:
+                 lease_seconds: float = 10.0, flush_seconds: float = 0.5,
+                 clock: Clock = utc_now) -> None:
         self.store = store
         self.publisher = publish
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.flush_seconds = min(flush_seconds, lease_seconds / 3)
         owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-        self.lease = OutboxLease(store, owner, lease_seconds)
+        self.lease = OutboxLease(store, owner, lease_seconds, clock)
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self.position: int | None = None  # None: not holding the lease

@@ -22,7 +22,6 @@ from shared.events.store import EventStore
 from shared.mongo import CODEC_OPTIONS
 
 A = TypeVar("A", bound=Aggregate)
-T = TypeVar("T")
 SAVE_ATTEMPTS = 8
 
 

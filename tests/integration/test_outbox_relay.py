@@ -2,7 +2,7 @@
 exchange in order, a broken broker delays but loses nothing, one relay at a time."""
 from __future__ import annotations
 
-import time
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +35,19 @@ def received(vhost: Any, service_name: str) -> Iterator[Any]:
 
     yield new_bodies
     tap.close()
+
+
+class Clock:
+    """An injected UTC clock that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
 
 
 def publisher(uri: str, service_name: str) -> AmqpPublisher:
@@ -80,15 +93,20 @@ def test_a_broker_outage_delays_delivery_but_loses_nothing(
 def test_only_the_lease_holder_publishes_and_a_successor_takes_over_after_expiry(
         store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
     append_events(store, 2)
-    first = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), lease_seconds=0.5)
-    second = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), lease_seconds=0.5)
+    clock = Clock()
+    first = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), lease_seconds=0.5,
+                        clock=clock)
+    second = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), lease_seconds=0.5,
+                         clock=clock)
 
     assert first.run_once() == 2
     assert first.flush() is True
     append_events(store, 1)
     assert second.run_once() == 0  # first still holds the lease
 
-    time.sleep(0.6)
+    clock.advance(0.4)
+    assert second.run_once() == 0  # not yet expired
+    clock.advance(0.2)
     assert second.run_once() == 1
     assert len(received()) == 3
 
@@ -96,11 +114,13 @@ def test_only_the_lease_holder_publishes_and_a_successor_takes_over_after_expiry
 def test_a_relay_that_dies_before_its_checkpoint_leads_to_a_resend_not_a_loss(
         store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
     events = append_events(store, 2)
-    crashing = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), lease_seconds=0.2)
+    clock = Clock()
+    crashing = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), lease_seconds=0.2,
+                           clock=clock)
 
     assert crashing.run_once() == 2  # published, checkpoint not yet saved: then it "dies"
-    time.sleep(0.3)
-    successor = OutboxRelay(store, publisher(vhost.amqp_uri, service_name))
+    clock.advance(0.3)
+    successor = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), clock=clock)
     successor.run_once()
 
     ids = [b["event_id"] for b in received()]

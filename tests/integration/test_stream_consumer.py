@@ -5,6 +5,7 @@ only events signed by their producer, in its chain, are ever applied."""
 from __future__ import annotations
 
 import random
+import subprocess
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -118,17 +119,32 @@ def until_projected(db: Database[Any], events: list[dict[str, Any]]) -> Callable
     return done
 
 
+def drained(vhost: Any, consumer: str) -> bool:
+    """Every queue of the consuming service is empty and holds no unacknowledged delivery:
+    every copy published has been handled, so "applied once" is judged after the
+    duplicates too. (The vhost is the session's: other tests' queues are left out.)"""
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", vhost.name, "name", "messages_ready",
+         "messages_unacknowledged", "--no-table-headers"],
+        check=True, capture_output=True, text=True, timeout=60).stdout
+    rows = [line.split() for line in listing.splitlines() if f"--{consumer}." in line]
+    return bool(rows) and all(row[1:] == ["0", "0"] for row in rows)
+
+
 def test_duplicated_and_shuffled_events_are_applied_once_in_version_order(
         container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
         source_service: str) -> None:
     events = stored_streams(store, streams=4, versions=5)
-    container = container_factory(consumer_service(source_service, db, store), config(vhost))
+    service = consumer_service(source_service, db, store)
+    container = container_factory(service, config(vhost))
     container.start()
 
     messy = events + random.sample(events, len(events) // 2)
     random.shuffle(messy)
     publish_all(vhost, source_service, messy)
 
+    wait_for(lambda: drained(vhost, service.name), timeout=30, interval=0.2,
+             message="the queues to drain")
     wait_for(until_projected(db, events), timeout=30, message="the projection to converge")
 
 
@@ -142,6 +158,8 @@ def test_two_instances_apply_each_event_exactly_once(
 
     publish_all(vhost, source_service, events + events)
 
+    wait_for(lambda: drained(vhost, service.name), timeout=30, interval=0.2,
+             message="the queues to drain")
     wait_for(until_projected(db, events), timeout=30, message="both instances to converge")
 
 

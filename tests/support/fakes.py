@@ -1,18 +1,23 @@
-"""Hand-written in-memory fakes of the invoice service's ports. They pass the same
-contract tests as the MongoDB adapters (tests/contracts/), so they cannot drift."""
+"""Hand-written in-memory fakes of the services' ports. Each passes the same contract
+test as its MongoDB adapter (tests/contracts/), so they cannot drift: the event log,
+the invoice, customer and approval flow repositories."""
 from __future__ import annotations
 
 import bisect
 import copy
 import itertools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from approval.domain.flow import Flow
+from customer.adapters.customers import decode_cursor, encode_cursor
+from customer.domain.model import Customer
 from invoice.domain.events import STREAM_INVOICE
 from invoice.domain.model import ACTIVE, Invoice
 from invoice.domain.settings import Setting, setting_stream
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
+from shared.events.aggregate import Aggregate
 from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.store import build_envelopes
 
@@ -56,6 +61,28 @@ class InMemoryEventLog:
         return {"ok": not broken, "checked": checker.checked, "broken": broken}
 
 
+A = TypeVar("A", bound=Aggregate)
+
+
+def save_aggregate(log: InMemoryEventLog, aggregate: A, meta: Metadata,
+                   write_state: Callable[[A], None]) -> list[dict[str, Any]]:
+    """What every fake repository's ``save`` does, as AggregateRepository.save does on
+    MongoDB: append the pending events, hand the folded result to ``write_state`` inside
+    the append (raising there aborts it), then apply them to ``aggregate``."""
+    def also(_: Any, envelopes: list[dict[str, Any]]) -> None:
+        after = copy.deepcopy(aggregate)
+        for envelope in envelopes:
+            after.apply(envelope)
+        write_state(after)
+
+    envelopes = log.append(aggregate.id, aggregate.stream_type(), aggregate.head,
+                           aggregate.pending, meta, also=also)
+    for envelope in envelopes:
+        aggregate.apply(envelope)
+    aggregate.pending.clear()
+    return envelopes
+
+
 class FakeInvoiceRepository:
     def __init__(self, log: InMemoryEventLog) -> None:
         self.log = log
@@ -72,22 +99,14 @@ class FakeInvoiceRepository:
         return Invoice.replay(invoice_id, events)
 
     def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
-        def write_state(_: Any, envelopes: list[dict[str, Any]]) -> None:
-            after = copy.deepcopy(invoice)
-            for envelope in envelopes:
-                after.apply(envelope)
+        def write_state(after: Invoice) -> None:
             fields = after.fields
             if after.status == ACTIVE and fields.get("invoice_no") and \
                     self.invoice_no_taken(fields["type"], fields["invoice_no"], after.id):
                 raise Conflict({"invoice_no": [f"{fields['invoice_no']!r} is already used"]})
             self.states[after.id] = after.to_dict()
 
-        envelopes = self.log.append(invoice.id, STREAM_INVOICE, invoice.head, invoice.pending,
-                                    meta, also=write_state)
-        for envelope in envelopes:
-            invoice.apply(envelope)
-        invoice.pending.clear()
-        return envelopes
+        return save_aggregate(self.log, invoice, meta, write_state)
 
     def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
         events, states = list(self.log.events), copy.deepcopy(self.states)
@@ -154,6 +173,69 @@ class FakeSettingsRepository:
         setting.pending.clear()
         self.settings[setting.id] = copy.deepcopy(setting)
         return envelopes
+
+
+class FakeCustomerRepository:
+    """Customers: streams in the log plus their state, searched like the adapter's."""
+
+    def __init__(self, log: InMemoryEventLog) -> None:
+        self.log = log
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def load(self, customer_id: str) -> Customer:
+        events = self.log.stream(customer_id)
+        if events and events[0]["stream_type"] != Customer.STREAM_TYPE:
+            raise NotFound(f"customer {customer_id} not found")
+        return Customer.replay(customer_id, events)
+
+    def save(self, customer: Customer, meta: Metadata) -> list[dict[str, Any]]:
+        def write_state(after: Customer) -> None:
+            self.states[after.id] = after.to_dict()
+
+        return save_aggregate(self.log, customer, meta, write_state)
+
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.states.get(customer_id))
+
+    def page(self, name_contains: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+        after = decode_cursor(cursor) if cursor else ""
+        needle = (name_contains or "").strip().casefold()
+        keyed = sorted((f"{s['name'].casefold()}\x01{s['id']}", s) for s in self.states.values())
+        matching = [(key, s) for key, s in keyed
+                    if key > after and needle in s["name"].casefold()]
+        items = [copy.deepcopy(s) for _, s in matching[:limit]]
+        next_cursor = encode_cursor(matching[limit - 1][0]) if len(matching) > limit else None
+        return {"items": items, "next_cursor": next_cursor}
+
+
+class FakeFlowRepository:
+    """Approval flows: streams in the log plus each flow's current state."""
+
+    def __init__(self, log: InMemoryEventLog) -> None:
+        self.log = log
+        self.states: dict[str, Flow] = {}
+
+    def load(self, flow_id: str) -> Flow:
+        events = self.log.stream(flow_id)
+        if events and events[0]["stream_type"] != Flow.STREAM_TYPE:
+            raise NotFound(f"flow {flow_id} not found")
+        return Flow.replay(flow_id, events)
+
+    def load_version(self, flow_id: str, version: int) -> Flow:
+        events = self.log.stream(flow_id, up_to_version=version)
+        if not events or events[0]["stream_type"] != Flow.STREAM_TYPE or len(events) < version:
+            raise NotFound(f"flow {flow_id} has no version {version}")
+        return Flow.replay(flow_id, events)
+
+    def save(self, flow: Flow, meta: Metadata) -> list[dict[str, Any]]:
+        def write_state(after: Flow) -> None:
+            self.states[after.id] = after
+
+        return save_aggregate(self.log, flow, meta, write_state)
+
+    def all(self) -> list[dict[str, Any]]:
+        flows = sorted(self.states.values(), key=lambda f: (f.to_dict()["created_at"], f.id))
+        return [f.to_dict() for f in flows]
 
 
 class FakeCustomerDirectory:

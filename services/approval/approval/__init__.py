@@ -1,1 +1,1 @@
-"""approval service (票据审批) — a skeleton until its own issue lands."""
+"""approval service (票据审批) — approval flows, requests, their timers and webhooks."""

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from invoice.domain import events as ev
 from invoice.domain.attachments import MAX_SIZE, sniff
@@ -44,7 +44,6 @@ from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import SAVE_ATTEMPTS, decide_and_save
 from shared.flow_rules import first_triggered, holds
 
-T = TypeVar("T")
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
 TAX_INPUTS = ("amount", "tax_rate", "lines")
 

@@ -1,1 +1,1 @@
-"""search service (read projections) — a skeleton until its own issue lands."""
+"""search service (read projections) — the invoice search view, as-of queries and reports."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from approval.domain import events as ev
-from shared.auth import Actor
+from shared.actor import Actor
 from shared.dates import format_timestamp
 from shared.errors import Conflict, Forbidden, ValidationError
 from shared.events.aggregate import Aggregate

@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from invoice.domain import events as ev
-from shared.dates import parse_date
 from shared.errors import ValidationError
 from shared.events.aggregate import Aggregate, is_empty
-from shared.money import parse_money
+from shared.parsing import parse_date, parse_money, parse_number
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -116,7 +114,7 @@ def validate_custom_value(definition: Mapping[str, Any], value: Any) -> Any:
             raise ValueError(f"at most {MAX_TEXT} characters")
         return value
     if kind == "number":
-        return _parse_number(value)
+        return parse_number(value)
     if kind == "money":
         return parse_money(value)
     if kind == "date":
@@ -130,18 +128,6 @@ def validate_custom_value(definition: Mapping[str, Any], value: Any) -> Any:
             raise ValueError("must be true or false")
         return value
     raise ValueError(f"unknown kind {kind}")
-
-
-def _parse_number(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise ValueError("must be a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a number") from None
-    if not number.is_finite():
-        raise ValueError("must be a finite number")
-    return number
 
 
 def validate_custom_values(definitions: Mapping[str, Mapping[str, Any]],

@@ -74,13 +74,6 @@ class ListCustomersInput(Schema):
     cursor = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
 
-class ReadEventsInput(Schema):
-    class Meta:
-        unknown = RAISE
-
-    after_position = fields.Integer(strict=True, validate=validate.Range(min=0))
-    limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
-
 
 def dump_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """The wire form of a customer, contract or payment: money as two-place strings."""

@@ -64,7 +64,6 @@ CALLS: list[tuple[str, Call, str]] = [
     ("search cursor NaN", lambda h, i: h.search.search(
         {"sort": [{"field": "amount", "dir": "asc"}], "limit": 1, "cursor": tampered_cursor(h)}),
      "query.cursor"),
-    ("amount 1E+7000", lambda h, i: h.invoice.update_field(i["id"], "amount", "1E+7000"), "amount"),
     ("amount full-width", lambda h, i: h.invoice.update_field(i["id"], "amount", "１２３"), "amount"),
     ("amount 1e3", lambda h, i: h.invoice.update_field(i["id"], "amount", "1e3"), "amount"),
     ("issued_on week date", lambda h, i: h.invoice.update_field(i["id"], "issued_on", "2026-W01-1"),
@@ -99,15 +98,19 @@ def test_an_edge_input_is_a_validation_error_naming_the_field(
     assert log_end(admin, before) == before
 
 
-def test_a_custom_number_too_long_to_store_exactly_is_refused(admin: Any, world: World) -> None:
+@pytest.mark.parametrize("number", ["1" + "0" * 40, "1E+7000"])
+def test_a_custom_number_that_cannot_be_stored_exactly_is_refused(admin: Any, world: World,
+                                                                   number: str) -> None:
     key = "n" + unique("")[1:9]
     admin.invoice.define_custom_field({"key": key, "label": "数", "kind": "number"})
     customer_id = world.customer()["id"]
 
     with pytest.raises(ValidationError) as error:
-        admin.invoice.create_invoice(invoice_data(customer_id, custom={key: "1" + "0" * 40}))
+        admin.invoice.create_invoice(invoice_data(customer_id, custom={key: number}))
 
     assert "custom" in error.value.args[0]
+    with pytest.raises(ValidationError):
+        admin.search.search({"filters": [{"field": f"custom.{key}", "op": "gt", "value": number}]})
     made = admin.invoice.create_invoice(invoice_data(customer_id, custom={key: "12345.678"}))
     assert admin.invoice.verify(made["id"])["ok"] is True
 

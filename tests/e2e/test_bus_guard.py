@@ -90,6 +90,27 @@ def test_an_undecodable_body_is_answered_with_a_validation_error(
     assert_still_serving(system, raw, "customer", admin_headers)
 
 
+def nested(depth: int, kind: str) -> bytes:
+    return (b'{"a": ' * depth + b"1" + b"}" * depth) if kind == "object" else (b"[" * depth + b"]" * depth)
+
+
+@pytest.mark.parametrize("depth", [200, 900, 990])
+@pytest.mark.parametrize("call, template", [
+    ("customer.update_customer", b'{"args": ["cus_x", %s], "kwargs": {}}'),
+    ("invoice.create_invoice", b'{"args": [{"title": "t", "custom": %s}], "kwargs": {}}'),
+    ("search.search", b'{"args": [{"filters": [{"field": "title", "op": "eq", "value": %s}]}], "kwargs": {}}'),
+    ("approval.define_flow", b'{"args": [{"name": "f", "condition": %s}], "kwargs": {}}'),
+], ids=["changes", "custom", "filter-value", "condition"])
+@pytest.mark.parametrize("kind", ["object", "list"])
+def test_a_deeply_nested_but_decodable_argument_gets_a_contract_answer(
+        system: Any, raw: RawRpc, admin_headers: dict[str, str], call: str, template: bytes,
+        depth: int, kind: str) -> None:
+    reply = raw.call(call, template % nested(depth, kind), headers=admin_headers)
+    assert reply is not None, "no reply"
+    assert reply["error"] is not None and reply["error"]["exc_type"] == "ValidationError", reply["error"]
+    assert_still_serving(system, raw, call.split(".")[0], admin_headers)
+
+
 def test_an_undecodable_body_without_reply_to_is_dropped(
         system: Any, raw: RawRpc, admin_headers: dict[str, str]) -> None:
     invoice = process(system, "invoice")

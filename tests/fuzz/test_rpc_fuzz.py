@@ -197,6 +197,25 @@ def test_raw_bodies_are_answered_or_dropped_and_nothing_stops(
     referee.assert_alive()
 
 
+HEADER_VALUES = st.one_of(st.text(max_size=40), st.integers(min_value=-(2 ** 63), max_value=2 ** 63 - 1),
+                          st.booleans(), st.lists(st.text(max_size=5), max_size=3),
+                          st.sampled_from(["Bearer ", "Bearer x.y.z", "bearer " + "a" * 2000, ""]))
+
+
+@settings(FUZZ, max_examples=40)
+@given(target=st.sampled_from(METHODS), headers=st.dictionaries(
+    st.sampled_from(["nameko.authorization", "nameko.correlation_id", "nameko.call_id_stack",
+                     "nameko.user_agent", "nameko.", "x-other"]), HEADER_VALUES, max_size=4))
+def test_any_context_headers_get_a_contract_answer(referee: Referee, raw: RawRpc,
+                                                   target: tuple[str, str], headers: dict[str, Any]) -> None:
+    service, method = target
+    reply = raw.call(f"{service}.{method}", body_of([], {}), headers=headers, timeout=REPLY_TIMEOUT)
+    assert reply is not None, f"no reply to {service}.{method} with headers {headers!r}"
+    error = reply["error"]
+    assert error is None or error["exc_type"] in CONTRACT_ERRORS, error
+    referee.assert_alive()
+
+
 def test_every_service_still_answers_after_the_fuzzing(referee: Referee) -> None:
     for service in ("customer", "invoice", "approval", "search"):
         method = {"customer": "list_customers", "invoice": "list_invoice_types",

@@ -84,6 +84,7 @@ class Referee:
     def __init__(self, system: System, raw: RawRpc, tokens: dict[str, str | None], seed: Seed) -> None:
         self.system, self.raw, self.tokens, self.seed = system, raw, tokens, seed
         self.positions = {name: self._last_position(name) for name in EVENT_SOURCES}
+        self.last_caused: list[dict[str, Any]] = []
 
     def _call(self, routing_key: str, body: bytes, caller: str = "admin",
               correlation_id: str | None = None, content_type: str = "application/json") -> Any:
@@ -125,8 +126,9 @@ class Referee:
             events = self._events_since(service, self.positions[service])
             if events:
                 self.positions[service] = max(e["position"] for e in events)
+            caused = [e for e in events if e.get("correlation_id") == correlation_id]
+            self.last_caused = caused
             if error is not None:
-                caused = [e for e in events if e.get("correlation_id") == correlation_id]
                 assert not caused, f"{service}.{method} failed with {error['exc_type']} " \
                                    f"but appended {[e['type'] for e in caused]}"
         return dict(reply)
@@ -149,6 +151,13 @@ def referee(fuzz_system: System, raw: RawRpc, tokens: dict[str, str | None]) -> 
 
 def body_of(args: list[Any], kwargs: dict[str, Any]) -> bytes:
     return json.dumps({"args": args, "kwargs": kwargs}).encode()
+
+
+def test_the_referee_sees_the_events_a_call_appends(referee: Referee) -> None:
+    # the no-event-on-error check finds events by correlation id: prove it finds them
+    reply = referee.judge("customer", "create_customer", body_of([{"name": "fuzz 客户"}], {}), "admin")
+    assert reply["error"] is None
+    assert [e["type"] for e in referee.last_caused] == ["CustomerCreated"]
 
 
 # -- properties -----------------------------------------------------------------------

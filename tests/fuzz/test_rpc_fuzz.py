@@ -21,7 +21,7 @@ from customer.service import CustomerService
 from invoice.service import InvoiceService
 from search.service import SearchService
 from shared.rpc import AuthenticatedRpc
-from tests.fuzz.payloads import JSON, Seed, argument
+from tests.fuzz.payloads import JSON, NUMBER_ARGS, SWEEP_NUMBERS, SWEEP_OTHERS, Seed, argument
 from tests.support.actors import Clients
 from tests.support.raw_rpc import RawRpc, auth_headers
 from tests.support.system import System
@@ -158,6 +158,19 @@ def test_the_referee_sees_the_events_a_call_appends(referee: Referee) -> None:
     reply = referee.judge("customer", "create_customer", body_of([{"name": "fuzz 客户"}], {}), "admin")
     assert reply["error"] is None
     assert [e["type"] for e in referee.last_caused] == ["CustomerCreated"]
+
+
+@pytest.mark.parametrize("target", [m for m in METHODS if parameters(*m)], ids=".".join)
+def test_each_argument_at_its_edges_gets_a_contract_answer(referee: Referee, target: tuple[str, str]) -> None:
+    """A sweep, not a search: every argument of the method in turn takes each edge value
+    while the others are plausible (random search seldom lands on one exact argument)."""
+    service, method = target
+    params = parameters(service, method)
+    for swept in params:
+        for edge in SWEEP_NUMBERS if swept.name in NUMBER_ARGS else SWEEP_OTHERS:
+            values = {p.name: edge if p is swept else referee.seed.valid(method, p) for p in params}
+            referee.judge(service, method, body_of([], values), "admin")
+    referee.assert_alive()
 
 
 # -- properties -----------------------------------------------------------------------

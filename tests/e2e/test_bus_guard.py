@@ -3,6 +3,7 @@ wrong body shapes, undecodable bodies, wrong arity) and undecodable events."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +63,24 @@ def test_a_call_without_reply_to_is_dropped_and_the_service_keeps_serving(
     wait_for(dropped, timeout=20, message="the call to be dropped")
     # ... and the very same process still answers
     assert_still_serving(system, raw, "customer", admin_headers)
+
+
+def test_a_call_without_reply_to_runs_nothing(system: Any, raw: RawRpc,
+                                              admin_headers: dict[str, str]) -> None:
+    # given a create that could not be answered
+    customer = process(system, "customer")
+    drops = customer.log_path.read_text(errors="replace").count("no reply_to")
+    name = f"never-{uuid.uuid4().hex[:8]}"
+    raw.publish("customer.create_customer", call_body({"name": name}), reply=False,
+                headers=admin_headers)
+
+    # when it has been dropped
+    wait_for(lambda: customer.log_path.read_text(errors="replace").count("no reply_to") > drops,
+             timeout=20, message="the call to be dropped")
+
+    # then no customer was made
+    reply = raw.call("customer.list_customers", call_body(name_contains=name), headers=admin_headers)
+    assert reply is not None and reply["error"] is None and reply["result"]["items"] == []
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"null", b'{"args": {}, "kwargs": {}}',
@@ -147,8 +166,10 @@ def test_an_unknown_method_is_a_validation_error(
     assert_still_serving(system, raw, "customer", admin_headers)
 
 
-def test_a_non_json_event_is_parked_on_the_dead_letter_queue(
-        system: Any, raw: RawRpc, admin_headers: dict[str, str]) -> None:
+@pytest.mark.parametrize("body", [b"\xff{not json", b"[" * 100_000 + b"]" * 100_000],
+                         ids=["not-json", "deep"])
+def test_an_undecodable_event_is_parked_on_the_dead_letter_queue(
+        system: Any, raw: RawRpc, admin_headers: dict[str, str], body: bytes) -> None:
     # given search's invoice-event queue and its dead-letter queue
     dlq = f"{SEARCH_INVOICE_QUEUE}.dlq"
     with Connection(system.amqp_uri) as connection:
@@ -157,7 +178,7 @@ def test_a_non_json_event_is_parked_on_the_dead_letter_queue(
         channel.queue_purge(dlq)
         # when an event that is not JSON arrives
         producer = connection.Producer(channel)
-        producer.publish(b"\xff{not json", exchange=Exchange("invoice.events", type="topic", durable=True),
+        producer.publish(body, exchange=Exchange("invoice.events", type="topic", durable=True),
                          routing_key="InvoiceCreated", content_type="application/json",
                          content_encoding="binary", serializer=None,
                          headers={"nameko.authorization": token_for(roles=["service"])})
@@ -166,6 +187,6 @@ def test_a_non_json_event_is_parked_on_the_dead_letter_queue(
         def parked() -> Any:
             return channel.basic_get(dlq, no_ack=True)
         message = wait_for(parked, timeout=20, message="the event to be parked")
-        assert message.body == b"\xff{not json"
+        assert message.body == body
         assert "x-crm-error" in message.headers
     assert_still_serving(system, raw, "search", admin_headers)

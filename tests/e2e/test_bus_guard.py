@@ -180,8 +180,7 @@ def test_an_undecodable_event_is_parked_on_the_dead_letter_queue(
         producer = connection.Producer(channel)
         producer.publish(body, exchange=Exchange("invoice.events", type="topic", durable=True),
                          routing_key="InvoiceCreated", content_type="application/json",
-                         content_encoding="binary", serializer=None,
-                         headers={"nameko.authorization": token_for(roles=["service"])})
+                         content_encoding="binary", serializer=None)
 
         # then it is parked, byte for byte, with the reason
         def parked() -> Any:

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from shared.auth import bearer, service_token
 from shared.errors import ValidationError
 from tests.e2e.approval_support import flow_data
 from tests.e2e.test_invoice_lifecycle import log_end
 from tests.support.factories import World, invoice_data, unique
+from tests.support.infra import signing_key
 
 HUGE = 2 ** 63
 EARLY = "0001-01-01T00:00:00+01:00"
@@ -119,7 +121,7 @@ def test_a_custom_number_that_cannot_be_stored_exactly_is_refused(admin: Any, wo
                          ids=["nan", "operator", "1MB"])
 def test_the_approval_outcome_takes_only_an_id_as_request_id(
         clients: Any, admin: Any, invoice: dict[str, Any], request_id: Any) -> None:
-    approval = clients.as_user(roles=["service"], sub="approval")
+    approval = clients.with_authorization(bearer(service_token(signing_key("approval"))))
     before = log_end(admin)
 
     with pytest.raises(ValidationError) as error:
@@ -131,7 +133,7 @@ def test_the_approval_outcome_takes_only_an_id_as_request_id(
 
 def test_an_approval_status_of_none_set_again_appends_nothing(
         clients: Any, admin: Any, invoice: dict[str, Any]) -> None:
-    approval = clients.as_user(roles=["service"], sub="approval")
+    approval = clients.with_authorization(bearer(service_token(signing_key("approval"))))
     before = log_end(admin)
 
     again = approval.invoice.record_approval_status(invoice["id"], "none", "apr_" + unique("")[1:])

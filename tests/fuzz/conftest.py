@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from shared.auth import bearer, service_token
 from tests.support.actors import token_for
-from tests.support.infra import RabbitVhost, service_env
+from tests.support.infra import RabbitVhost, service_env, signing_key
 from tests.support.raw_rpc import RawRpc
 from tests.support.system import E2E_SERVICES, System
 
@@ -38,6 +39,7 @@ def raw(fuzz_system: System) -> Iterator[RawRpc]:
 def tokens() -> dict[str, str | None]:
     """One bearer token per kind of caller (and none)."""
     made: dict[str, str | None] = {role: token_for(roles=[role], sub=f"fuzz-{role}")
-                                   for role in ("admin", "finance", "sales", "auditor", "service")}
+                                   for role in ("admin", "finance", "sales", "auditor")}
+    made["service"] = bearer(service_token(signing_key("approval")))  # lives 5 min: enough
     made["anonymous"] = None
     return made

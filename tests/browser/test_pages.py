@@ -267,6 +267,28 @@ def test_creating_an_invoice_from_the_form_opens_it_in_the_panel(web: Web, demo:
     web.signed_in_as = None
 
 
+def test_a_vat_special_invoice_is_created_from_the_form_with_its_buyer_and_rate(
+        web: Web, demo: Any, hubs: Any) -> None:
+    from selenium.webdriver.support.ui import Select
+    web.sign_in("sales")
+    web.open(f"/invoices/new?customer_id={demo['south']['id']}")
+    web.css("#n-title").send_keys("专票样例")
+    Select(web.css("#n-type")).select_by_value("vat_special")
+    web.css("#n-amount").send_keys("113.00")
+    web.driver.execute_script("document.getElementById('n-issued_on').value='2026-01-20'")
+    Select(web.css("#n-custom-level")).select_by_value("C")
+    web.css("#n-buyer_name").send_keys("深圳鹏程物流有限公司")
+    web.css("#n-buyer_tax_id").send_keys("91440300708461136T")
+    Select(web.css("#n-tax_rate")).select_by_value("0.13")
+    web.css("#create-submit").click()
+    web.wait(lambda: web.all("#panel"), "the new invoice's panel")
+    web.wait(lambda: "专票样例" in web.css('.field[data-field="title"]').text, "the title in the panel")
+    assert web.css('.field[data-field="tax_rate"]').get_attribute("data-value") == "0.13"
+    invoice_id = web.driver.current_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    stored = hubs["sales"].invoice.get_invoice(invoice_id)
+    assert (stored["buyer_tax_id"], stored["tax_amount"]) == ("91440300708461136T", "13.00")
+
+
 def test_sorting_by_a_column_and_keyset_more_paging(web: Web, demo: Any) -> None:
     web.sign_in("sales")
     web.open(f"/invoices?customer_id={demo['east']['id']}&limit=2")

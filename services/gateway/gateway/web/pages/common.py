@@ -8,9 +8,13 @@ from werkzeug.wrappers import Response
 from gateway.web.page import Page
 from shared.errors import Forbidden, NotFound
 
+# The buyer (抬头) and tax fields a VAT invoice type may require (issue 15).
+VAT_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate")
+TAX_RATES = ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13")
+
 EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
                    "contract_id", "tracking_number", "courier", "invoice_no",
-                   "department_id", "owner_id", "remarks")
+                   "department_id", "owner_id", "remarks", *VAT_FIELDS)
 LIST_COLUMNS = ("number", "title", "type", "amount", "issued_on", "customer_name",
                 "contract_number", "tracking_number", "invoice_no", "department_id",
                 "owner_id", "approval_status")
@@ -40,7 +44,8 @@ def searchable_fields(page: Page, custom: list[dict[str, Any]]) -> list[tuple[st
     """(field, label) for the search builder: every field, custom ones included."""
     names = ["title", "content", "number", "type", "amount", "issued_on", "customer_name",
              "contract_number", "customer_id", "contract_id", "invoice_no", "tracking_number",
-             "courier", "department_id", "owner_id", "remarks", "approval_status", "status"]
+             "courier", "department_id", "owner_id", "remarks", "approval_status", "status",
+             *VAT_FIELDS]
     names += [f"custom.{d['key']}" for d in custom]
     return [(name, field_label(page, name, custom)) for name in names]
 

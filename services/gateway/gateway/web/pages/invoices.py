@@ -11,7 +11,9 @@ from gateway.web.page import Page
 from gateway.web.pages.common import (
     EDITABLE_FIELDS,
     LIST_COLUMNS,
+    TAX_RATES,
     TEXTAREA_FIELDS,
+    VAT_FIELDS,
     custom_fields,
     customers,
     error_page,
@@ -78,6 +80,7 @@ def invoice_panel(page: Page, invoice_id: str, types: dict[str, Any],
         "type": [(k, t["label"]) for k, t in types.items() if t.get("active", True)],
         "customer_id": [(c["id"], c["name"]) for c in all_customers],
         "contract_id": [("", "—")] + [(c["id"], c["number"]) for c in contracts],
+        "tax_rate": [("", "—")] + [(rate, rate) for rate in TAX_RATES],
     }
     fields = []
     for name in EDITABLE_FIELDS:
@@ -162,4 +165,5 @@ def invoice_new(page: Page) -> Response:
     contracts = page.rpc.customer.list_contracts(customer_id) if customer_id else []
     return page.render("invoice_new.html", types=invoice_types(page, include_inactive=False),
                        customers=customers(page), custom=[d for d in custom if d.get("active", True)],
-                       customer_id=customer_id, contracts=contracts, today=date.today().isoformat())
+                       customer_id=customer_id, contracts=contracts, today=date.today().isoformat(),
+                       vat_fields=VAT_FIELDS, tax_rates=TAX_RATES)

@@ -63,6 +63,13 @@ def test_rpc_counters_and_appended_events_move_by_the_calls_made(admin: Any, sys
         return total(pages("invoice"), "crm_consumer_events_total",
                      consumer="invoice.customer_replica", result="applied")
 
+    def relay_lag() -> float:
+        return by_label(pages("customer"), "crm_relay_lag_events", "store").get("e2e_customer", 1)
+
+    # Earlier tests' events may still be on their way: start from a published store (the
+    # relay's figure then moves by exactly ours); the replica may still be applying earlier
+    # ones, so it must move by at least ours.
+    wait_for(lambda: relay_lag() == 0, message="the relay to have published what earlier tests stored")
     before = (ok(), refused(), appended())
     position, applied = published(), replicated()
     admin.customer.create_customer(customer_data())
@@ -74,7 +81,7 @@ def test_rpc_counters_and_appended_events_move_by_the_calls_made(admin: Any, sys
     histogram = total(pages("customer"), "crm_rpc_duration_seconds_count", method="create_customer")
     assert histogram >= 3
     wait_for(lambda: published() - position == 2, message="the relay position two further")
-    wait_for(lambda: replicated() - applied == 2, message="the invoice replica applying both")
+    wait_for(lambda: replicated() - applied >= 2, message="the invoice replica applying both")
 
 
 def test_a_parked_event_shows_in_the_dlq_depth_until_purged(system: System) -> None:

@@ -251,6 +251,20 @@ class ApprovalRequestDoc(Schema):
     version = fields.Integer()
 
 
+class WebhookDoc(Schema):
+    id = fields.String()
+    url = fields.String()
+    events = fields.List(fields.String())
+    format = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    created_by = fields.String()
+
+
+class DeletedDoc(Schema):
+    id = fields.String()
+    deleted = fields.Boolean()
+
+
 class NotificationDoc(Schema):
     id = fields.String()
     kind = fields.String()
@@ -297,5 +311,6 @@ COMPONENTS: dict[str, type[Schema]] = {
     "UninvoicedPage": UninvoicedPageDoc, "Reconciliation": ReconciliationDoc,
     "InvoiceType": InvoiceTypeDoc, "CustomField": CustomFieldDoc, "Flow": FlowDoc,
     "ApprovalRequest": ApprovalRequestDoc, "Notification": NotificationDoc,
+    "Webhook": WebhookDoc, "Deleted": DeletedDoc,
     "Problem": ProblemDoc, "Health": HealthDoc, "Me": MeDoc,
 }

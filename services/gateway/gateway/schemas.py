@@ -134,6 +134,36 @@ class DecisionBody(Schema):
     to_user_id = fields.String(metadata={"description": "delegate only"})
 
 
+class AddApproversBody(Schema):
+    approvers = fields.List(fields.String(), required=True,
+                            metadata={"description": '"user:<id>" or "role:<name>"'})
+    where = fields.String(required=True, metadata={"enum": ["before", "after", "with"]})
+    comment = fields.String()
+
+
+class SendBackBody(Schema):
+    comment = fields.String()
+    to_stage = fields.Integer(allow_none=True,
+                              metadata={"description": "an earlier stage; null → the submitter"})
+
+
+class ResubmitBody(Schema):
+    changes = fields.Dict(allow_none=True, metadata={"description": "revised held values"})
+    comment = fields.String()
+
+
+class ApproveManyBody(Schema):
+    request_ids = fields.List(fields.String(), required=True)
+    comment = fields.String()
+
+
+class WebhookBody(Schema):
+    url = fields.String(required=True)
+    secret = fields.String(required=True, metadata={"description": "8–200 characters"})
+    events = fields.List(fields.String(), required=True)
+    format = fields.String(metadata={"enum": ["json", "wecom", "dingtalk"]})
+
+
 class MarkReadBody(Schema):
     ids = fields.List(fields.String(), required=True)
 

@@ -59,6 +59,8 @@ class ExportQuery(InvoiceFilters):
 
 class StatsQuery(InvoiceFilters):
     group_by = fields.String(metadata={"description": "comma-separated: type,month"})
+    as_of = fields.String(metadata={"description": "the figures as they stood then: an ISO "
+                                                   "timestamp or an invoice-store position"})
 
 
 class InvoiceGetQuery(Strict):
@@ -220,6 +222,8 @@ def builder_conditions(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def as_of_arg(value: str | None) -> int | str | None:
+    """``as_of`` of a query: digits → a version / position, else the timestamp as given
+    (the service names a bad one)."""
     if value is None:
         return None
     return int(value) if value.isdigit() else value

@@ -93,17 +93,21 @@ class InvoiceRoutes:
 
     @route("GET", "/api/stats", query=StatsQuery(), returns="Stats", tag=TAG)
     def stats(self, request: Request) -> Response:
-        """Counts and sums grouped by ``group_by`` (``type,month`` …)."""
+        """Counts and sums grouped by ``group_by`` (``type,month`` …); ``as_of``: as they
+        stood then (a timestamp or a position; the answer names it in ``as_of``)."""
         args = params(request)
         group_by = [g.strip() for g in str(args.get("group_by") or "type").split(",") if g.strip()]
-        return json_response(self.services.search.stats(search_query(args, paged=False), group_by))
+        return json_response(self.services.search.stats(search_query(args, paged=False), group_by,
+                                                        as_of=as_of_arg(args.get("as_of"))))
 
     @route("GET", "/api/calendar/<int:year>/<int:month>", query=StatsQuery(),
            returns=["CalendarDay"], tag=TAG)
     def calendar(self, request: Request, year: int, month: int) -> Response:
-        """Per day of the month: ``{date, count, amount}``."""
-        query = search_query(params(request), paged=False)
-        return json_response(self.services.search.calendar(year, month, query))
+        """Per day of the month: ``{date, count, amount}``; with ``as_of``, ``{days: [...],
+        as_of: {...}}`` as they stood then."""
+        args = params(request)
+        return json_response(self.services.search.calendar(
+            year, month, search_query(args, paged=False), as_of=as_of_arg(args.get("as_of"))))
 
     @route("GET", "/api/audit/verify", query=VerifyQuery(), returns="Verification", tag="audit")
     def verify(self, request: Request) -> Response:

@@ -2,6 +2,9 @@
 stats, calendar, audit. Each route: parse → one service call → render."""
 from __future__ import annotations
 
+import base64
+from urllib.parse import quote
+
 from werkzeug.wrappers import Request, Response
 
 from gateway import export
@@ -20,8 +23,13 @@ from gateway.schemas import (
     as_of_arg,
     search_query,
 )
+from shared.errors import ValidationError
 
 TAG = "invoices"
+MB = 1024 * 1024
+# An attachment may have 10 MB (the invoice service checks the file itself); the form's
+# boundaries and headers get a little more.
+ATTACHMENT_BODY_BYTES = 10 * MB + 64 * 1024
 
 
 class InvoiceRoutes:
@@ -59,6 +67,41 @@ class InvoiceRoutes:
         invoice = self.services.invoice.void_invoice(invoice_id, body.get("reason"),
                                                      expected_version=expected_version(request))
         return resource_response(request, invoice)
+
+    @route("POST", "/api/invoices/<invoice_id>/attachments", status=201, body="AttachmentUpload",
+           body_media="multipart/form-data", returns="Attachment", tag=TAG,
+           max_body_bytes=ATTACHMENT_BODY_BYTES)
+    def add_attachment(self, request: Request, invoice_id: str) -> Response:
+        """Upload a file (form field ``file``, at most 10 MB); its type is decided from the
+        content (PDF, OFD, JPEG, PNG)."""
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationError.field("file", "send the file as multipart/form-data field 'file'")
+        content = base64.b64encode(upload.read()).decode("ascii")
+        attachment = self.services.invoice.add_attachment(invoice_id, upload.filename or "", content)
+        return json_response(attachment, 201, {
+            "Location": f"/api/invoices/{invoice_id}/attachments/{attachment['attachment_id']}"})
+
+    @route("GET", "/api/invoices/<invoice_id>/attachments", returns=["Attachment"], tag=TAG)
+    def list_attachments(self, request: Request, invoice_id: str) -> Response:
+        """The invoice's attachments (metadata)."""
+        return json_response(self.services.invoice.list_attachments(invoice_id))
+
+    @route("GET", "/api/invoices/<invoice_id>/attachments/<attachment_id>", returns="binary", tag=TAG)
+    def get_attachment(self, request: Request, invoice_id: str, attachment_id: str) -> Response:
+        """Download one attachment (its stored type; ``Content-Disposition: attachment``)."""
+        found = self.services.invoice.get_attachment(invoice_id, attachment_id)
+        disposition = f"attachment; filename*=UTF-8''{quote(found['filename'])}"
+        return Response(base64.b64decode(found["content_base64"]), content_type=found["content_type"],
+                        headers={"Content-Disposition": disposition,
+                                 "X-Content-Type-Options": "nosniff", "ETag": f'"{found["sha256"]}"'})
+
+    @route("DELETE", "/api/invoices/<invoice_id>/attachments/<attachment_id>", returns="Invoice",
+           tag=TAG)
+    def remove_attachment(self, request: Request, invoice_id: str, attachment_id: str) -> Response:
+        """Hide an attachment (kept for auditors); answers the invoice."""
+        return resource_response(request, self.services.invoice.remove_attachment(invoice_id,
+                                                                                   attachment_id))
 
     @route("GET", "/api/invoices/<invoice_id>/history", returns=["HistoryEntry"], tag=TAG)
     def invoice_history(self, request: Request, invoice_id: str) -> Response:

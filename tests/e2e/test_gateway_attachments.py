@@ -28,6 +28,10 @@ def test_an_attachment_is_uploaded_listed_downloaded_and_removed(api: Api, gatew
     listed = owner.get(attachments(invoice["id"]))
     download = owner.get(added.headers["Location"])
     by_other = other.get(added.headers["Location"])
+    browser = Api(gateway.url)
+    assert browser.login("admin").status_code == 303
+    panel = browser.get(f"/invoices/{invoice['id']}")
+    via_session = browser.get(added.headers["Location"])
     executable = owner.post(attachments(invoice["id"]), files={"file": ("setup.pdf", b"MZ" + b"\0" * 64)})
     no_file = owner.post(attachments(invoice["id"]), files={"other": ("x.png", PNG)})
     other_removes = other.request("DELETE", added.headers["Location"])
@@ -43,11 +47,16 @@ def test_an_attachment_is_uploaded_listed_downloaded_and_removed(api: Api, gatew
     assert download.headers["Content-Type"] == "image/png"
     assert download.headers["Content-Disposition"].startswith("attachment; filename*=UTF-8''")
     assert by_other.status_code == 404 and problem(by_other)["status"] == 404
+    link = f'href="{added.headers["Location"]}" download="发票.pdf">发票.pdf</a>'
+    assert panel.status_code == 200 and link in panel.text
+    assert via_session.content == PNG   # the link works with a session
     assert executable.status_code == 422 and "content" in problem(executable)["errors"]
     assert no_file.status_code == 422 and "file" in problem(no_file)["errors"]
     assert other_removes.status_code == 404
     assert removed.status_code == 200 and removed.json()["attachments"] == []
     assert after.json() == [] and gone.status_code == 404
+    assert 'data-attachment-id=' not in browser.get(f"/invoices/{invoice['id']}").text
+    browser.close()
 
 
 def test_more_than_10_mb_is_refused_from_content_length_before_the_body_is_read(

@@ -1,7 +1,9 @@
 """Money: exact decimals with at most two places, never floats."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from shared.numbers import parse_decimal_text
 
 MAX_MONEY = Decimal("1e15")
 
@@ -18,10 +20,7 @@ def parse_money(value: object, *, positive: bool = False) -> Decimal:
     elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError("not a valid amount") from None
+        amount = parse_decimal_text(value)
     else:
         raise ValueError("must be a decimal string")
     if not amount.is_finite():

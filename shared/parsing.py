@@ -7,24 +7,8 @@ under the offending field. Money and dates keep their own modules (``shared.mone
 ``shared.dates``); they are re-exported here."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from shared.dates import parse_date, parse_timestamp
 from shared.money import parse_money
+from shared.numbers import parse_number
 
 __all__ = ["parse_date", "parse_money", "parse_number", "parse_timestamp"]
-
-
-def parse_number(value: object) -> Decimal:
-    """An integer or a decimal string (or a Decimal) as a finite Decimal.
-
-    Floats are refused, as for money: they cannot carry an exact decimal."""
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
-        raise ValueError("must be a number as an integer or a decimal string")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a number") from None
-    if not number.is_finite():
-        raise ValueError("must be a finite number")
-    return number

@@ -2,6 +2,7 @@
 current-actor dependency, and a client for calling services from outside nameko."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,16 +14,19 @@ from nameko.constants import (
     LOGIN_METHOD_CONFIG_KEY,
     SERIALIZER_CONFIG_KEY,
 )
-from nameko.exceptions import get_module_path
+from nameko.exceptions import MethodNotFound, get_module_path
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import rpc_errors  # noqa: F401 - registers the contract errors with nameko
 from shared.auth import Actor, Policy, bearer, service_token, token_verifier
-from shared.errors import Unauthorized
+from shared.errors import Unauthorized, ValidationError
+from shared.intake import TolerantQueueConsumer, arity_errors, call_shape_errors
 from shared.keys import cached_signing_key
 from shared.rpc_client import ClientReplyListener
+
+log = logging.getLogger(__name__)
 
 AUTH_HEADER = "authorization"
 
@@ -50,11 +54,16 @@ def serialize_error(exc: BaseException) -> dict[str, Any]:
 
 
 class ContractResponder(Responder):
+    accepted: frozenset[str] = frozenset({"json"})
+
     def send_response(self, result: Any, exc_info: Any) -> Any:
         if exc_info is None:
             return super().send_response(result, exc_info)
-        content_type = self.message.properties["content_type"]
-        serializer = kombu.serialization.registry.type_to_name[content_type]
+        # an error may answer a message whose content type was refused: answer in JSON
+        content_type = self.message.properties.get("content_type")
+        serializer = kombu.serialization.registry.type_to_name.get(content_type, self.serializer)
+        if serializer not in self.accepted:
+            serializer = self.serializer
         publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
         publisher.publish({"result": None, "error": serialize_error(exc_info[1])},
                           serializer=serializer, exchange=self.exchange,
@@ -64,7 +73,40 @@ class ContractResponder(Responder):
 
 
 class ContractRpcConsumer(RpcConsumer):
-    """The RPC queue consumer, answering with ContractResponder."""
+    """The RPC queue consumer, answering with ContractResponder. Every message gets a
+    contract answer: a body of the wrong shape, an undecodable one or an unknown method
+    is a ValidationError; a message without ``reply_to`` cannot be answered and is
+    dropped (acked, logged) without running anything."""
+
+    queue_consumer = TolerantQueueConsumer()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        if not self._answerable(message):
+            return
+        try:
+            errors = call_shape_errors(body)
+            if errors:
+                raise ValidationError(errors)
+            try:
+                provider = self.get_provider_for_method(message.delivery_info["routing_key"])
+            except MethodNotFound as exc:
+                raise ValidationError.field("method", f"no such method: {exc}") from None
+            provider.handle_message(body, message)
+        except Exception as exc:  # noqa: BLE001 - answered, never raised into the consumer
+            self.handle_result(message, None, (type(exc), exc, exc.__traceback__))
+
+    def handle_undecodable(self, message: Any, reason: str) -> None:
+        if self._answerable(message):
+            error = ValidationError.field("_schema", reason)
+            self.handle_result(message, None, (ValidationError, error, None))
+
+    def _answerable(self, message: Any) -> bool:
+        if message.properties.get("reply_to"):
+            return True
+        log.warning("dropped an RPC message with no reply_to (routing key %s): it cannot be answered",
+                    message.delivery_info.get("routing_key"))
+        self.queue_consumer.ack_message(message)
+        return False
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         config = self.container.config
@@ -72,6 +114,7 @@ class ContractRpcConsumer(RpcConsumer):
             config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
             config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        responder.accepted = frozenset(self.container.accept)
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
         return result, exc_info
@@ -92,6 +135,11 @@ class AuthenticatedRpc(Rpc):
         context = self.unpack_message_headers(message)
         token_verifier(self.container.config).verify(context.get(AUTH_HEADER))
         super().handle_message(body, message)
+
+    def check_signature(self, args: Any, kwargs: Any) -> None:
+        errors = arity_errors(getattr(self.container.service_cls, self.method_name), args, kwargs)
+        if errors:
+            raise ValidationError(errors)
 
 
 rpc = AuthenticatedRpc.decorator

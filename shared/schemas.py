@@ -17,7 +17,11 @@ from shared.errors import ValidationError
 from shared.money import money_str, parse_money
 
 __all__ = ["EXCLUDE", "RAISE", "Schema", "fields", "validate", "load", "Money", "Date",
-           "Text", "Id", "Timestamp", "check_keys"]
+           "Text", "Id", "Timestamp", "Bool", "Integer", "check_keys", "MAX_INT"]
+
+# MongoDB stores integers in 64 bits: a larger one fails deep inside the driver.
+MAX_INT = 2 ** 63 - 1
+ID_PATTERN = r"[A-Za-z0-9_\-:.]{1,64}\Z"
 
 
 class Money(fields.Field):
@@ -57,16 +61,49 @@ class Timestamp(fields.Field):
             raise SchemaError(str(exc)) from None
 
 
+class Bool(fields.Field):
+    """``true`` or ``false`` and nothing else: marshmallow's Boolean takes "yes", "no",
+    1 and 0 (it has no ``strict``)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise SchemaError("must be true or false")
+        return value
+
+
+def Integer(*, minimum: int = 0, maximum: int = MAX_INT, **kwargs: Any) -> fields.Integer:
+    """A JSON integer (no strings, no floats) within 64 bits."""
+    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise SchemaError("must not be blank")
+
+
 def Text(max_length: int, *, required: bool = False, allow_none: bool = True,
          min_length: int = 0) -> fields.String:
-    return fields.String(required=required, allow_none=allow_none,
-                         validate=validate.Length(min=min_length, max=max_length))
+    """Text of at most ``max_length``; with ``min_length`` it must also hold more than
+    whitespace."""
+    checks: list[Any] = [validate.Length(min=min_length, max=max_length)]
+    if min_length > 0:
+        checks.append(_not_blank)
+    return fields.String(required=required, allow_none=allow_none, validate=checks)
 
 
 def Id(*, required: bool = False, allow_none: bool = True) -> fields.String:
     return fields.String(required=required, allow_none=allow_none,
-                         validate=validate.Regexp(r"^[A-Za-z0-9_\-:.]{1,64}$",
-                                                  error="not a valid id"))
+                         validate=validate.Regexp(ID_PATTERN, error="not a valid id"))
+
+
+class ReadEventsInput(Schema):
+    """``read_events(after_position, limit)`` of every service that has events."""
+
+    class Meta:
+        unknown = RAISE
+
+    after_position = Integer()
+    limit = Integer(minimum=1, maximum=1000)
 
 
 def check_keys(value: Any, path: str = "") -> dict[str, list[str]]:
@@ -107,8 +144,8 @@ def version_arg(value: Any, name: str = "expected_version") -> int | None:
     """``expected_version`` (or another version argument): None or an int >= 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError.field(name, "must be a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise ValidationError.field(name, "must be a non-negative integer (64 bits)")
     return value
 
 

@@ -6,9 +6,15 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import eventlet
 
+import os  # noqa: E402
+
+# hypothesis (tests/fuzz) loads every installed "hypothesis" entry point on import; trio
+# (installed for selenium, tests/browser) has one that fails under eventlet's patched
+# sockets ('GreenSocket' has no attribute 'sendmsg'). Neither needs the other.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
 eventlet.monkey_patch()
 
-import os  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from typing import Any
@@ -25,7 +31,7 @@ os.environ["INVOICE_DEV_MODE"] = "1"
 
 def pytest_collection_modifyitems(items: list[Any]) -> None:
     for item in items:
-        for kind in ("unit", "integration", "e2e"):
+        for kind in ("unit", "integration", "e2e", "fuzz"):
             if f"tests/{kind}/" in str(item.fspath).replace(os.sep, "/"):
                 item.add_marker(getattr(pytest.mark, kind))
 

@@ -32,6 +32,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import metrics
 from shared.events.envelope import GENESIS_HASH, compute_hash
+from shared.intake import TolerantQueueConsumer
 from shared.keys import KeyRing, load_key_ring
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class EventStreamHandler(Consumer):
     """``@event_stream("invoice")``: receive every event of a source service (or only
     ``event_types``) as wire envelopes, in one queue for this service's method."""
 
+    queue_consumer = TolerantQueueConsumer()
+
     def __init__(self, source_service: str, event_types: Iterable[str] | None = None,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, **kwargs: Any) -> None:
         self.source_service = source_service
@@ -99,6 +102,17 @@ class EventStreamHandler(Consumer):
             self.queue_consumer.ack_message(message)
             return
         super().handle_message(body, message)
+
+    def handle_undecodable(self, message: Any, reason: str) -> None:
+        """A body that cannot be decoded is parked as it came, bytes and content type."""
+        try:
+            self._publish(message.body, message, self.dead_letter_queue.name, 0, f"Undecodable: {reason}",
+                          declare=[self.dead_letter_queue], raw=True)
+        except Exception:  # noqa: BLE001 - cannot park it now: let the broker redeliver
+            log.exception("could not park an undecodable event; requeueing it")
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
 
     def handle_message_processed(self, message: Any, result: Any = None,
                                  exc_info: Any = None) -> None:
@@ -137,7 +151,7 @@ class EventStreamHandler(Consumer):
         metrics.count_failure(self.queue.name, "parked")
 
     def _publish(self, body: Any, message: Any, routing_key: str, attempts: int, error: str,
-                 declare: list[Queue] | None = None) -> None:
+                 declare: list[Queue] | None = None, raw: bool = False) -> None:
         headers = dict(message.headers or {})
         headers[ATTEMPTS_HEADER] = attempts
         headers[ERROR_HEADER] = error[:1000]
@@ -145,9 +159,12 @@ class EventStreamHandler(Consumer):
         with Connection(self.container.config["AMQP_URI"],
                         transport_options={"confirm_publish": True}) as connection:
             producer = Producer(connection.channel())
-            producer.publish(body, exchange="", routing_key=routing_key, serializer="json",
-                             headers=headers, delivery_mode=2, declare=declare or [],
-                             message_id=message.properties.get("message_id"))
+            encoding: dict[str, Any] = {"serializer": "json"} if not raw else {
+                "content_type": message.content_type or "application/octet-stream",
+                "content_encoding": message.content_encoding or "binary"}
+            producer.publish(body, exchange="", routing_key=routing_key, headers=headers,
+                             delivery_mode=2, declare=declare or [],
+                             message_id=message.properties.get("message_id"), **encoding)
 
 
 event_stream = EventStreamHandler.decorator

@@ -310,6 +310,31 @@ def test_data_scope_limits_every_read_to_what_the_actor_may_view(clients: Any, a
         seller.search.get_invoice_view("inv_does_not_exist")
 
 
+def test_reconciliation_counts_only_invoices_the_actor_may_view(clients: Any, admin: Any,
+                                                                world: World) -> None:
+    # given a seller's contract with a payment, invoiced by a colleague
+    dept = unique("dept")
+    seller_id = unique("sales")
+    seller = clients.as_user(roles=["sales"], sub=seller_id, department=dept)
+    colleague = clients.as_user(roles=["sales"], sub=unique("sales"), department=dept)
+    manager = clients.as_user(roles=["sales_manager"], sub=unique("mgr"), department=dept)
+    customer = world.customer()
+    contract = world.contract(customer["id"], owner_id=seller_id, department_id=dept)
+    payment = world.payment(contract["id"], amount="30000.00")
+    theirs = colleague.invoice.create_invoice(invoice_data(
+        customer["id"], contract_id=contract["id"], payment_ids=[payment["id"]], amount="30000.00"))
+    view_at(admin, theirs)
+    settled(admin)
+
+    # when the seller reconciles the contract, then the colleague's invoice is not there
+    [row] = seller.search.reconciliation(contract_id=contract["id"])
+    assert row["invoiced_amount"] == "0.00" and row["received_amount"] == "30000.00"
+    assert row["payments"][0]["invoice_ids"] == []
+    # while their manager sees it
+    [full] = manager.search.reconciliation(contract_id=contract["id"])
+    assert full["invoiced_amount"] == "30000.00" and full["payments"][0]["invoice_ids"] == [theirs["id"]]
+
+
 @pytest.mark.parametrize(("query", "offending"), [
     ({"filters": [{"field": "$where", "op": "eq", "value": "1"}]}, "query.filters.0.field"),
     ({"filters": [{"field": "title", "op": "$where", "value": "sleep(1000)"}]}, "query.filters.0.op"),

@@ -224,6 +224,16 @@ def test_delegation_hands_the_entry_to_the_delegate_and_keeps_the_original() -> 
         request.approve(person("m1"), "")
 
 
+def test_the_submitter_may_not_delegate_their_own_request_even_as_an_approver() -> None:
+    # given a request whose submitter s1 holds the role that approves its stage
+    request = opened_request(stages=[{"name": "财务", "approvers": ["role:finance"], "mode": "any"}])
+
+    # when s1 hands it to a colleague, then that is forbidden and nothing is recorded
+    with pytest.raises(Forbidden):
+        request.delegate(person("s1", "finance"), "f2", "帮我批")
+    assert not request.pending and request.stages[0]["approvers"] == ["role:finance"]
+
+
 def test_notifications_go_to_stage_approvers_then_submitter_and_cc_on_the_outcome() -> None:
     empty = ApprovalRequest(id="apr_x")
     request = opened_request()

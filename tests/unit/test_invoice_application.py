@@ -231,3 +231,18 @@ def test_a_non_holding_flow_or_a_replicated_older_version_changes_nothing(world:
     assert changed["amount"] == Decimal("500.00") and changed["pending_change"] is None
     with pytest.raises(Forbidden):
         app.replicate_flow(amount_flow(version=3))  # service role only
+
+
+@pytest.mark.parametrize("as_of", [None, 1, 999, "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"])
+def test_an_invoice_out_of_scope_is_not_found_whatever_the_arguments(world: World, as_of: Any) -> None:
+    # given an invoice of another sales user
+    invoice = world.app_as(Actor("s2", "Sue", "west", ("sales",))).create_invoice(values())
+    missing = "inv_missing"
+
+    # when a sales user asks for it at any version or time, then the answer is the one a
+    # missing invoice gets: no oracle for what exists
+    with pytest.raises(NotFound) as hidden:
+        world.app_as(Actor("s1", "Sam", "east", ("sales",))).get_invoice(invoice["id"], as_of=as_of)
+    with pytest.raises(NotFound) as absent:
+        world.app_as(Actor("s1", "Sam", "east", ("sales",))).get_invoice(missing, as_of=as_of)
+    assert str(hidden.value).replace(invoice["id"], "X") == str(absent.value).replace(missing, "X")

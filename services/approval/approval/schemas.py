@@ -10,7 +10,7 @@ from marshmallow import validates_schema
 from approval.domain.flow import APPROVER_PATTERN, MODES, ON_TIMEOUT
 from approval.domain.webhooks import FORMATS, KINDS
 from shared.errors import ValidationError
-from shared.schemas import RAISE, Id, Schema, Text, fields, load, validate
+from shared.schemas import RAISE, Bool, Id, Schema, Text, fields, load, validate
 
 APPROVER_ERROR = "must be 'user:<id>' or 'role:<name>'"
 MAX_COMMENT = 2000
@@ -52,13 +52,13 @@ class FlowChanges(Schema):
     name = Text(200, allow_none=False, min_length=1)
     watched_fields = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
                                  validate=validate.Length(max=100))
-    trigger_on_create = fields.Boolean(strict=True)
+    trigger_on_create = Bool()
     condition = fields.Raw(allow_none=True)
     stages = fields.List(fields.Nested(StageInput), validate=validate.Length(
         min=1, max=20, error="at least one stage (at most 20)"))
     cc = Approvers()
-    active = fields.Boolean(strict=True)
-    hold = fields.Boolean(strict=True)
+    active = Bool()
+    hold = Bool()
 
 
 class FlowInput(FlowChanges):
@@ -69,11 +69,11 @@ class FlowInput(FlowChanges):
         min=1, max=20, error="at least one stage (at most 20)"))
     watched_fields = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
                                  load_default=list, validate=validate.Length(max=100))
-    trigger_on_create = fields.Boolean(strict=True, load_default=False)
+    trigger_on_create = Bool(load_default=False)
     condition = fields.Raw(allow_none=True, load_default=None)
     cc = Approvers()
-    active = fields.Boolean(strict=True, load_default=True)
-    hold = fields.Boolean(strict=True, load_default=True)
+    active = Bool(load_default=True)
+    hold = Bool(load_default=True)
 
 
 def load_flow(data: Any) -> dict[str, Any]:

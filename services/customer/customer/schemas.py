@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.events.envelope import to_wire
 from shared.money import money_str
-from shared.schemas import RAISE, Date, Id, Money, Schema, Text, fields, validate
+from shared.schemas import RAISE, Date, Id, Integer, Money, Schema, Text, fields, validate
 
 
 def Name(max_length: int, *, required: bool = False) -> fields.String:
@@ -70,16 +70,9 @@ class ListCustomersInput(Schema):
         unknown = RAISE
 
     name_contains = Text(200)
-    limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=500))
+    limit = Integer(minimum=1, maximum=500)
     cursor = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
-
-class ReadEventsInput(Schema):
-    class Meta:
-        unknown = RAISE
-
-    after_position = fields.Integer(strict=True, validate=validate.Range(min=0))
-    limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
 
 
 def dump_record(record: Mapping[str, Any]) -> dict[str, Any]:

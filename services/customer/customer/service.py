@@ -14,7 +14,6 @@ from customer.schemas import (
     CustomerInput,
     ListCustomersInput,
     PaymentInput,
-    ReadEventsInput,
     dump_record,
     dump_records,
 )
@@ -22,7 +21,7 @@ from shared import ops
 from shared.auth import Actor, Policy
 from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc
-from shared.schemas import changes_arg, heads_args, id_arg, load, version_arg
+from shared.schemas import ReadEventsInput, changes_arg, heads_args, id_arg, load, version_arg
 
 
 class CustomerService(ops.OpsEndpoints):

@@ -188,11 +188,13 @@ class InvoiceApplication:
 
     def get_invoice(self, invoice_id: str, only_filled: bool = False,
                     as_of: int | str | None = None) -> dict[str, Any]:
+        # scope first, on the current state, whatever the arguments: an invoice the
+        # actor may not see answers exactly as a missing one (no existence oracle)
+        state = self.invoices.state(invoice_id)
+        if state is None:
+            raise NotFound(f"invoice {invoice_id} not found")
+        self._require_scope(state, "view")
         if as_of is None:
-            state = self.invoices.state(invoice_id)
-            if state is None:
-                raise NotFound(f"invoice {invoice_id} not found")
-            self._require_scope(state, "view")
             invoice_dict = state
         else:
             invoice = self._load_at(invoice_id, as_of)

@@ -19,8 +19,10 @@ from shared.money import money_str
 from shared.schemas import (
     EXCLUDE,
     RAISE,
+    Bool,
     Date,
     Id,
+    Integer,
     Money,
     Schema,
     Text,
@@ -186,7 +188,7 @@ class InvoiceTypeChanges(Schema):
 
     label = Text(50, allow_none=False, min_length=1)
     color = fields.String(validate=validate.Regexp(COLOR_PATTERN, error="a colour like #RRGGBB"))
-    active = fields.Boolean(strict=True)
+    active = Bool()
     required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)))
 
 
@@ -200,7 +202,7 @@ class CustomFieldInput(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(CUSTOM_KINDS))
     options = fields.List(Text(100, allow_none=False, min_length=1), load_default=list,
                           validate=validate.Length(max=200))
-    required = fields.Boolean(strict=True, load_default=False)
+    required = Bool(load_default=False)
 
     @validates_schema
     def _select_needs_options(self, data: Mapping[str, Any], **kwargs: Any) -> None:
@@ -215,13 +217,9 @@ class CustomFieldChanges(Schema):
     label = Text(50, allow_none=False, min_length=1)
     options = fields.List(Text(100, allow_none=False, min_length=1),
                           validate=validate.Length(max=200))
-    required = fields.Boolean(strict=True)
-    active = fields.Boolean(strict=True)
+    required = Bool()
+    active = Bool()
 
-
-class ReadEventsInput(Schema):
-    after_position = fields.Integer(strict=True, validate=validate.Range(min=0))
-    limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
 
 
 _CHANGES_SCHEMA = InvoiceInput()
@@ -293,12 +291,12 @@ class FlowRuleInput(Schema):
         unknown = EXCLUDE
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = Integer(minimum=1, required=True)
     created_at = fields.String(allow_none=True, load_default=None)
-    active = fields.Boolean(required=True, strict=True)
-    hold = fields.Boolean(load_default=False, strict=True)
+    active = Bool(required=True)
+    hold = Bool(load_default=False)
     watched_fields = fields.List(fields.String(), load_default=list)
-    trigger_on_create = fields.Boolean(load_default=False, strict=True)
+    trigger_on_create = Bool(load_default=False)
     condition = fields.Raw(allow_none=True, load_default=None)
     condition_kinds = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 

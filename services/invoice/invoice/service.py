@@ -22,7 +22,6 @@ from invoice.schemas import (
     InvoiceInput,
     InvoiceTypeChanges,
     InvoiceTypeInput,
-    ReadEventsInput,
     SettleInput,
     VoidInput,
     dump_invoice,
@@ -36,7 +35,7 @@ from shared.errors import NotFound, ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc, system_rpc
-from shared.schemas import changes_arg, flag_arg, heads_args, id_arg, load, version_arg
+from shared.schemas import ReadEventsInput, changes_arg, flag_arg, heads_args, id_arg, load, version_arg
 
 
 class SCHEMAS:
@@ -199,7 +198,8 @@ class InvoiceService(ops.OpsEndpoints):
         """Internal (service role): the approval outcome, as InvoiceApprovalStatusChanged."""
         if status not in ("none", "pending", "approved", "rejected"):
             raise ValidationError.field("status", "one of none, pending, approved, rejected")
-        return dump_invoice(self._app().record_approval_status(_id(invoice_id), status, request_id))
+        request = None if request_id is None else _id(request_id, "request_id")
+        return dump_invoice(self._app().record_approval_status(_id(invoice_id), status, request))
 
     @rpc
     def settle_change(self, invoice_id: str, request_id: Any, outcome: Any, comment: Any = "",
@@ -279,9 +279,10 @@ def _as_of(value: Any) -> int | str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        if value < 1:
+        version = version_arg(value, "as_of")
+        if not version:
             raise ValidationError.field("as_of", "a version starts at 1")
-        return value
+        return version
     try:
         return parse_timestamp(value)
     except ValueError as exc:

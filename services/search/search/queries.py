@@ -237,8 +237,10 @@ class Queries:
             payments = sorted(self.views.find("payments", {"contract_id": contract["_id"]}),
                               key=lambda p: (str(p.get("received_on")), p["_id"]))
             payments = [p for p in payments if p.get("known")]
-            invoices = [i for i in self.views.find_invoices({"contract_id": contract["_id"]})
-                        if i.get("status") != "void"]  # credit notes negative: net
+            on_contract = list(self.views.find_invoices({"contract_id": contract["_id"]}))
+            hidden = {i["_id"] for i in on_contract if not self.covers(i)}  # not the actor's to see
+            invoices = [i for i in on_contract
+                        if i.get("status") != "void" and i["_id"] not in hidden]  # credit notes negative: net
             result.append({
                 "contract_id": contract["_id"], "contract_number": contract.get("number"),
                 "customer_id": contract.get("customer_id"),
@@ -247,7 +249,8 @@ class Queries:
                 "invoiced_amount": money_str(sum((i["amount"] for i in invoices), Decimal(0))),
                 "payments": [{"id": p["_id"], "amount": money_str(p["amount"]),
                               "received_on": p.get("received_on"),
-                              "invoice_ids": sorted(p.get("invoice_ids") or [])} for p in payments],
+                              "invoice_ids": sorted(set(p.get("invoice_ids") or []) - hidden)}
+                             for p in payments],
             })
         return result
 

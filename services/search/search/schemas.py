@@ -8,10 +8,11 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from shared.errors import ValidationError
+from shared.numbers import parse_number
 from shared.query import Catalog, Condition, FieldSpec, parse_filters, parse_match
 
 MAX_LIMIT = 500
@@ -135,8 +136,8 @@ def decode_cursor(cursor: str, sort: tuple[tuple[str, str], ...], catalog: Catal
             raise bad
         if value is not None and catalog.kind(field) in ("money", "number"):
             try:
-                value = Decimal(str(value))
-            except InvalidOperation:
+                value = parse_number(value)
+            except ValueError:
                 raise bad from None
         values.append(value)
     return values, payload["id"]

@@ -17,7 +17,7 @@ from shared.events.aggregate import Aggregate
 from shared.flow_rules import condition_parts, parse_condition
 from shared.query import Catalog, Condition, parse_filters, parse_match
 
-APPROVER_PATTERN = re.compile(r"^(user|role):[A-Za-z0-9_\-.@:]{1,64}$")
+APPROVER_PATTERN = re.compile(r"(user|role):[A-Za-z0-9_\-.@:]{1,64}\Z")
 MODES = ("any", "all")
 ON_TIMEOUT = ("remind", "escalate", "approve", "reject")
 DEFINITION_KEYS = ("name", "watched_fields", "trigger_on_create", "condition",

@@ -123,7 +123,11 @@ class ApprovalRequest(Aggregate):
         self.record(ev.REQUEST_WITHDRAWN, {"user": person(actor), "comment": comment})
 
     def delegate(self, actor: Actor, to_user_id: str, comment: str) -> None:
+        """Only a current approver who is not the submitter hands their entry on: the
+        submitter would otherwise pick who approves their own change."""
         stage = self._actable_stage(actor)
+        if actor.id == self.submitter.get("id"):
+            raise Forbidden("the submitter of a change may not delegate its approval")
         mine = [e for e in self._my_entries(stage, actor) if e not in satisfied_entries(stage)]
         if not mine:
             raise Conflict("your approver entries in this stage are satisfied already")

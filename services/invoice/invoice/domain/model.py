@@ -203,8 +203,8 @@ class Invoice(Aggregate):
     def set_approval_status(self, status: str, request_id: str | None) -> bool:
         if status not in APPROVAL_STATUSES:
             raise ValueError(f"unknown approval status {status!r}")
-        if status == self.approval_status and request_id == self.approval_request_id:
-            return False
+        if status == self.approval_status and (status == "none" or request_id == self.approval_request_id):
+            return False  # "none" carries no request: none -> none is no change
         self.record(ev.INVOICE_APPROVAL_STATUS_CHANGED,
                      {"from": self.approval_status, "to": status, "request_id": request_id})
         return True

@@ -12,8 +12,8 @@ from shared.errors import ValidationError
 from shared.events.aggregate import Aggregate, is_empty
 from shared.parsing import parse_date, parse_money, parse_number
 
-COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{6}\Z")
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 CUSTOM_KINDS = ("text", "number", "money", "date", "select", "bool")
 MAX_TEXT = 2000
 

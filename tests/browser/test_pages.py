@@ -386,3 +386,18 @@ def test_the_admin_defines_an_approval_flow_in_settings(web: Web, demo: Any, hub
     assert flow["watched_fields"] == ["content"]
     assert flow["stages"][0]["approvers"] == ["role:sales_manager", "user:u-finance"]
     assert "condition" not in flow or not flow["condition"]
+
+
+def test_stats_as_of_a_moment_picked_in_the_filter_form(web: Web, demo: Any) -> None:
+    web.sign_in("finance")
+    web.open(f"/stats?{MARCH}")
+    live = web.css("#stats-count").text
+    picker = web.css("#f-as_of")
+    assert picker.get_attribute("type") == "datetime-local"
+    assert picker.find_element("xpath", "ancestor::label").text.strip()
+    web.driver.execute_script("document.getElementById('f-as_of').value='2020-01-01T00:00:00';")
+    web.css("#apply-filters").click()
+    web.wait(lambda: "as_of=" in web.driver.current_url, "the as_of in the URL")
+    assert live != "0" and web.css("#stats-count").text == "0"
+    assert "2020-01-01T00:00:00" in web.css("#stats-as-of").text
+    assert web.css("#f-as_of").get_attribute("value").startswith("2020-01-01T00:00")

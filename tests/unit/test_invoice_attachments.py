@@ -11,6 +11,7 @@ import pytest
 
 from invoice.domain.attachments import MAX_SIZE, sniff
 from invoice.schemas import AttachmentInput
+from shared.auth import Actor
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.schemas import load
 from tests.support.fakes import InMemoryAttachmentStore
@@ -156,3 +157,25 @@ def test_a_removed_attachment_is_hidden_but_kept_for_auditors(world: AttachWorld
     with pytest.raises(NotFound):
         app.remove_attachment(invoice["id"], "att_missing")
     assert app.verify(invoice["id"])["ok"]
+
+
+def test_get_attachment_gives_the_bytes_within_view_scope_only(world: AttachWorld) -> None:
+    alice = world.app_as(Actor("alice", "Alice", "east", ("sales",)))
+    invoice = alice.create_invoice(values())
+    added = alice.add_attachment(invoice["id"], "scan.pdf", PNG)
+    hidden = alice.add_attachment(invoice["id"], "old.pdf", PDF)
+    alice.remove_attachment(invoice["id"], hidden["attachment_id"])
+
+    found = alice.get_attachment(invoice["id"], added["attachment_id"])
+
+    assert found["content"] == PNG and found["content_type"] == "image/png"
+    assert found["filename"] == "scan.pdf" and found["sha256"] == added["sha256"]
+    for attachment_id in (hidden["attachment_id"], "att_missing"):
+        with pytest.raises(NotFound):
+            alice.get_attachment(invoice["id"], attachment_id)
+    with pytest.raises(NotFound):   # another owner's invoice: as if it did not exist
+        world.app_as(Actor("bob", "Bob", "east", ("sales",))).get_attachment(
+            invoice["id"], added["attachment_id"])
+    del world.files.files[added["attachment_id"]]
+    with pytest.raises(NotFound):
+        alice.get_attachment(invoice["id"], added["attachment_id"])

@@ -251,6 +251,36 @@ class ApprovalRequestDoc(Schema):
     version = fields.Integer()
 
 
+class AttachmentDoc(Schema):
+    attachment_id = fields.String()
+    filename = fields.String()
+    content_type = fields.String(metadata={"description": "decided from the content"})
+    size = fields.Integer()
+    sha256 = fields.String()
+    added_at = fields.String(metadata={"format": "date-time"})
+    added_by = fields.Raw()
+    removed = fields.Boolean()
+
+
+class AttachmentUploadDoc(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "multipart/form-data, at most 10 MB"})
+
+
+class WebhookDoc(Schema):
+    id = fields.String()
+    url = fields.String()
+    events = fields.List(fields.String())
+    format = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    created_by = fields.String()
+
+
+class DeletedDoc(Schema):
+    id = fields.String()
+    deleted = fields.Boolean()
+
+
 class NotificationDoc(Schema):
     id = fields.String()
     kind = fields.String()
@@ -297,5 +327,7 @@ COMPONENTS: dict[str, type[Schema]] = {
     "UninvoicedPage": UninvoicedPageDoc, "Reconciliation": ReconciliationDoc,
     "InvoiceType": InvoiceTypeDoc, "CustomField": CustomFieldDoc, "Flow": FlowDoc,
     "ApprovalRequest": ApprovalRequestDoc, "Notification": NotificationDoc,
+    "Webhook": WebhookDoc, "Deleted": DeletedDoc, "Attachment": AttachmentDoc,
+    "AttachmentUpload": AttachmentUploadDoc,
     "Problem": ProblemDoc, "Health": HealthDoc, "Me": MeDoc,
 }

@@ -115,9 +115,12 @@ class GatewayHttp(HttpRequestHandler):
     def __init__(self, method: str, url: str, auth: str = "required", *,
                  query: Schema | None = None, body: Schema | None = None,
                  status: int = 200, returns: Any = None, tag: str = "",
+                 max_body_bytes: int | None = None, body_media: str = JSON,
                  **kwargs: Any) -> None:
         """``query``: the schema loading the query parameters (``params(request)``);
-        ``body``, ``status``, ``returns``, ``tag``: what the OpenAPI document says."""
+        ``body``, ``status``, ``returns``, ``tag``: what the OpenAPI document says;
+        ``max_body_bytes``: this route's body limit instead of ``MAX_BODY_BYTES``;
+        ``body_media``: the body's media type in the OpenAPI document."""
         if auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {AUTH_MODES}")
         self.auth = auth
@@ -126,6 +129,8 @@ class GatewayHttp(HttpRequestHandler):
         self.status = status
         self.returns = returns
         self.tag = tag
+        self.max_body_bytes = max_body_bytes
+        self.body_media = body_media
         kwargs.setdefault("expected_exceptions", (ServiceError, HttpProblem, ServiceUnavailable))
         super().__init__(method, url, **kwargs)
 
@@ -165,7 +170,7 @@ class GatewayHttp(HttpRequestHandler):
 
     def _admit(self, request: Request) -> None:
         """Refuse before any worker runs: oversize body, bad credentials, bad CSRF."""
-        limit = self.gate.max_body_bytes
+        limit = self.max_body_bytes or self.gate.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise HttpProblem(413, "Content Too Large",
                               f"the body may have at most {limit} bytes")

@@ -77,7 +77,7 @@ def operation(name: str, entrypoint: GatewayHttp, function: Any) -> dict[str, An
     if entrypoint.body is not None:
         body = ref(entrypoint.body) if isinstance(entrypoint.body, str) else entrypoint.body
         op["requestBody"] = {"required": entrypoint.method != "POST" or not name.startswith("decide"),
-                             "content": {"application/json": {"schema": body}}}
+                             "content": {entrypoint.body_media: {"schema": body}}}
     if entrypoint.method == "POST" and entrypoint.status == 201:
         op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                  "schema": {"type": "string", "maxLength": 100},
@@ -97,6 +97,8 @@ def _responses(entrypoint: GatewayHttp) -> dict[str, Any]:
     elif returns == "xlsx":
         content = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
                    {"schema": {"type": "string", "format": "binary"}}}
+    elif returns == "binary":
+        content = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
     elif returns == "html":
         content = {"text/html": {"schema": {"type": "string"}}}
     elif returns is None:

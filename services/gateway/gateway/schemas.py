@@ -59,6 +59,8 @@ class ExportQuery(InvoiceFilters):
 
 class StatsQuery(InvoiceFilters):
     group_by = fields.String(metadata={"description": "comma-separated: type,month"})
+    as_of = fields.String(metadata={"description": "the figures as they stood then: an ISO "
+                                                   "timestamp or an invoice-store position"})
 
 
 class InvoiceGetQuery(Strict):
@@ -134,6 +136,36 @@ class DecisionBody(Schema):
     to_user_id = fields.String(metadata={"description": "delegate only"})
 
 
+class AddApproversBody(Schema):
+    approvers = fields.List(fields.String(), required=True,
+                            metadata={"description": '"user:<id>" or "role:<name>"'})
+    where = fields.String(required=True, metadata={"enum": ["before", "after", "with"]})
+    comment = fields.String()
+
+
+class SendBackBody(Schema):
+    comment = fields.String()
+    to_stage = fields.Integer(allow_none=True,
+                              metadata={"description": "an earlier stage; null → the submitter"})
+
+
+class ResubmitBody(Schema):
+    changes = fields.Dict(allow_none=True, metadata={"description": "revised held values"})
+    comment = fields.String()
+
+
+class ApproveManyBody(Schema):
+    request_ids = fields.List(fields.String(), required=True)
+    comment = fields.String()
+
+
+class WebhookBody(Schema):
+    url = fields.String(required=True)
+    secret = fields.String(required=True, metadata={"description": "8–200 characters"})
+    events = fields.List(fields.String(), required=True)
+    format = fields.String(metadata={"enum": ["json", "wecom", "dingtalk"]})
+
+
 class MarkReadBody(Schema):
     ids = fields.List(fields.String(), required=True)
 
@@ -190,6 +222,8 @@ def builder_conditions(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def as_of_arg(value: str | None) -> int | str | None:
+    """``as_of`` of a query: digits → a version / position, else the timestamp as given
+    (the service names a bad one)."""
     if value is None:
         return None
     return int(value) if value.isdigit() else value

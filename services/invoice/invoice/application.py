@@ -306,6 +306,19 @@ class InvoiceApplication:
         state = self.get_invoice(invoice_id)
         return [a for a in state.get("attachments") or [] if include_removed or not a.get("removed")]
 
+    def get_attachment(self, invoice_id: str, attachment_id: str) -> dict[str, Any]:
+        """One listed attachment with its bytes; view scope like ``get_invoice``; unknown,
+        removed or its file missing → NotFound."""
+        if self.attachments is None:
+            raise RuntimeError("no attachment store configured")
+        state = self.get_invoice(invoice_id)
+        found = [a for a in state.get("attachments") or []
+                 if a.get("attachment_id") == attachment_id and not a.get("removed")]
+        content = self.attachments.get(attachment_id) if found else None
+        if content is None:
+            raise NotFound(f"attachment {attachment_id} of invoice {invoice_id} not found")
+        return dict(found[0], content=content)
+
     def remove_attachment(self, invoice_id: str, attachment_id: str) -> dict[str, Any]:
         """Hide an attachment: InvoiceAttachmentRemoved; the file stays for auditors."""
         return self._edit(invoice_id, None, lambda inv: inv.remove_attachment(attachment_id))

@@ -4,6 +4,7 @@ Every call needs context data ``authorization: "Bearer <JWT>"`` (see docs/rpc.md
 """
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -175,6 +176,15 @@ class InvoiceService(ops.OpsEndpoints):
         """The invoice's attachments (metadata); ``include_removed`` needs ``history.read``."""
         return to_wire(self._app().list_attachments(
             _id(invoice_id), flag_arg(include_removed, "include_removed")))
+
+    @rpc
+    def get_attachment(self, invoice_id: str, attachment_id: Any) -> dict[str, Any]:
+        """One attachment with its content (view scope; unknown or removed → NotFound):
+        ``{attachment_id, filename, content_type, size, sha256, added_at, added_by,
+        removed, content_base64}``."""
+        found = self._app().get_attachment(_id(invoice_id), id_arg(attachment_id, "attachment_id"))
+        content = found.pop("content")
+        return dict(to_wire(found), content_base64=base64.b64encode(content).decode("ascii"))
 
     @rpc
     def remove_attachment(self, invoice_id: str, attachment_id: Any) -> dict[str, Any]:

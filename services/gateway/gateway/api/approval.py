@@ -9,14 +9,21 @@ from gateway.hub import ServiceHub
 from gateway.idempotency import IdempotencyStore
 from gateway.problems import bad_request
 from gateway.schemas import (
+    AddApproversBody,
+    ApproveManyBody,
     DecisionBody,
     FlowGetQuery,
     MarkReadBody,
     NotificationsQuery,
     RequestListQuery,
+    ResubmitBody,
+    SendBackBody,
+    WebhookBody,
 )
 
 TAG = "approval"
+PER_REQUEST = {"type": "object", "additionalProperties": {"type": "object"},
+               "description": 'request id → {"status": …} or {"error": exc_type, "message": …}'}
 
 
 class ApprovalRoutes:
@@ -74,6 +81,64 @@ class ApprovalRoutes:
         else:
             result = getattr(approval, decision)(request_id, comment)
         return resource_response(request, result)
+
+    @route("POST", "/api/approval/requests/<request_id>/add_approvers", body=AddApproversBody(),
+           returns="ApprovalRequest", tag=TAG)
+    def add_approvers(self, request: Request, request_id: str) -> Response:
+        """加签 by a current-stage approver: ``{approvers, where, comment}``, ``where``
+        ``before`` | ``after`` | ``with``."""
+        body = json_object(request)
+        return resource_response(request, self.services.approval.add_approvers(
+            request_id, body.get("approvers"), body.get("where"), body.get("comment", "")))
+
+    @route("POST", "/api/approval/requests/<request_id>/send_back", body=SendBackBody(),
+           returns="ApprovalRequest", tag=TAG)
+    def send_back(self, request: Request, request_id: str) -> Response:
+        """退回: ``{comment, to_stage}``; ``to_stage`` an earlier stage, or absent / null → to
+        the submitter (status ``returned``)."""
+        body = json_object(request) if request.content_length else {}
+        return resource_response(request, self.services.approval.send_back(
+            request_id, body.get("comment", ""), body.get("to_stage")))
+
+    @route("POST", "/api/approval/requests/<request_id>/resubmit", body=ResubmitBody(),
+           returns="ApprovalRequest", tag=TAG)
+    def resubmit(self, request: Request, request_id: str) -> Response:
+        """The submitter resubmits a returned request: ``{changes, comment}``."""
+        body = json_object(request) if request.content_length else {}
+        return resource_response(request, self.services.approval.resubmit(
+            request_id, body.get("changes"), body.get("comment", "")))
+
+    @route("POST", "/api/approval/requests/<request_id>/remind", returns="ApprovalRequest", tag=TAG)
+    def remind(self, request: Request, request_id: str) -> Response:
+        """催办 by the submitter; at most once per interval, else 409."""
+        return resource_response(request, self.services.approval.remind(request_id))
+
+    @route("POST", "/api/approval/requests/approve_many", body=ApproveManyBody(),
+           returns=PER_REQUEST, tag=TAG)
+    def approve_many(self, request: Request) -> Response:
+        """``{request_ids, comment}``: each approved on its own; the per-id outcome."""
+        body = json_object(request)
+        return json_response(self.services.approval.approve_many(
+            body.get("request_ids"), body.get("comment", "")))
+
+    @route("GET", "/api/approval/webhooks", returns=["Webhook"], tag=TAG)
+    def list_webhooks(self, request: Request) -> Response:
+        """Admin: the webhooks (never their secrets)."""
+        return json_response(self.services.approval.list_webhooks())
+
+    @route("POST", "/api/approval/webhooks", status=201, body=WebhookBody(), returns="Webhook",
+           tag=TAG)
+    def define_webhook(self, request: Request) -> Response:
+        """Admin: ``{url, secret, events, format}``."""
+        body = json_object(request)
+        return create(request, self.idempotency, body,
+                      lambda: self.services.approval.define_webhook(body),
+                      lambda hook: f"/api/approval/webhooks/{hook['id']}")
+
+    @route("DELETE", "/api/approval/webhooks/<webhook_id>", returns="Deleted", tag=TAG)
+    def delete_webhook(self, request: Request, webhook_id: str) -> Response:
+        """Admin: stop pushing to a webhook."""
+        return json_response(self.services.approval.delete_webhook(webhook_id))
 
     @route("GET", "/api/notifications", query=NotificationsQuery(), returns=["Notification"], tag=TAG)
     def notifications(self, request: Request) -> Response:

@@ -2,6 +2,9 @@
 stats, calendar, audit. Each route: parse → one service call → render."""
 from __future__ import annotations
 
+import base64
+from urllib.parse import quote
+
 from werkzeug.wrappers import Request, Response
 
 from gateway import export
@@ -20,8 +23,13 @@ from gateway.schemas import (
     as_of_arg,
     search_query,
 )
+from shared.errors import ValidationError
 
 TAG = "invoices"
+MB = 1024 * 1024
+# An attachment may have 10 MB (the invoice service checks the file itself); the form's
+# boundaries and headers get a little more.
+ATTACHMENT_BODY_BYTES = 10 * MB + 64 * 1024
 
 
 class InvoiceRoutes:
@@ -60,6 +68,41 @@ class InvoiceRoutes:
                                                      expected_version=expected_version(request))
         return resource_response(request, invoice)
 
+    @route("POST", "/api/invoices/<invoice_id>/attachments", status=201, body="AttachmentUpload",
+           body_media="multipart/form-data", returns="Attachment", tag=TAG,
+           max_body_bytes=ATTACHMENT_BODY_BYTES)
+    def add_attachment(self, request: Request, invoice_id: str) -> Response:
+        """Upload a file (form field ``file``, at most 10 MB); its type is decided from the
+        content (PDF, OFD, JPEG, PNG)."""
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationError.field("file", "send the file as multipart/form-data field 'file'")
+        content = base64.b64encode(upload.read()).decode("ascii")
+        attachment = self.services.invoice.add_attachment(invoice_id, upload.filename or "", content)
+        return json_response(attachment, 201, {
+            "Location": f"/api/invoices/{invoice_id}/attachments/{attachment['attachment_id']}"})
+
+    @route("GET", "/api/invoices/<invoice_id>/attachments", returns=["Attachment"], tag=TAG)
+    def list_attachments(self, request: Request, invoice_id: str) -> Response:
+        """The invoice's attachments (metadata)."""
+        return json_response(self.services.invoice.list_attachments(invoice_id))
+
+    @route("GET", "/api/invoices/<invoice_id>/attachments/<attachment_id>", returns="binary", tag=TAG)
+    def get_attachment(self, request: Request, invoice_id: str, attachment_id: str) -> Response:
+        """Download one attachment (its stored type; ``Content-Disposition: attachment``)."""
+        found = self.services.invoice.get_attachment(invoice_id, attachment_id)
+        disposition = f"attachment; filename*=UTF-8''{quote(found['filename'])}"
+        return Response(base64.b64decode(found["content_base64"]), content_type=found["content_type"],
+                        headers={"Content-Disposition": disposition,
+                                 "X-Content-Type-Options": "nosniff", "ETag": f'"{found["sha256"]}"'})
+
+    @route("DELETE", "/api/invoices/<invoice_id>/attachments/<attachment_id>", returns="Invoice",
+           tag=TAG)
+    def remove_attachment(self, request: Request, invoice_id: str, attachment_id: str) -> Response:
+        """Hide an attachment (kept for auditors); answers the invoice."""
+        return resource_response(request, self.services.invoice.remove_attachment(invoice_id,
+                                                                                   attachment_id))
+
     @route("GET", "/api/invoices/<invoice_id>/history", returns=["HistoryEntry"], tag=TAG)
     def invoice_history(self, request: Request, invoice_id: str) -> Response:
         """Who changed what, when."""
@@ -93,17 +136,21 @@ class InvoiceRoutes:
 
     @route("GET", "/api/stats", query=StatsQuery(), returns="Stats", tag=TAG)
     def stats(self, request: Request) -> Response:
-        """Counts and sums grouped by ``group_by`` (``type,month`` …)."""
+        """Counts and sums grouped by ``group_by`` (``type,month`` …); ``as_of``: as they
+        stood then (a timestamp or a position; the answer names it in ``as_of``)."""
         args = params(request)
         group_by = [g.strip() for g in str(args.get("group_by") or "type").split(",") if g.strip()]
-        return json_response(self.services.search.stats(search_query(args, paged=False), group_by))
+        return json_response(self.services.search.stats(search_query(args, paged=False), group_by,
+                                                        as_of=as_of_arg(args.get("as_of"))))
 
     @route("GET", "/api/calendar/<int:year>/<int:month>", query=StatsQuery(),
            returns=["CalendarDay"], tag=TAG)
     def calendar(self, request: Request, year: int, month: int) -> Response:
-        """Per day of the month: ``{date, count, amount}``."""
-        query = search_query(params(request), paged=False)
-        return json_response(self.services.search.calendar(year, month, query))
+        """Per day of the month: ``{date, count, amount}``; with ``as_of``, ``{days: [...],
+        as_of: {...}}`` as they stood then."""
+        args = params(request)
+        return json_response(self.services.search.calendar(
+            year, month, search_query(args, paged=False), as_of=as_of_arg(args.get("as_of"))))
 
     @route("GET", "/api/audit/verify", query=VerifyQuery(), returns="Verification", tag="audit")
     def verify(self, request: Request) -> Response:

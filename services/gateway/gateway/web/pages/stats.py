@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from gateway.schemas import as_of_arg
 from gateway.web.page import Page
 from gateway.web.pages.invoices import _totals_query, filter_context
 from gateway.web.query import ListQuery
@@ -42,11 +43,16 @@ def stats_page(page: Page) -> Response:
     start, end = _default_period()
     query.params.setdefault("issued_from", start)
     query.params.setdefault("issued_to", end)
+    as_of_input = str(page.request.args.get("as_of") or "").strip()
     errors = None
     try:
-        stats = page.rpc.search.stats(_totals_query(query), group_by=["month", "type"])
+        stats = page.rpc.search.stats(_totals_query(query), group_by=["month", "type"],
+                                      as_of=as_of_arg(as_of_input or None))
     except ValidationError as exc:
         errors, stats = exc.messages, {"rows": [], "total": {"count": 0, "amount": "0.00"}}
+    if stats.get("as_of") and not as_of_input.isdigit():
+        # the picker (datetime-local, UTC) shows the moment the search service understood
+        as_of_input = str(stats["as_of"]["timestamp"])[:19]
     context = filter_context(page, query)
     months = sorted({r["month"] for r in stats["rows"]} |
                     set(months_between(query.params["issued_from"], query.params["issued_to"])))
@@ -54,7 +60,7 @@ def stats_page(page: Page) -> Response:
     cells = {(r["month"], r["type"]): r for r in stats["rows"]}
     return page.render("stats.html", stats=stats, months=months, type_keys=type_keys,
                        cells=cells, chart=chart(months, type_keys, cells, context["types"]),
-                       errors=errors, **context)
+                       errors=errors, as_of_input=as_of_input, **context)
 
 
 def chart(months: list[str], type_keys: list[str], cells: dict[tuple[str, str], Any],

@@ -53,3 +53,18 @@ def test_eight_writers_editing_one_customer_without_expected_version_never_see_a
 
     assert conflicts == []
     assert admin.customer.get_customer(customer["id"])["version"] == 1 + WRITERS * EDITS
+
+
+def test_eight_writers_on_one_invoice_served_by_two_instances_never_see_a_conflict(
+        system: Any, clients: Any, world: World, admin: Any) -> None:
+    second = system.start("invoice")  # writers in two processes race; the retries settle it
+    try:
+        invoice = admin.invoice.create_invoice(invoice_data(world.customer()["id"]))
+
+        conflicts = race(writers(clients, ["admin"]),
+                         lambda hub, text: hub.invoice.update_field(invoice["id"], "content", text))
+
+        assert conflicts == []
+        assert admin.invoice.get_invoice(invoice["id"])["version"] == 1 + WRITERS * EDITS
+    finally:
+        second.stop()

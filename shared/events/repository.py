@@ -19,6 +19,8 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.events.aggregate import Aggregate
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
+from shared.idempotency import IdempotencyKey, KeyRecord
+from shared.idempotency_store import MongoIdempotencyKeys
 from shared.mongo import CODEC_OPTIONS
 
 A = TypeVar("A", bound=Aggregate)
@@ -35,6 +37,7 @@ class AggregateRepository(Generic[A]):
     def __init__(self, store: EventStore, states: Collection[Any]) -> None:
         self.store = store
         self.states = states
+        self.keys = MongoIdempotencyKeys(states.database)
 
     def load(self, aggregate_id: str) -> A:
         events = self.store.stream(aggregate_id)
@@ -42,9 +45,13 @@ class AggregateRepository(Generic[A]):
             raise NotFound(f"{self.aggregate_type.STREAM_TYPE} {aggregate_id} not found")
         return self.aggregate_type.replay(aggregate_id, events)  # type: ignore[return-value]
 
-    def save(self, aggregate: A, meta: Metadata) -> list[dict[str, Any]]:
-        """Append the pending events and write the state; then apply them to ``aggregate``."""
+    def save(self, aggregate: A, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append the pending events and write the state; then apply them to ``aggregate``.
+        With ``key``, store it in the same transaction (KeyTaken if another call has it)."""
         def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
+            if key is not None:  # first: a racing second call fails here, nothing written
+                self.keys.claim_in(session, key, aggregate.id)
             # Fold onto a copy: the transaction may be retried with fresh envelopes.
             after = copy.deepcopy(aggregate)
             for envelope in envelopes:
@@ -61,6 +68,10 @@ class AggregateRepository(Generic[A]):
             aggregate.apply(envelope)
         aggregate.pending.clear()
         return envelopes
+
+    def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
+        """What an earlier save with this idempotency key stored, if one did."""
+        return self.keys.find(key)
 
     # -- auditing --------------------------------------------------------------------
     def state_breaks(self, aggregate_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:

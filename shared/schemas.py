@@ -14,10 +14,12 @@ from marshmallow import ValidationError as SchemaError
 
 from shared.dates import parse_date, parse_timestamp
 from shared.errors import ValidationError
+from shared.idempotency import MAX_KEY_LENGTH as MAX_IDEMPOTENCY_KEY
 from shared.money import money_str, parse_money
 
 __all__ = ["EXCLUDE", "RAISE", "Schema", "fields", "validate", "load", "Money", "Date",
-           "Text", "Id", "Timestamp", "Bool", "Integer", "check_keys", "MAX_INT"]
+           "Text", "Id", "Timestamp", "Bool", "Integer", "check_keys", "MAX_INT",
+           "IdempotencyKey"]
 
 # MongoDB stores integers in 64 bits: a larger one fails deep inside the driver.
 MAX_INT = 2 ** 63 - 1
@@ -94,6 +96,17 @@ def Text(max_length: int, *, required: bool = False, allow_none: bool = True,
 def Id(*, required: bool = False, allow_none: bool = True) -> fields.String:
     return fields.String(required=required, allow_none=allow_none,
                          validate=validate.Regexp(ID_PATTERN, error="not a valid id"))
+
+
+def _printable(value: str) -> None:
+    if not value.isprintable():
+        raise SchemaError("must be printable characters")
+
+
+def IdempotencyKey() -> fields.String:
+    """A create's ``idempotency_key`` (shared.idempotency): 1 to 100 printable characters."""
+    return fields.String(allow_none=True, validate=[
+        validate.Length(min=1, max=MAX_IDEMPOTENCY_KEY), _printable])
 
 
 class ReadEventsInput(Schema):

@@ -21,6 +21,8 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.events.aggregate import Aggregate
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
+from shared.idempotency import IdempotencyKey, KeyRecord
+from shared.idempotency_store import MongoIdempotencyKeys
 from shared.mongo import CODEC_OPTIONS
 
 A = TypeVar("A", bound=Aggregate)
@@ -37,6 +39,7 @@ class AggregateRepository(Generic[A]):
     def __init__(self, store: EventStore, states: Collection[Any]) -> None:
         self.store = store
         self.states = states
+        self.keys = MongoIdempotencyKeys(states.database)
 
     def load(self, aggregate_id: str) -> A:
         events = self.store.stream(aggregate_id)
@@ -44,9 +47,13 @@ class AggregateRepository(Generic[A]):
             raise NotFound(f"{self.aggregate_type.STREAM_TYPE} {aggregate_id} not found")
         return self.aggregate_type.replay(aggregate_id, events)  # type: ignore[return-value]
 
-    def save(self, aggregate: A, meta: Metadata) -> list[dict[str, Any]]:
-        """Append the pending events and write the state; then apply them to ``aggregate``."""
+    def save(self, aggregate: A, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append the pending events and write the state; then apply them to ``aggregate``.
+        With ``key``, store it in the same transaction (KeyTaken if another call has it)."""
         def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
+            if key is not None:  # first: a racing second call fails here, nothing written
+                self.keys.claim_in(session, key, aggregate.id)
             # Fold onto a copy: the transaction may be retried with fresh envelopes.
             after = copy.deepcopy(aggregate)
             for envelope in envelopes:
@@ -63,6 +70,10 @@ class AggregateRepository(Generic[A]):
             aggregate.apply(envelope)
         aggregate.pending.clear()
         return envelopes
+
+    def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
+        """What an earlier save with this idempotency key stored, if one did."""
+        return self.keys.find(key)
 
     # -- auditing --------------------------------------------------------------------
     def state_breaks(self, aggregate_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -144,14 +155,14 @@ TURNS = Turns()
 
 def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
                     save: Callable[[A], Any], expected_version: int | None,
-                    key: str | None = None) -> A:
+                    record_id: str | None = None) -> A:
     """Load, check ``expected_version``, decide, save. Without ``expected_version`` the
     caller asked for "apply to the latest": a race is decided again on the new state,
     up to SAVE_ATTEMPTS tries, with a jittered back-off (5 ms doubling, ~0.6 s in all)
     so losers do not collide in lockstep; with it, the conflict is the answer. With
-    ``key`` (the record's id) the writers of that record in this process take turns
+    ``record_id`` the writers of that record in this process take turns
     (``Turns``), so only writers in other instances can make a try fail."""
-    with TURNS.of(key) if key is not None else contextlib.nullcontext():
+    with TURNS.of(record_id) if record_id is not None else contextlib.nullcontext():
         for attempt in range(SAVE_ATTEMPTS):
             aggregate = load()
             if expected_version is not None and expected_version != aggregate.version:

@@ -10,6 +10,7 @@ from customer.domain.model import Customer
 from customer.ports import CustomerRepository
 from shared.errors import ConcurrencyConflict, NotFound, ValidationError
 from shared.events.envelope import Metadata
+from shared.idempotency import KeyTaken, split_key
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
 
@@ -80,3 +81,20 @@ class CustomerRepositoryContract:
         with pytest.raises(ValidationError) as error:
             repository.page(None, 10, "not-a-cursor")
         assert "cursor" in error.value.messages
+
+    def test_an_idempotency_key_is_stored_with_its_customer_and_refuses_a_second_save_whole(
+            self, repository: CustomerRepository) -> None:
+        key, _ = split_key(f"u-{uuid.uuid4().hex}", "create_customer", {"idempotency_key": "k"})
+        assert key is not None and repository.created_with(key) is None
+        first = new_customer("幂等客户")
+        repository.save(first, META, key)
+
+        second = new_customer("幂等客户")
+        with pytest.raises(KeyTaken):
+            repository.save(second, META, key)
+
+        stored = repository.created_with(key)
+        assert stored is not None and (stored.record_id, stored.fingerprint) == (first.id, key.fingerprint)
+        assert repository.get(second.id) is None
+        with pytest.raises(NotFound):
+            repository.load(second.id)

@@ -11,6 +11,7 @@ from invoice.domain.model import Invoice
 from invoice.ports import InvoiceRepository
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events.envelope import Metadata, StreamHead, chain_breaks
+from shared.idempotency import KeyTaken, split_key
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
 
@@ -138,3 +139,43 @@ class InvoiceRepositoryContract:
             repository.save_together(original, clash, META)
         assert repository.load(original.id).version == 2
         assert repository.state(clash.id) is None
+
+    def test_an_idempotency_key_is_stored_with_its_invoice_and_refuses_a_second_save_whole(
+            self, repository: InvoiceRepository) -> None:
+        key, _ = split_key(f"u-{uuid.uuid4().hex}", "create_invoice", {"idempotency_key": "k"})
+        assert key is not None and repository.created_with(key) is None
+        first = new_invoice()
+        repository.save(first, META, key)
+
+        second = new_invoice()
+        with pytest.raises(KeyTaken):
+            repository.save(second, META, key)
+
+        stored = repository.created_with(key)
+        assert stored is not None and (stored.record_id, stored.fingerprint) == (first.id, key.fingerprint)
+        assert repository.state(second.id) is None and repository.events(second.id) == []
+
+    def test_a_credit_notes_key_is_stored_in_the_same_transaction_as_both_streams(
+            self, repository: InvoiceRepository) -> None:
+        key, _ = split_key(f"u-{uuid.uuid4().hex}", "create_credit_note", {"idempotency_key": "k"})
+        assert key is not None
+        original = new_invoice()
+        repository.save(original, META)
+
+        def note_of(invoice: Invoice) -> Invoice:
+            note = Invoice.create(f"inv_{uuid.uuid4().hex}", f"INV-T-{uuid.uuid4().hex[:12]}",
+                                  {"title": "红字", "type": "receipt", "amount": Decimal("-1.00"),
+                                   "issued_on": "2026-05-02", "customer_id": "cus_1"},
+                                  credits={"invoice_id": invoice.id, "reason": "折让"})
+            invoice.issue_credit(note.id, Decimal("1.00"), None, "折让")
+            return note
+
+        note = note_of(original)
+        repository.save_together(original, note, META, key)
+        again = repository.load(original.id)
+        second = note_of(again)
+        with pytest.raises(KeyTaken):
+            repository.save_together(again, second, META, key)
+
+        assert repository.created_with(key).record_id == note.id  # type: ignore[union-attr]
+        assert repository.load(original.id).version == 2 and repository.state(second.id) is None

@@ -3,9 +3,13 @@ restarts, kept in the gateway's own database."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.support.factories import customer_data, invoice_data
+import pytest
+from pymongo import MongoClient
+
+from tests.support.factories import World, contract_data, customer_data, invoice_data, payment_data
 from tests.support.gateway import Api, GatewayProcess, problem
 
 
@@ -96,3 +100,31 @@ def test_a_key_holds_across_two_gateway_instances_and_a_restart(
     assert replayed.status_code == 200 and replayed.json()["id"] == created.json()["id"]
     assert after_restart.status_code == 200 and after_restart.json()["id"] == created.json()["id"]
     assert reused.status_code == 409
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/customers", lambda world: customer_data()),
+    ("/api/contracts", lambda world: contract_data(world.customer()["id"])),
+    ("/api/payments", lambda world: payment_data(world.contract(world.customer()["id"])["id"])),
+    ("/api/invoices", lambda world: invoice_data(world.customer()["id"])),
+])
+def test_a_retry_after_the_gateway_died_mid_request_gets_the_record_the_service_made(
+        api: Api, world: World, mongo_server: Any, path: str, body: Any) -> None:
+    """The gateway's key says "still running" (its first request died after the service
+    created, before the result was stored); the retry 60 s later runs the call again,
+    and the service's own key (the header, passed down) answers with the same record."""
+    data, headers = body(world), {"Idempotency-Key": key()}
+    created = api.post(path, json=data, headers=headers)
+    client: MongoClient[Any] = MongoClient(mongo_server.url)
+    try:
+        abandoned = client["e2e_gateway"]["idempotency"].update_one(
+            {"key": headers["Idempotency-Key"]},
+            {"$set": {"state": "pending", "claimed_at": datetime.now(UTC) - timedelta(minutes=2)},
+             "$unset": {"status": "", "body": "", "location": ""}})
+    finally:
+        client.close()
+
+    retried = api.post(path, json=data, headers=headers)
+
+    assert created.status_code == 201 and abandoned.modified_count == 1
+    assert retried.status_code in (200, 201) and retried.json()["id"] == created.json()["id"]

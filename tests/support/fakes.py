@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import bisect
 import copy
+import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from approval.domain.flow import Flow
 from customer.adapters.customers import decode_cursor, encode_cursor
-from customer.domain.model import Customer
+from customer.domain.model import Contract, Customer, Payment, Record
 from invoice.domain.events import STREAM_INVOICE
 from invoice.domain.model import ACTIVE, Invoice
 from invoice.domain.settings import Setting, setting_stream
@@ -20,6 +21,7 @@ from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events.aggregate import Aggregate
 from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.store import build_envelopes
+from shared.idempotency import IdempotencyKey, KeyRecord, KeyTaken
 
 
 class InMemoryEventLog:
@@ -61,15 +63,41 @@ class InMemoryEventLog:
         return {"ok": not broken, "checked": checker.checked, "broken": broken}
 
 
+class FakeIdempotencyKeys:
+    """The ``idempotency_keys`` collection: a key is stored once (KeyTaken after)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, KeyRecord] = {}
+
+    def find(self, key: IdempotencyKey) -> KeyRecord | None:
+        return self.records.get(key.scope_id)
+
+    def claim(self, key: IdempotencyKey | None, record_id: str) -> None:
+        if key is None:
+            return
+        if key.scope_id in self.records:
+            raise KeyTaken(key.scope_id)
+        self.records[key.scope_id] = KeyRecord(record_id, key.fingerprint, utc_now_dt())
+
+
+def utc_now_dt() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 A = TypeVar("A", bound=Aggregate)
 
 
 def save_aggregate(log: InMemoryEventLog, aggregate: A, meta: Metadata,
-                   write_state: Callable[[A], None]) -> list[dict[str, Any]]:
+                   write_state: Callable[[A], None],
+                   keys: FakeIdempotencyKeys | None = None,
+                   key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
     """What every fake repository's ``save`` does, as AggregateRepository.save does on
-    MongoDB: append the pending events, hand the folded result to ``write_state`` inside
-    the append (raising there aborts it), then apply them to ``aggregate``."""
+    MongoDB: append the pending events, store ``key`` and hand the folded result to
+    ``write_state`` inside the append (raising there aborts it), then apply them to
+    ``aggregate``."""
     def also(_: Any, envelopes: list[dict[str, Any]]) -> None:
+        if keys is not None:
+            keys.claim(key, aggregate.id)
         after = copy.deepcopy(aggregate)
         for envelope in envelopes:
             after.apply(envelope)
@@ -87,6 +115,7 @@ class FakeInvoiceRepository:
     def __init__(self, log: InMemoryEventLog) -> None:
         self.log = log
         self.states: dict[str, dict[str, Any]] = {}
+        self.keys = FakeIdempotencyKeys()
         self._numbers = itertools.count(1)
 
     def load(self, invoice_id: str, up_to_version: int | None = None,
@@ -98,7 +127,8 @@ class FakeInvoiceRepository:
             raise NotFound(f"invoice {invoice_id} not found")
         return Invoice.replay(invoice_id, events)
 
-    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
+    def save(self, invoice: Invoice, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
         def write_state(after: Invoice) -> None:
             fields = after.fields
             if after.status == ACTIVE and fields.get("invoice_no") and \
@@ -106,16 +136,26 @@ class FakeInvoiceRepository:
                 raise Conflict({"invoice_no": [f"{fields['invoice_no']!r} is already used"]})
             self.states[after.id] = after.to_dict()
 
-        return save_aggregate(self.log, invoice, meta, write_state)
+        keys = dict(self.keys.records)
+        try:
+            return save_aggregate(self.log, invoice, meta, write_state, self.keys, key)
+        except Exception:
+            self.keys.records = keys  # as a transaction would
+            raise
 
-    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
-        events, states = list(self.log.events), copy.deepcopy(self.states)
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata,
+                      key: IdempotencyKey | None = None) -> None:
+        events, states, keys = list(self.log.events), copy.deepcopy(self.states), dict(self.keys.records)
         try:
             self.save(first, meta)
-            self.save(second, meta)
+            self.save(second, meta, key)
         except Exception:
             self.log.events[:], self.states = events, states  # as a transaction would
+            self.keys.records = keys
             raise
+
+    def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
+        return self.keys.find(key)
 
     def with_attachments(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(s) for s in self.states.values() if s.get("attachments")]
@@ -178,24 +218,31 @@ class FakeSettingsRepository:
 class FakeCustomerRepository:
     """Customers: streams in the log plus their state, searched like the adapter's."""
 
-    def __init__(self, log: InMemoryEventLog) -> None:
+    record_type: type[Record] = Customer
+
+    def __init__(self, log: InMemoryEventLog, keys: FakeIdempotencyKeys | None = None) -> None:
         self.log = log
         self.states: dict[str, dict[str, Any]] = {}
+        self.keys = keys or FakeIdempotencyKeys()  # the customer database's one collection
 
-    def load(self, customer_id: str) -> Customer:
-        events = self.log.stream(customer_id)
-        if events and events[0]["stream_type"] != Customer.STREAM_TYPE:
-            raise NotFound(f"customer {customer_id} not found")
-        return Customer.replay(customer_id, events)
+    def load(self, record_id: str) -> Any:
+        events = self.log.stream(record_id)
+        if events and events[0]["stream_type"] != self.record_type.STREAM_TYPE:
+            raise NotFound(f"{self.record_type.STREAM_TYPE} {record_id} not found")
+        return self.record_type.replay(record_id, events)
 
-    def save(self, customer: Customer, meta: Metadata) -> list[dict[str, Any]]:
-        def write_state(after: Customer) -> None:
+    def save(self, record: Record, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        def write_state(after: Record) -> None:
             self.states[after.id] = after.to_dict()
 
-        return save_aggregate(self.log, customer, meta, write_state)
+        return save_aggregate(self.log, record, meta, write_state, self.keys, key)
 
-    def get(self, customer_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.states.get(customer_id))
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.states.get(record_id))
+
+    def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
+        return self.keys.find(key)
 
     def page(self, name_contains: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
         after = decode_cursor(cursor) if cursor else ""
@@ -206,6 +253,21 @@ class FakeCustomerRepository:
         items = [copy.deepcopy(s) for _, s in matching[:limit]]
         next_cursor = encode_cursor(matching[limit - 1][0]) if len(matching) > limit else None
         return {"items": items, "next_cursor": next_cursor}
+
+
+class FakeContractRepository(FakeCustomerRepository):
+    """Contracts (numbers unique), stored like customers."""
+
+    record_type = Contract
+
+    def number_taken(self, number: str) -> bool:
+        return any(s["number"] == number for s in self.states.values())
+
+
+class FakePaymentRepository(FakeCustomerRepository):
+    """Payments received, stored like customers."""
+
+    record_type = Payment
 
 
 class FakeFlowRepository:

@@ -134,13 +134,13 @@ class InterferingRepository(FakeInvoiceRepository):
 
     interfered = False
 
-    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
+    def save(self, invoice: Invoice, meta: Metadata, key: Any = None) -> list[dict[str, Any]]:
         if invoice.version > 0 and not self.interfered:
             self.interfered = True
             other = self.load(invoice.id)
             other.change({"courier": "EMS"})
             super().save(other, meta)
-        return super().save(invoice, meta)
+        return super().save(invoice, meta, key)
 
 
 def test_without_expected_version_a_lost_race_is_decided_again_on_the_latest_state(world: World) -> None:

@@ -81,7 +81,7 @@ class FlowApplication:
 
         flow = decide_and_save(lambda: self.flows.load(flow_id), decide,
                                lambda changed: self.flows.save(changed, self._meta()),
-                               expected_version, key=flow_id)
+                               expected_version, record_id=flow_id)
         self._replicate(flow)
         return flow.to_dict()
 
@@ -183,7 +183,7 @@ class RequestApplication:
         # domain's rule), and a request that does not exist with NotFound (the load).
         request = decide_and_save(lambda: self.requests.load(request_id), decide,
                                   lambda changed: self.requests.save(changed, self._meta()), None,
-                                  key=request_id)
+                                  record_id=request_id)
         return request.to_dict()
 
     # -- reading ---------------------------------------------------------------------
@@ -251,7 +251,7 @@ class TimeoutApplication:
 
         decide_and_save(lambda: self.requests.load(request_id), decide,
                         lambda changed: self.requests.save(changed, metadata_for(TIMER_ACTOR)), None,
-                        key=request_id)
+                        record_id=request_id)
         return bool(decided and decided[-1])
 
 

@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from customer.domain.history import history_lines
-from customer.domain.model import Contract, Customer, number_taken
-from customer.ports import ContractRepository, CustomerRepository, EventLog, PaymentRepository
+from customer.domain.model import Contract, Customer, Record, number_taken
+from customer.ports import (
+    ContractRepository,
+    CustomerRepository,
+    EventLog,
+    PaymentRepository,
+    Records,
+)
 from shared.auth import Actor, Policy
 from shared.errors import NotFound, ValidationError
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import decide_and_save
+from shared.idempotency import IdempotencyKey, KeyTaken, earlier_record, split_key
 
 T = TypeVar("T")
 WRITE, READ, RECORD_PAYMENT, HISTORY = ("customer.write", "customer.read", "payment.record",
@@ -40,10 +47,13 @@ class CustomerApplication:
 
     # -- customers -------------------------------------------------------------------
     def create_customer(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """With ``idempotency_key`` in ``values``: the customer that key created, if any."""
         self.policy.require(self.actor, WRITE)
+        key, values = split_key(self.actor.id, "create_customer", values)
+        if (earlier := self._created_earlier(self.customers, key)) is not None:
+            return earlier
         customer = Customer.create(new_id("cus"), self._owned(values))
-        self.customers.save(customer, self._meta())
-        return customer.to_dict()
+        return self._save_new(self.customers, customer, key)
 
     def update_customer(self, customer_id: str, changes: Mapping[str, Any],
                         expected_version: int | None) -> dict[str, Any]:
@@ -52,7 +62,7 @@ class CustomerApplication:
         customer = decide_and_save(lambda: self.customers.load(customer_id),
                                    lambda loaded: loaded.change(changes),
                                    lambda changed: self.customers.save(changed, self._meta()),
-                                   expected_version, key=customer_id)
+                                   expected_version, record_id=customer_id)
         return customer.to_dict()
 
     def get_customer(self, customer_id: str) -> dict[str, Any]:
@@ -67,12 +77,14 @@ class CustomerApplication:
     # -- contracts -------------------------------------------------------------------
     def create_contract(self, values: Mapping[str, Any]) -> dict[str, Any]:
         self.policy.require(self.actor, WRITE)
+        key, values = split_key(self.actor.id, "create_contract", values)
+        if (earlier := self._created_earlier(self.contracts, key)) is not None:
+            return earlier
         customer = self._linked(self.customers.load, "customer_id", values["customer_id"])
         if self.contracts.number_taken(values["number"]):
             raise number_taken(values["number"])
         contract = customer.open_contract(new_id("con"), self._owned(values))
-        self.contracts.save(contract, self._meta())
-        return contract.to_dict()
+        return self._save_new(self.contracts, contract, key)
 
     def get_contract(self, contract_id: str) -> dict[str, Any]:
         self.policy.require(self.actor, READ)
@@ -86,10 +98,12 @@ class CustomerApplication:
     # -- payments --------------------------------------------------------------------
     def record_payment(self, values: Mapping[str, Any]) -> dict[str, Any]:
         self.policy.require(self.actor, RECORD_PAYMENT)
+        key, values = split_key(self.actor.id, "record_payment", values)
+        if (earlier := self._created_earlier(self.payments, key)) is not None:
+            return earlier
         contract: Contract = self._linked(self.contracts.load, "contract_id", values["contract_id"])
         payment = contract.receive_payment(new_id("pay"), values)
-        self.payments.save(payment, self._meta())
-        return payment.to_dict()
+        return self._save_new(self.payments, payment, key)
 
     def get_payment(self, payment_id: str) -> dict[str, Any]:
         self.policy.require(self.actor, READ)
@@ -145,6 +159,28 @@ class CustomerApplication:
         return report
 
     # -- helpers ---------------------------------------------------------------------
+    def _save_new(self, records: Records, record: Record, key: IdempotencyKey | None
+                  ) -> dict[str, Any]:
+        """Save a new record with its idempotency key; a racing call that stored the
+        key first wins and its record is the answer."""
+        try:
+            records.save(record, self._meta(), key)
+        except KeyTaken:
+            earlier = self._created_earlier(records, key)
+            if earlier is None:
+                raise AssertionError("an idempotency key was taken but is not stored") from None
+            return earlier
+        return record.to_dict()
+
+    @staticmethod
+    def _created_earlier(records: Records, key: IdempotencyKey | None) -> dict[str, Any] | None:
+        """The record an earlier call with ``key`` created (as it is now), or None;
+        Conflict naming ``idempotency_key`` if that call's payload was another."""
+        record_id = None if key is None else earlier_record(records.created_with(key), key)
+        if record_id is None:
+            return None
+        return _found(records.get(record_id), "record", record_id)
+
     def _owned(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Default owner and department: the actor and the actor's department."""
         values = dict(values)

@@ -13,6 +13,7 @@ from customer.adapters.payments import MongoPaymentRepository
 from customer.domain.events import upcasters
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
+from shared.idempotency_store import MongoIdempotencyKeys
 
 
 @dataclass
@@ -33,6 +34,7 @@ class CustomerStore(EventStoreProvider):
     def ensure_indexes(self, db: Database[Any]) -> None:
         for repository in (MongoCustomerRepository, MongoContractRepository, MongoPaymentRepository):
             repository.ensure_indexes(db)
+        MongoIdempotencyKeys.ensure_indexes(db)
 
     def build(self, db: Database[Any], store: EventStore) -> CustomerStorage:
         return CustomerStorage(customers=MongoCustomerRepository(db, store),

@@ -5,6 +5,7 @@ from typing import Any, Protocol
 
 from customer.domain.model import Contract, Customer, Payment
 from shared.events.envelope import Metadata
+from shared.idempotency import IdempotencyKey, KeyRecord
 
 
 class StateAudit(Protocol):
@@ -13,12 +14,28 @@ class StateAudit(Protocol):
         ``[{invoice_id, version, reason}]`` (``invoice_id`` names the stream)."""
 
 
-class CustomerRepository(StateAudit, Protocol):
+class Records(Protocol):
+    """What an idempotent create needs of a repository (shared.idempotency)."""
+
+    def save(self, record: Any, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append a record's events with its state and ``key`` (naming this record) in
+        one transaction; KeyTaken when another call stored ``key`` first."""
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        """The current state, or None."""
+
+    def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
+        """What the save that stored this idempotency key recorded, if one did."""
+
+
+class CustomerRepository(StateAudit, Records, Protocol):
     def load(self, customer_id: str) -> Customer:
         """The customer as its events fold; NotFound when there is none."""
 
-    def save(self, customer: Customer, meta: Metadata) -> list[dict[str, Any]]:
-        """Append the pending events atomically with the state document;
+    def save(self, customer: Customer, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append the pending events atomically with the state document (and ``key``);
         ConcurrencyConflict if the stream moved since it was loaded."""
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
@@ -29,12 +46,13 @@ class CustomerRepository(StateAudit, Protocol):
         ``cursor`` is a ``next_cursor`` from an earlier page (ValidationError if not)."""
 
 
-class ContractRepository(StateAudit, Protocol):
+class ContractRepository(StateAudit, Records, Protocol):
     def load(self, contract_id: str) -> Contract:
         """The contract as its events fold; NotFound when there is none."""
 
-    def save(self, contract: Contract, meta: Metadata) -> list[dict[str, Any]]:
-        """Append with the state document; Conflict if the number is taken."""
+    def save(self, contract: Contract, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append with the state document (and ``key``); Conflict if the number is taken."""
 
     def get(self, contract_id: str) -> dict[str, Any] | None:
         """The current state, or None."""
@@ -46,9 +64,10 @@ class ContractRepository(StateAudit, Protocol):
         """The customer's contracts, oldest first."""
 
 
-class PaymentRepository(StateAudit, Protocol):
-    def save(self, payment: Payment, meta: Metadata) -> list[dict[str, Any]]:
-        """Append with the state document."""
+class PaymentRepository(StateAudit, Records, Protocol):
+    def save(self, payment: Payment, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append with the state document (and ``key``)."""
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
         """The current state, or None."""

@@ -6,7 +6,18 @@ from typing import Any
 
 from shared.events.envelope import to_wire
 from shared.money import money_str
-from shared.schemas import RAISE, Date, Id, Integer, Money, Schema, Text, fields, validate
+from shared.schemas import (
+    RAISE,
+    Date,
+    Id,
+    IdempotencyKey,
+    Integer,
+    Money,
+    Schema,
+    Text,
+    fields,
+    validate,
+)
 
 
 def Name(max_length: int, *, required: bool = False) -> fields.String:
@@ -30,10 +41,15 @@ class CustomerInput(Schema):
     address = Text(500)
     owner_id = Id()
     department_id = Id()
+    idempotency_key = IdempotencyKey()
 
 
 class CustomerChanges(CustomerInput):
     """Fields of update_customer: any of them; ``name`` cannot be cleared."""
+
+    class Meta:
+        unknown = RAISE
+        exclude = ("idempotency_key",)
 
     name = Name(200)
 
@@ -49,6 +65,7 @@ class ContractInput(Schema):
     signed_on = Date(allow_none=True)
     owner_id = Id()
     department_id = Id()
+    idempotency_key = IdempotencyKey()
 
 
 class PaymentInput(Schema):
@@ -63,6 +80,7 @@ class PaymentInput(Schema):
     method = Text(50)
     reference = Text(100)
     note = Text(2000)
+    idempotency_key = IdempotencyKey()
 
 
 class ListCustomersInput(Schema):

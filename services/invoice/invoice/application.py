@@ -43,6 +43,7 @@ from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, Va
 from shared.events.envelope import Metadata, envelope_to_wire, metadata_for
 from shared.events.repository import SAVE_ATTEMPTS, decide_and_save
 from shared.flow_rules import first_triggered, holds
+from shared.idempotency import IdempotencyKey, KeyTaken, earlier_record, split_key
 
 LINK_FIELDS = ("customer_id", "contract_id", "payment_ids")
 TAX_INPUTS = ("amount", "tax_rate", "lines")
@@ -68,8 +69,11 @@ class InvoiceApplication:
 
     # -- invoices --------------------------------------------------------------------
     def create_invoice(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """With ``idempotency_key`` in ``values``: the invoice that key created, if any."""
         self.policy.require(self.actor, "invoice.create")
-        values = dict(values)
+        key, values = split_key(self.actor.id, "create_invoice", values)
+        if (earlier := self._created_earlier(key)) is not None:
+            return earlier
         values.setdefault("owner_id", self.actor.id)
         values.setdefault("department_id", self.actor.department)
         if values.get("owner_id") is None:
@@ -92,7 +96,10 @@ class InvoiceApplication:
         held = None if flow is None else {"request_id": new_request_id(), "flow_id": flow["id"],
                                           "flow_version": int(flow["version"])}
         invoice = Invoice.create(invoice_id, number, values, held)
-        self.invoices.save(invoice, self._meta())
+        try:
+            self.invoices.save(invoice, self._meta(), key)
+        except KeyTaken:
+            return self._created_by(key)
         return invoice.to_dict()
 
     def create_credit_note(self, invoice_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,6 +107,9 @@ class InvoiceApplication:
         issued_on?, invoice_no?}``; the note and the original's CreditNoteIssued are
         written in one transaction (a lost race is decided again on the new state)."""
         self.policy.require(self.actor, "invoice.credit")
+        key, data = split_key(self.actor.id, "create_credit_note", dict(data, invoice_id=invoice_id))
+        if (earlier := self._created_earlier(key)) is not None:
+            return earlier
         for attempt in range(SAVE_ATTEMPTS):
             original = self.invoices.load(invoice_id)
             state = original.to_dict()
@@ -116,8 +126,10 @@ class InvoiceApplication:
                                      note.values, credits={"invoice_id": invoice_id,
                                                            "reason": data["reason"]})
             try:
-                self.invoices.save_together(original, created, self._meta())
+                self.invoices.save_together(original, created, self._meta(), key)
                 return created.to_dict()
+            except KeyTaken:
+                return self._created_by(key)
             except ConcurrencyConflict:
                 if attempt == SAVE_ATTEMPTS - 1:
                     raise
@@ -177,7 +189,7 @@ class InvoiceApplication:
         invoice = decide_and_save(
             lambda: self.invoices.load(invoice_id),
             lambda invoice: invoice.settle(request_id, outcome, comment, approvers), save, None,
-            key=invoice_id)
+            record_id=invoice_id)
         return invoice.to_dict()
 
     def replicate_flow(self, flow: Mapping[str, Any]) -> bool:
@@ -325,6 +337,27 @@ class InvoiceApplication:
         return self._edit(invoice_id, None, lambda inv: inv.remove_attachment(attachment_id))
 
     # -- helpers ---------------------------------------------------------------------
+    def _created_earlier(self, key: IdempotencyKey | None) -> dict[str, Any] | None:
+        """The invoice an earlier call with ``key`` created (as it is now), or None;
+        Conflict naming ``idempotency_key`` if that call's payload was another."""
+        if key is None:
+            return None
+        invoice_id = earlier_record(self.invoices.created_with(key), key)
+        if invoice_id is None:
+            return None
+        state = self.invoices.state(invoice_id)
+        if state is None:
+            raise NotFound(f"invoice {invoice_id} not found")
+        self._require_scope(state, "view")
+        return state
+
+    def _created_by(self, key: IdempotencyKey | None) -> dict[str, Any]:
+        """After losing the race for ``key``: the winner's invoice."""
+        earlier = self._created_earlier(key)
+        if earlier is None:
+            raise AssertionError("an idempotency key was taken but is not stored")
+        return earlier
+
     def _checked_changes(self, invoice: Invoice, changes: Mapping[str, Any]) -> dict[str, Any]:
         """The changes flattened (``custom.<key>``) and checked against the world."""
         flat = self._flatten_custom(changes)
@@ -370,7 +403,7 @@ class InvoiceApplication:
 
         invoice = decide_and_save(load_in_scope, decide,
                                   lambda changed: self.invoices.save(changed, self._meta()),
-                                  expected_version, key=invoice_id)
+                                  expected_version, record_id=invoice_id)
         return invoice.to_dict()
 
     def _load_at(self, invoice_id: str, as_of: int | str) -> Invoice:

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from invoice.domain.model import Invoice
 from invoice.domain.settings import Setting
 from shared.events.envelope import Metadata
+from shared.idempotency import IdempotencyKey, KeyRecord
 
 
 class InvoiceRepository(Protocol):
@@ -15,13 +16,20 @@ class InvoiceRepository(Protocol):
         """The invoice as its events fold (optionally only up to a version or time);
         NotFound when there is no such invoice (or none yet at that point)."""
 
-    def save(self, invoice: Invoice, meta: Metadata) -> list[dict[str, Any]]:
-        """Append the invoice's pending events atomically with its state;
-        ConcurrencyConflict if the stream moved, Conflict if invoice_no is taken."""
+    def save(self, invoice: Invoice, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+        """Append the invoice's pending events atomically with its state (and ``key``,
+        naming this invoice); ConcurrencyConflict if the stream moved, Conflict if
+        invoice_no is taken, KeyTaken if another call stored ``key`` first."""
 
-    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata,
+                      key: IdempotencyKey | None = None) -> None:
         """Append both invoices' pending events and states in one transaction (a credit
-        note and its original's CreditNoteIssued); ConcurrencyConflict if either moved."""
+        note and its original's CreditNoteIssued), and ``key`` naming ``second``;
+        ConcurrencyConflict if either moved, KeyTaken as ``save``."""
+
+    def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
+        """What the save that stored this idempotency key recorded, if one did."""
 
     def with_attachments(self) -> Iterable[dict[str, Any]]:
         """The state of every invoice that has (or had) attachments."""

@@ -22,6 +22,7 @@ from shared.schemas import (
     Bool,
     Date,
     Id,
+    IdempotencyKey,
     Integer,
     Money,
     Schema,
@@ -107,6 +108,7 @@ class InvoiceInput(Schema):
     tax_rate = TaxRate(allow_none=True)
     # each line is checked by the use case (domain.vat.check_lines): errors lines.<i>.<field>
     lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(max=MAX_LINES))
+    idempotency_key = IdempotencyKey()
 
     @validates_schema
     def _unique_payments(self, data: Mapping[str, Any], **kwargs: Any) -> None:
@@ -126,6 +128,7 @@ class CreditNoteInput(Schema):
     lines = fields.List(fields.Dict(), allow_none=True, validate=validate.Length(min=1, max=MAX_LINES))
     issued_on = Date(allow_none=True)
     invoice_no = Text(64)
+    idempotency_key = IdempotencyKey()
 
 
 class Base64File(fields.String):
@@ -225,7 +228,7 @@ class CustomFieldChanges(Schema):
 _CHANGES_SCHEMA = InvoiceInput()
 NOT_EDITABLE = ("id", "number", "status", "approval_status", "version", "created_at",
                 "created_by", "updated_at", "updated_by", "void_reason", "approval_request_id",
-                "tax_amount", "amount_excluding_tax") + CREDIT_KEYS + ("net_amount",)
+                "tax_amount", "amount_excluding_tax") + CREDIT_KEYS + ("net_amount", "idempotency_key")
 
 
 def load_changes(changes: Any) -> dict[str, Any]:

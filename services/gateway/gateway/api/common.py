@@ -66,6 +66,15 @@ def resource_response(request: Request, resource: Any, status: int = 200,
     return json_response(resource, status, all_headers)
 
 
+def keyed(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """The body for a service create that takes ``idempotency_key`` (invoice, customer,
+    contract, payment): with the request's ``Idempotency-Key`` as that key, so a retry
+    that the gateway runs again (its first attempt died unrecorded) still creates
+    nothing twice. The gateway's own fingerprint is of the body as sent."""
+    key = request.headers.get("Idempotency-Key")
+    return body if key is None else dict(body, idempotency_key=key)
+
+
 def create(request: Request, keys: IdempotencyStore, body: Any,
            make: Callable[[], Any], location: Callable[[Any], str]) -> Response:
     """201 with ``Location`` for a new resource; with ``Idempotency-Key``, the same key

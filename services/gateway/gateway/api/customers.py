@@ -5,7 +5,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gateway.api.common import create, expected_version, json_object, resource_response
+from gateway.api.common import create, expected_version, json_object, keyed, resource_response
 from gateway.http import json_response, params, route
 from gateway.hub import ServiceHub
 from gateway.idempotency import IdempotencyStore
@@ -29,7 +29,7 @@ class CustomerRoutes:
         """A customer (客户); ``Idempotency-Key`` honoured."""
         body = json_object(request)
         return create(request, self.idempotency, body,
-                      lambda: self.services.customer.create_customer(body),
+                      lambda: self.services.customer.create_customer(keyed(request, body)),
                       lambda customer: f"/api/customers/{customer['id']}")
 
     @route("GET", "/api/customers", query=CustomerListQuery(), returns="CustomerPage", tag=TAG)
@@ -70,7 +70,7 @@ class CustomerRoutes:
         """A contract of a customer; ``Idempotency-Key`` honoured."""
         body = json_object(request)
         return create(request, self.idempotency, body,
-                      lambda: self.services.customer.create_contract(body),
+                      lambda: self.services.customer.create_contract(keyed(request, body)),
                       lambda contract: f"/api/contracts/{contract['id']}")
 
     @route("GET", "/api/contracts/<contract_id>", returns="Contract", tag=TAG)
@@ -83,7 +83,7 @@ class CustomerRoutes:
         """A payment received (回款); ``Idempotency-Key`` honoured."""
         body = json_object(request)
         return create(request, self.idempotency, body,
-                      lambda: self.services.customer.record_payment(body),
+                      lambda: self.services.customer.record_payment(keyed(request, body)),
                       lambda payment: f"/api/payments/{payment['id']}")
 
     @route("GET", "/api/payments", query=PaymentListQuery(), returns=["Payment"], tag=TAG)

@@ -8,7 +8,14 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from gateway import export
-from gateway.api.common import create, expected_version, json_body, json_object, resource_response
+from gateway.api.common import (
+    create,
+    expected_version,
+    json_body,
+    json_object,
+    keyed,
+    resource_response,
+)
 from gateway.http import json_response, params, route
 from gateway.hub import ServiceHub
 from gateway.idempotency import IdempotencyStore
@@ -41,7 +48,7 @@ class InvoiceRoutes:
         """Record an invoice (``invoice.create_invoice``); ``Idempotency-Key`` honoured."""
         body = json_object(request)
         return create(request, self.idempotency, body,
-                      lambda: self.services.invoice.create_invoice(body),
+                      lambda: self.services.invoice.create_invoice(keyed(request, body)),
                       lambda invoice: f"/api/invoices/{invoice['id']}")
 
     @route("GET", "/api/invoices/<invoice_id>", query=InvoiceGetQuery(), returns="Invoice", tag=TAG)

@@ -17,6 +17,8 @@ from shared.errors import Conflict, NotFound
 from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
+from shared.idempotency import IdempotencyKey
+from shared.idempotency_store import MongoIdempotencyKeys
 from shared.mongo import is_duplicate_of
 
 INVOICE_NO_INDEX = "invoice_no_unique_active"
@@ -34,6 +36,7 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
 
     @staticmethod
     def ensure_indexes(db: Database[Any]) -> None:
+        MongoIdempotencyKeys.ensure_indexes(db)
         db["invoices"].create_index(
             [("type", ASCENDING), ("invoice_no", ASCENDING)], unique=True,
             name=INVOICE_NO_INDEX,
@@ -57,9 +60,13 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
             raise NotFound(f"invoice {invoice_id} not found")
         return Invoice.replay(invoice_id, events)
 
-    def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
-        """``second``'s events go into ``first``'s append transaction (EventStore.append_in)."""
+    def save_together(self, first: Invoice, second: Invoice, meta: Metadata,
+                      key: IdempotencyKey | None = None) -> None:
+        """``second``'s events go into ``first``'s append transaction (EventStore.append_in);
+        ``key`` (second's idempotency key) too."""
         def also(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
+            if key is not None:
+                self.keys.claim_in(session, key, second.id)
             for invoice, written in ((first, envelopes), (second, self.store.append_in(
                     session, second.id, second.stream_type(), second.head, second.pending, meta))):
                 after = copy.deepcopy(invoice)

@@ -14,6 +14,7 @@ from shared.errors import ConcurrencyConflict, Conflict
 from shared.events.envelope import Metadata, StreamHead
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
+from shared.idempotency import IdempotencyKey
 
 KINDS = ("invoice_type", "custom_field")
 STATE_KEYS = ("_id", "setting_kind", "key", "version", "head_hash", "created_at",
@@ -40,9 +41,10 @@ class MongoSettingsRepository(AggregateRepository[Setting]):
             found[doc["setting_kind"]][doc["key"]] = _from_document(doc)
         return found
 
-    def save(self, setting: Setting, meta: Metadata) -> list[dict[str, Any]]:
+    def save(self, setting: Setting, meta: Metadata,
+             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
         try:
-            return super().save(setting, meta)
+            return super().save(setting, meta, key)
         except ConcurrencyConflict:
             if setting.version == 0:
                 raise Conflict({"key": [f"{setting.key!r} exists already"]}) from None

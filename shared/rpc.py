@@ -19,10 +19,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import rpc_errors  # noqa: F401 - registers the contract errors with nameko
+from shared import metrics, rpc_errors  # noqa: F401 - rpc_errors registers the contract errors
 from shared.auth import Actor, Policy, bearer, service_token, token_verifier
 from shared.errors import Unauthorized, ValidationError
-from shared.intake import TolerantQueueConsumer, arity_errors, call_shape_errors
+from shared.intake import BROKER_ERRORS, TolerantQueueConsumer, arity_errors, call_shape_errors
 from shared.keys import cached_signing_key
 from shared.rpc_client import ClientReplyListener
 
@@ -76,7 +76,9 @@ class ContractRpcConsumer(RpcConsumer):
     """The RPC queue consumer, answering with ContractResponder. Every message gets a
     contract answer: a body of the wrong shape, an undecodable one or an unknown method
     is a ValidationError; a message without ``reply_to`` cannot be answered and is
-    dropped (acked, logged) without running anything."""
+    dropped (acked, logged) without running anything. A reply that cannot be sent
+    because the broker is gone is dropped (logged, counted), never raised: raised out of
+    a worker it would end the whole process."""
 
     queue_consumer = TolerantQueueConsumer()
 
@@ -115,9 +117,19 @@ class ContractRpcConsumer(RpcConsumer):
             config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         responder.accepted = frozenset(self.container.accept)
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_ERRORS as exc:  # raised out of a worker, it would end the process
+            self._drop_reply(message, exc)
         self.queue_consumer.ack_message(message)
         return result, exc_info
+
+    def _drop_reply(self, message: Any, exc: BaseException) -> None:
+        routing_key = str(message.delivery_info.get("routing_key") or "")
+        log.warning("dropped the reply to %s: the broker is unreachable (%s); the caller gets a timeout",
+                    routing_key, exc)
+        metrics.RPC_REPLIES_DROPPED.labels(self.container.service_name,
+                                           routing_key.rpartition(".")[2]).inc()
 
 
 class AuthenticatedRpc(Rpc):

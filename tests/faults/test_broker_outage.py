@@ -126,4 +126,5 @@ def test_a_broker_outage_with_calls_in_flight_kills_no_service(
     # ... every process is alive, and the callers saw errors, never a hang
     dead = [p.name for p in system.processes if not p.alive()]
     assert not dead, f"died: {dead}\n" + "\n".join(p.log_tail() for p in system.processes if not p.alive())
+    print(f"calls during the run: {load.ok} ok, failed by error type: {load.errors}")
     assert load.errors, "no call failed: the outage missed the load"

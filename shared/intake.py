@@ -8,6 +8,11 @@ the service. ``TolerantQueueConsumer`` hands such a message to its provider's
 ValidationError (or drops it when it has no ``reply_to``), the event consumer parks it
 on its dead-letter queue.
 
+A broker outage does not end it either (``ReconnectingQueueConsumer``): it reconnects at
+most a second apart (kombu's default backs off to 30 s), and an ack or requeue that the
+lost connection cannot carry is dropped with a log line (the broker redelivers the
+unacked message itself).
+
 ``call_shape_errors`` and ``arity_errors`` say, marshmallow style, what is wrong with a
 decoded RPC body and with its arguments for a given method.
 """
@@ -15,15 +20,23 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+import amqp.exceptions
+import kombu.exceptions
 from nameko.messaging import QueueConsumer
 
 log = logging.getLogger(__name__)
 
 Errors = dict[str, list[str]]
+
+# what a send or an ack raises when the broker is gone (kombu wraps the socket errors)
+BROKER_ERRORS = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, OSError)
+# reconnect attempts: the first after 0.2 s, then every second however long the outage
+RECONNECT_POLICY = {"interval_start": 0.2, "interval_step": 0.4, "interval_max": 1.0}
 
 
 def undecodable_reason(message: Any, exc: BaseException, accepted: Any) -> str:
@@ -38,9 +51,35 @@ def undecodable_reason(message: Any, exc: BaseException, accepted: Any) -> str:
     return "the body is not valid JSON"
 
 
-class TolerantQueueConsumer(QueueConsumer):
-    """nameko's QueueConsumer, but a message kombu cannot decode goes to the provider's
-    ``handle_undecodable(message, reason)`` instead of ending the consume loop."""
+class ReconnectingQueueConsumer(QueueConsumer):
+    """nameko's QueueConsumer, but it reconnects at most a second apart however long
+    the outage, and an ack or requeue lost with the connection raises nothing."""
+
+    @contextmanager
+    def establish_connection(self) -> Iterator[Any]:
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                   **RECONNECT_POLICY)
+            yield conn
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("could not ack a message on %s, the connection is lost (%s): "
+                        "the broker redelivers it", message.delivery_info.get("routing_key"), exc)
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("could not requeue a message on %s, the connection is lost (%s): "
+                        "the broker redelivers it", message.delivery_info.get("routing_key"), exc)
+
+
+class TolerantQueueConsumer(ReconnectingQueueConsumer):
+    """A ReconnectingQueueConsumer, and a message kombu cannot decode goes to the
+    provider's ``handle_undecodable(message, reason)`` instead of ending the consume loop."""
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
         consumers = super().get_consumers(consumer_cls, channel)

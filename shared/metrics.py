@@ -26,6 +26,12 @@ RPC_CALLS = Counter("crm_rpc_calls", "RPC calls handled, by method and outcome (
                     ["service", "method", "outcome"])
 RPC_SECONDS = Histogram("crm_rpc_duration_seconds", "RPC call duration in the worker",
                         ["service", "method"], buckets=LATENCY_BUCKETS)
+RPC_REPLIES_DROPPED = Counter(
+    "crm_rpc_replies_dropped", "RPC replies that could not be sent (broker unreachable) and were dropped",
+    ["service", "method"])
+RPC_EXPIRED = Counter(
+    "crm_rpc_expired_requests", "RPC requests dropped unexecuted: their deadline had passed on arrival",
+    ["service", "method"])
 EVENTS_HANDLED = Counter("crm_event_handlers", "Event handler runs, by handler and outcome",
                          ["service", "handler", "outcome"])
 EVENTS_APPENDED = Counter("crm_events_appended", "Events appended to a service's store", ["store"])

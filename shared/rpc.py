@@ -16,19 +16,35 @@ from nameko.constants import (
 )
 from nameko.exceptions import MethodNotFound, get_module_path
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
+from nameko.rpc import ReplyListener, Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import RpcProxy as NamekoRpcProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import rpc_errors  # noqa: F401 - registers the contract errors with nameko
+from shared import metrics, rpc_errors  # noqa: F401 - rpc_errors registers the contract errors
 from shared.auth import Actor, Policy, bearer, service_token, token_verifier
 from shared.errors import Unauthorized, ValidationError
-from shared.intake import TolerantQueueConsumer, arity_errors, call_shape_errors
+from shared.intake import (
+    BROKER_ERRORS,
+    ReconnectingQueueConsumer,
+    TolerantQueueConsumer,
+    arity_errors,
+    call_shape_errors,
+)
 from shared.keys import cached_signing_key
-from shared.rpc_client import ClientReplyListener
+from shared.rpc_client import (
+    DEADLINE,
+    ClientReplyListener,
+    DeadlineClusterRpcProxy,
+    DeadlineServiceProxy,
+    seconds_left,
+)
 
 log = logging.getLogger(__name__)
 
 AUTH_HEADER = "authorization"
+# a service-to-service call's deadline when the call being handled has none (an event
+# handler's, a timer's): config ``RPC_TIMEOUT_SECONDS``
+DEFAULT_RPC_TIMEOUT = 30.0
 
 
 def own_service_token(config: Mapping[str, Any], service_name: str) -> str:
@@ -76,7 +92,9 @@ class ContractRpcConsumer(RpcConsumer):
     """The RPC queue consumer, answering with ContractResponder. Every message gets a
     contract answer: a body of the wrong shape, an undecodable one or an unknown method
     is a ValidationError; a message without ``reply_to`` cannot be answered and is
-    dropped (acked, logged) without running anything."""
+    dropped (acked, logged) without running anything. A reply that cannot be sent
+    because the broker is gone is dropped (logged, counted), never raised: raised out of
+    a worker it would end the whole process."""
 
     queue_consumer = TolerantQueueConsumer()
 
@@ -94,6 +112,13 @@ class ContractRpcConsumer(RpcConsumer):
             provider.handle_message(body, message)
         except Exception as exc:  # noqa: BLE001 - answered, never raised into the consumer
             self.handle_result(message, None, (type(exc), exc, exc.__traceback__))
+
+    def drop_expired(self, message: Any, method: str, deadline: Any) -> None:
+        """Ack a request whose caller has given up, run nothing, log and count it."""
+        log.warning("dropped %s.%s past its deadline %s: its caller has given up, it is not executed",
+                    self.container.service_name, method, deadline)
+        metrics.RPC_EXPIRED.labels(self.container.service_name, method).inc()
+        self.queue_consumer.ack_message(message)
 
     def handle_undecodable(self, message: Any, reason: str) -> None:
         if self._answerable(message):
@@ -115,14 +140,27 @@ class ContractRpcConsumer(RpcConsumer):
             config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         responder.accepted = frozenset(self.container.accept)
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_ERRORS as exc:  # raised out of a worker, it would end the process
+            self._drop_reply(message, exc)
         self.queue_consumer.ack_message(message)
         return result, exc_info
+
+    def _drop_reply(self, message: Any, exc: BaseException) -> None:
+        routing_key = str(message.delivery_info.get("routing_key") or "")
+        log.warning("dropped the reply to %s: the broker is unreachable (%s); the caller gets a timeout",
+                    routing_key, exc)
+        metrics.RPC_REPLIES_DROPPED.labels(self.container.service_name,
+                                           routing_key.rpartition(".")[2]).inc()
 
 
 class AuthenticatedRpc(Rpc):
     """``@rpc`` whose calls are refused with Unauthorized unless the context carries a
-    valid ``authorization`` token. No worker runs for a refused call."""
+    valid ``authorization`` token. No worker runs for a refused call, nor for one whose
+    ``deadline`` has passed: its caller has given up, it is acked and dropped (logged,
+    counted in ``crm_rpc_expired_requests_total``); a malformed ``deadline`` is a
+    ValidationError."""
 
     rpc_consumer = ContractRpcConsumer()
 
@@ -133,8 +171,19 @@ class AuthenticatedRpc(Rpc):
 
     def handle_message(self, body: Any, message: Any) -> None:
         context = self.unpack_message_headers(message)
+        if self._expired(context.get(DEADLINE)):
+            self.rpc_consumer.drop_expired(message, self.method_name, context[DEADLINE])
+            return
         token_verifier(self.container.config).verify(context.get(AUTH_HEADER))
         super().handle_message(body, message)
+
+    @staticmethod
+    def _expired(deadline: Any) -> bool:
+        try:
+            left = seconds_left(deadline)
+        except ValueError as exc:
+            raise ValidationError.field(DEADLINE, str(exc)) from None
+        return left is not None and left <= 0
 
     def check_signature(self, args: Any, kwargs: Any) -> None:
         errors = arity_errors(getattr(self.container.service_cls, self.method_name), args, kwargs)
@@ -188,8 +237,8 @@ def system_rpc(config: Mapping[str, Any], caller: str) -> ClusterRpcProxy:
     and operator tools such as ``search.rebuild`` on an account that may not declare
     exchanges: its reply queue does not re-declare ``nameko-rpc``)."""
     token = own_service_token(config, caller)
-    return ClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30,
-                           reply_listener_cls=ClientReplyListener)
+    return DeadlineClusterRpcProxy(dict(config), context_data={AUTH_HEADER: token}, timeout=30,
+                                   reply_listener_cls=ClientReplyListener)
 
 
 class _AsService:
@@ -208,14 +257,35 @@ class _AsService:
         return getattr(self._worker_ctx, name)
 
 
+class ResilientReplyListener(ReplyListener):
+    """nameko's reply listener on a consumer that rides out a broker outage."""
+
+    queue_consumer = ReconnectingQueueConsumer()
+
+
+class RpcProxy(NamekoRpcProxy):
+    """nameko's ``RpcProxy`` (calling as the caller, the context data passed on), but
+    every call carries a deadline: the deadline of the call being handled, at most
+    ``RPC_TIMEOUT_SECONDS`` (30) from now, and the proxy stops waiting then (RpcTimeout)
+    instead of forever. Its reply queue's consumer rides out broker outages."""
+
+    rpc_reply_listener = ResilientReplyListener()
+
+    def get_dependency(self, worker_ctx: Any) -> DeadlineServiceProxy:
+        return self._proxy(worker_ctx)
+
+    def _proxy(self, worker_ctx: Any) -> DeadlineServiceProxy:
+        timeout = float(self.container.config.get("RPC_TIMEOUT_SECONDS") or DEFAULT_RPC_TIMEOUT)
+        return DeadlineServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
+                                    timeout=timeout, wait_limit=True, **self.options)
+
+
 class ServiceRpcProxy(RpcProxy):
     """``RpcProxy`` whose calls carry this service's own short-lived service token
     instead of the caller's: for event handlers acting on the service's behalf (an
     event's token may have expired in its queue). Unlike ``system_rpc`` it uses the
     container's shared reply queue, so a call costs no new connection."""
 
-    def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
-        config = self.container.config
-        token = own_service_token(config, self.container.service_name)
-        return ServiceProxy(_AsService(worker_ctx, token), self.target_service,
-                            self.rpc_reply_listener, **self.options)
+    def get_dependency(self, worker_ctx: Any) -> DeadlineServiceProxy:
+        token = own_service_token(self.container.config, self.container.service_name)
+        return self._proxy(_AsService(worker_ctx, token))

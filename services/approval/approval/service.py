@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from approval.application import (
     FlowApplication,
@@ -34,7 +33,7 @@ from shared.auth import Actor, Policy
 from shared.errors import ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
-from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, ServiceRpcProxy, rpc
+from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, RpcProxy, ServiceRpcProxy, rpc
 from shared.schemas import flag_arg, heads_args, id_arg, version_arg
 
 

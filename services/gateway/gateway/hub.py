@@ -3,7 +3,8 @@
 ``hub.invoice.get_invoice("inv_1")`` publishes on the container's shared reply queue
 (nameko's ``ReplyListener``) with the worker's context data — the caller's
 ``authorization`` and the request id as ``correlation_id`` — and waits at most the
-timeout: no answer → ``ServiceUnavailable`` (503), never a hung request.
+timeout: no answer → ``ServiceUnavailable`` (503), never a hung request. The call
+carries that deadline (``shared.rpc_client``): a service that gets it later does not run it.
 """
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from typing import Any
 import eventlet
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import MethodProxy, ReplyListener
+from nameko.rpc import ReplyListener
 
 from gateway import metrics
 from gateway.problems import ServiceUnavailable
 from shared.auth import bearer, service_token
 from shared.keys import SigningKey, load_signing_key
 from shared.rpc import AUTH_HEADER
+from shared.rpc_client import DeadlineMethodProxy
 
 SERVICES = ("customer", "invoice", "approval", "search")
 
@@ -43,10 +45,12 @@ class ServiceHub:
     def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
              **kwargs: Any) -> Any:
         started = time.perf_counter()
-        proxy = MethodProxy(self._worker_ctx, service, method, self._listener)
+        timeout = timeout or self.timeout
+        # the call carries the deadline now + timeout: the service drops it unexecuted after
+        proxy = DeadlineMethodProxy(self._worker_ctx, service, method, self._listener, timeout=timeout)
         reply = None
         try:
-            with eventlet.Timeout(timeout or self.timeout):
+            with eventlet.Timeout(timeout):
                 reply = proxy.call_async(*args, **kwargs)
                 return reply.result()
         except eventlet.Timeout:

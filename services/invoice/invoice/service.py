@@ -8,7 +8,6 @@ import base64
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
@@ -34,7 +33,7 @@ from shared.dates import parse_timestamp
 from shared.errors import NotFound, ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
-from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, rpc, system_rpc
+from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, RpcProxy, rpc, system_rpc
 from shared.schemas import ReadEventsInput, changes_arg, flag_arg, heads_args, id_arg, load, version_arg
 
 

@@ -8,6 +8,9 @@ PY="$VENV/bin/python"
 VAR="$ROOT/var"
 LOG_DIR="$VAR/log"
 RUN_DIR="$VAR/run"
+# supervisord of `make run` (scripts/supervisor_conf.py writes its configuration)
+SUPERVISOR_CONF="$RUN_DIR/supervisord.conf"
+SUPERVISOR_PID="$RUN_DIR/supervisord.pid"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf '==> WARNING: %s\n' "$*" >&2; }
@@ -37,6 +40,14 @@ descendants() {  # descendants PID: every process below PID, one pid a line
         echo "$child"
         descendants "$child"
     done
+}
+
+supervisord_running() {  # true when the supervisord of scripts/run.sh runs
+    pid_alive "$SUPERVISOR_PID" "$SUPERVISOR_CONF"
+}
+
+supervisorctl() {  # supervisorctl ARGS...: talks to the supervisord of scripts/run.sh
+    "$VENV/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"
 }
 
 is_service_process() {  # is_service_process PID: a `nameko run` of ours

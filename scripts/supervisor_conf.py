@@ -108,6 +108,7 @@ def render(programs: list[Program], root: Path, log_dir: Path, run_dir: Path,
         f"childlogdir={_value(str(log_dir))}",
         f"directory={_value(str(root))}",
         "nodaemon=true",
+        "silent=true",  # its log goes to the logfile only (stdout: start-up errors)
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",

@@ -50,6 +50,21 @@ supervisorctl() {  # supervisorctl ARGS...: talks to the supervisord of scripts/
     "$VENV/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"
 }
 
+# start_supervisor SERVICE...: write $SUPERVISOR_CONF from the Procfile (SCALE applied)
+# and start supervisord with this shell's environment, which every service process
+# inherits. setsid: it leads its own session, so closing the terminal or Ctrl-C does
+# not stop the services; scripts/stop.sh does.
+start_supervisor() {
+    mkdir -p "$LOG_DIR" "$RUN_DIR"
+    "$PY" "$ROOT/scripts/supervisor_conf.py" --procfile "$ROOT/Procfile" --root "$ROOT" \
+        --services "$*" --scale "${SCALE:-}" --log-dir "$LOG_DIR" --run-dir "$RUN_DIR" \
+        > "$SUPERVISOR_CONF.new"
+    mv "$SUPERVISOR_CONF.new" "$SUPERVISOR_CONF"
+    setsid "$VENV/bin/supervisord" -c "$SUPERVISOR_CONF" \
+        >>"$LOG_DIR/supervisord.out" 2>&1 < /dev/null &
+    echo $! > "$SUPERVISOR_PID"
+}
+
 is_service_process() {  # is_service_process PID: a `nameko run` of ours
     tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q "nameko run --config services/"
 }

@@ -84,16 +84,8 @@ else
             die "service '$name' does not import (above); to run the others: SERVICES=\"...\" scripts/run.sh"
         fi
     done
-    "$PY" scripts/supervisor_conf.py --procfile Procfile --root "$ROOT" --services "${services[*]}" \
-        --scale "${SCALE:-}" --log-dir "$LOG_DIR" --run-dir "$RUN_DIR" > "$SUPERVISOR_CONF.new"
-    mv "$SUPERVISOR_CONF.new" "$SUPERVISOR_CONF"
     say "starting services: ${services[*]}${SCALE:+ (scale $SCALE)} (supervisord, logs ${LOG_DIR#"$ROOT"/}/<service>-<n>.log)"
-    # setsid: supervisord leads its own session, so closing this terminal or Ctrl-C does
-    # not stop the services; scripts/stop.sh does. It inherits the environment exported
-    # above and passes it on to every service process.
-    setsid "$VENV/bin/supervisord" -c "$SUPERVISOR_CONF" \
-        >>"$LOG_DIR/supervisord.out" 2>&1 < /dev/null &
-    echo $! > "$SUPERVISOR_PID"
+    start_supervisor "${services[@]}"
 fi
 
 say "waiting for the services to answer RPC calls"

@@ -3,8 +3,7 @@
 prints the port its store runs on, `shared.dlq show` of a missing queue is one clean
 line, `shared.dlq list` asks the node that serves AMQP_URI.
 
-The shell scripts run in a scratch copy of the repository root (their own var/), so
-nothing of a `make run` of this checkout is touched."""
+The shell scripts run in a scratch copy of the repository root (tests/support/scratch.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,33 +20,16 @@ import pytest
 from kombu import Connection
 
 from tests.support.infra import PYTHON, ROOT, PrivateRabbit, free_port
+from tests.support.scratch import clean_env, make_scratch_root, script
 
 needs_private_node = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("rabbitmq-server") is None,
     reason="a private RabbitMQ node needs root and rabbitmq-server")
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MONGO_", "AMQP_URI", "RABBITMQ_"))}
-    return {**env, **extra}
-
-
 @pytest.fixture
 def scratch_root(tmp_path: Path) -> Path:
-    """The scripts in a root of their own, on this checkout's .venv and code."""
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copytree(ROOT / "scripts", root / "scripts")
-    for name in (".venv", "shared", "services"):
-        (root / name).symlink_to(ROOT / name)
-    (root / "var").mkdir()
-    return root
-
-
-def script(root: Path, *args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(root / "scripts" / args[0]), *args[1:]], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return make_scratch_root(tmp_path)
 
 
 def dlq(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -158,7 +139,3 @@ def test_rabbitmq_script_reports_the_broker_of_amqp_uri(private_node: PrivateRab
 
     assert result.returncode == 0, result.stderr
     assert f"127.0.0.1:{private_node.port}" in result.stdout
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(pytest.main([__file__, "-q"]))

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON_VENV := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run stop test bench lint venv rabbitmq mongo tools browser
+.PHONY: run stop status test bench lint venv rabbitmq mongo tools browser
 
 ## run: start RabbitMQ, the local store and the four services; load the demo data
 run:
@@ -12,6 +12,10 @@ run:
 ## stop: stop the services and the local store started by `make run`
 stop:
 	scripts/stop.sh
+
+## status: each service process as supervisord sees it (RUNNING, BACKOFF, FATAL), and the store
+status:
+	scripts/status.sh
 
 ## test: the whole test suite (the tests start their own store and RabbitMQ vhost)
 test: venv rabbitmq tools browser lint

@@ -8,6 +8,9 @@ PY="$VENV/bin/python"
 VAR="$ROOT/var"
 LOG_DIR="$VAR/log"
 RUN_DIR="$VAR/run"
+# supervisord of `make run` (scripts/supervisor_conf.py writes its configuration)
+SUPERVISOR_CONF="$RUN_DIR/supervisord.conf"
+SUPERVISOR_PID="$RUN_DIR/supervisord.pid"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf '==> WARNING: %s\n' "$*" >&2; }
@@ -37,6 +40,29 @@ descendants() {  # descendants PID: every process below PID, one pid a line
         echo "$child"
         descendants "$child"
     done
+}
+
+supervisord_running() {  # true when the supervisord of scripts/run.sh runs
+    pid_alive "$SUPERVISOR_PID" "$SUPERVISOR_CONF"
+}
+
+supervisorctl() {  # supervisorctl ARGS...: talks to the supervisord of scripts/run.sh
+    "$VENV/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"
+}
+
+# start_supervisor SERVICE...: write $SUPERVISOR_CONF from the Procfile (SCALE applied)
+# and start supervisord with this shell's environment, which every service process
+# inherits. setsid: it leads its own session, so closing the terminal or Ctrl-C does
+# not stop the services; scripts/stop.sh does.
+start_supervisor() {
+    mkdir -p "$LOG_DIR" "$RUN_DIR"
+    "$PY" "$ROOT/scripts/supervisor_conf.py" --procfile "$ROOT/Procfile" --root "$ROOT" \
+        --services "$*" --scale "${SCALE:-}" --log-dir "$LOG_DIR" --run-dir "$RUN_DIR" \
+        > "$SUPERVISOR_CONF.new"
+    mv "$SUPERVISOR_CONF.new" "$SUPERVISOR_CONF"
+    setsid "$VENV/bin/supervisord" -c "$SUPERVISOR_CONF" \
+        >>"$LOG_DIR/supervisord.out" 2>&1 < /dev/null &
+    echo $! > "$SUPERVISOR_PID"
 }
 
 is_service_process() {  # is_service_process PID: a `nameko run` of ours

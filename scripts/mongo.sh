@@ -37,6 +37,17 @@ PYEOF
 
 ours() { pid_alive "$PID_FILE" secantus; }
 
+# running_port: the port our SecantusDB was started on (its --port), whatever MONGO_PORT
+# or MONGO_URL say in this shell.
+running_port() {
+    local args i
+    mapfile -d '' -t args < "/proc/$(cat "$PID_FILE")/cmdline"
+    for i in "${!args[@]}"; do
+        if [[ "${args[$i]}" == --port ]]; then echo "${args[$((i + 1))]}"; return; fi
+    done
+    echo "$PORT"
+}
+
 start() {
     if mongo_is_external; then
         say "MONGO_URL points at $(url_host "$MONGO_URL"): not starting a local store"
@@ -44,7 +55,7 @@ start() {
     fi
     [[ -x "$PY" ]] || die ".venv is missing: run scripts/venv.sh first"
     if ours; then
-        say "SecantusDB already running (pid $(cat "$PID_FILE")) on 127.0.0.1:$PORT"
+        say "SecantusDB already running (pid $(cat "$PID_FILE")) on 127.0.0.1:$(running_port)"
         return 0
     fi
     if port_open 127.0.0.1 "$PORT"; then
@@ -122,7 +133,12 @@ status() {
     if mongo_is_external; then
         say "using external MongoDB at $(url_host "$MONGO_URL")"
     elif ours; then
-        say "SecantusDB running (pid $(cat "$PID_FILE")): $URL"
+        local port
+        port="$(running_port)"
+        say "SecantusDB running (pid $(cat "$PID_FILE")) on 127.0.0.1:$port: $(MONGO_URL='' MONGO_PORT="$port" mongo_url)"
+        if [[ "$port" != "$PORT" ]]; then
+            warn "this shell's MONGO_PORT/MONGO_URL name port $PORT, not $port"
+        fi
     elif port_open 127.0.0.1 "$PORT"; then
         say "something not started by this script listens on 127.0.0.1:$PORT"
     else

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Run the whole system locally: virtualenv, RabbitMQ, the local store (SecantusDB), the
-# four services under honcho (Procfile) in the background, then the demo data.
+# services of the Procfile under supervisord in the background, then the demo data.
+# supervisord restarts a process that dies (with back-off) and leaves the others running;
+# its configuration is written from the Procfile by scripts/supervisor_conf.py.
 # Idempotent: when the services already run, it says so and starts nothing twice.
 #   SERVICES="invoice approval"  run only some services (default: all in the Procfile)
-#   SCALE="invoice=3,search=2"   processes per service (honcho --concurrency; default 1)
+#   SCALE="invoice=3,search=2"   processes per service (supervisord numprocs; default 1)
 #   SKIP_DEMO=1                  do not load/print the demo data
 #   READY_TIMEOUT=120            seconds to wait for the services to answer
 set -euo pipefail
@@ -11,9 +13,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-HONCHO_PID="$RUN_DIR/honcho.pid"
 SERVICES_PIDS="$RUN_DIR/services.pids"
-SERVICES_LOG="$LOG_DIR/services.log"
 read -r -a services <<< "${SERVICES:-$(cut -d: -f1 Procfile | tr '\n' ' ')}"
 
 "$ROOT/scripts/venv.sh"
@@ -66,14 +66,15 @@ warn "DEV MODE: tokens are HS256 signed with INVOICE_AUTH_SECRET (never in produ
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main}"
 mkdir -p "$LOG_DIR" "$RUN_DIR"
 
-if pid_alive "$HONCHO_PID" honcho; then
-    say "services already running under honcho (pid $(cat "$HONCHO_PID")): not starting them again"
+if supervisord_running; then
+    say "services already running under supervisord (pid $(cat "$SUPERVISOR_PID")): not starting them again"
+    supervisorctl status || true
 else
     if [[ -s "$SERVICES_PIDS" ]]; then
         mapfile -t leftover < <(while read -r pid; do
             if is_service_process "$pid"; then echo "$pid"; fi; done < "$SERVICES_PIDS")
         if (( ${#leftover[@]} )); then
-            die "service processes of an earlier run are still alive without honcho" \
+            die "service processes of an earlier run are still alive without their supervisor" \
                 "(pids ${leftover[*]}): run 'make stop' first"
         fi
     fi
@@ -83,25 +84,22 @@ else
             die "service '$name' does not import (above); to run the others: SERVICES=\"...\" scripts/run.sh"
         fi
     done
-    scale=()
-    if [[ -n "${SCALE:-}" ]]; then scale=(--concurrency "$SCALE"); fi
-    say "starting services: ${services[*]}${SCALE:+ (scale $SCALE)} (honcho, log ${SERVICES_LOG#"$ROOT"/})"
-    printf '\n===== %s scripts/run.sh: starting %s\n' "$(date -u +%FT%TZ)" "${services[*]}" >> "$SERVICES_LOG"
-    # setsid: honcho leads its own session, so closing this terminal or Ctrl-C does not
-    # stop the services; scripts/stop.sh does.
-    setsid "$VENV/bin/honcho" start -f Procfile -d "$ROOT" "${scale[@]}" "${services[@]}" \
-        >>"$SERVICES_LOG" 2>&1 < /dev/null &
-    echo $! > "$HONCHO_PID"
+    say "starting services: ${services[*]}${SCALE:+ (scale $SCALE)} (supervisord, logs ${LOG_DIR#"$ROOT"/}/<service>-<n>.log)"
+    start_supervisor "${services[@]}"
 fi
 
 say "waiting for the services to answer RPC calls"
-if ! "$PY" scripts/wait_ready.py "${services[@]}" --timeout "${READY_TIMEOUT:-120}" --pid-file "$HONCHO_PID"; then
-    echo "---- last lines of ${SERVICES_LOG#"$ROOT"/}:" >&2
-    tail -n 40 "$SERVICES_LOG" >&2 || true
+if ! "$PY" scripts/wait_ready.py "${services[@]}" --timeout "${READY_TIMEOUT:-120}" --pid-file "$SUPERVISOR_PID"; then
+    supervisorctl status >&2 || true
+    for log in "$LOG_DIR/supervisord.out" "$LOG_DIR"/*-[0-9]*.log; do
+        [[ -s "$log" ]] || continue
+        echo "---- last lines of ${log#"$ROOT"/}:" >&2
+        tail -n 15 "$log" >&2 || true
+    done
     die "services did not become ready (scripts/stop.sh stops what was started)"
 fi
-# The nameko processes (honcho runs each in a session of its own), for scripts/stop.sh.
-descendants "$(cat "$HONCHO_PID")" | while read -r pid; do
+# The nameko processes started so far, for scripts/stop.sh (it also asks supervisord).
+descendants "$(cat "$SUPERVISOR_PID")" | while read -r pid; do
     if is_service_process "$pid"; then echo "$pid"; fi
 done > "$SERVICES_PIDS"
 say "all services ready: ${services[*]}"
@@ -119,8 +117,10 @@ cat <<INFO
     internal callers connect as ${INVOICE_CLIENT_AMQP_URI:-$AMQP_URI}
       (shared.rpc_client.client_proxy; docs/security.md)
     http:   http://${GATEWAY_HOST:-127.0.0.1}:${GATEWAY_PORT:-8000}/ (gateway: REST API /api/, docs /api/docs, sign-in /login)
-    logs:   ${SERVICES_LOG#"$ROOT"/} (services, one prefix per service)
+    logs:   ${LOG_DIR#"$ROOT"/}/<service>-<n>.log (one per process), ${LOG_DIR#"$ROOT"/}/supervisord.log
             ${LOG_DIR#"$ROOT"/}/mongo.log (SecantusDB, when started here)
-    follow: tail -f ${SERVICES_LOG#"$ROOT"/}
+    status: make status   (.venv/bin/supervisorctl -c ${SUPERVISOR_CONF#"$ROOT"/} status)
+            a process that dies is restarted by supervisord; the others keep running
+    follow: tail -f ${LOG_DIR#"$ROOT"/}/invoice-1.log
     stop:   make stop   (scripts/stop.sh)
 INFO

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop what scripts/run.sh started: honcho with the service processes, and the
+# Stop what scripts/run.sh started: supervisord with the service processes, and the
 # SecantusDB started by scripts/mongo.sh. Only processes named in our pid files
 # (var/run/) are touched. RabbitMQ is a system service and keeps running.
 set -euo pipefail
@@ -7,17 +7,16 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-HONCHO_PID="$RUN_DIR/honcho.pid"
 SERVICES_PIDS="$RUN_DIR/services.pids"
-WAIT_SECONDS="${STOP_WAIT_SECONDS:-30}"
+WAIT_SECONDS="${STOP_WAIT_SECONDS:-45}"
 
 # The nameko processes: those recorded at start (var/run/services.pids) and whatever
-# runs below honcho now; each checked to still be a nameko process (not a recycled pid).
+# runs below supervisord now; each checked to still be a nameko process (not a recycled pid).
 service_pids() {
     local pid
     {
         if [[ -f "$SERVICES_PIDS" ]]; then cat "$SERVICES_PIDS"; fi
-        if pid_alive "$HONCHO_PID" honcho; then descendants "$(cat "$HONCHO_PID")"; fi
+        if supervisord_running; then descendants "$(cat "$SUPERVISOR_PID")"; fi
     } | sort -u | while read -r pid; do
         if [[ "$pid" =~ ^[0-9]+$ ]] && is_service_process "$pid"; then echo "$pid"; fi
     done
@@ -36,25 +35,27 @@ wait_gone() {  # wait_gone SECONDS PID...: true when all are gone in time
 }
 
 mapfile -t children < <(service_pids)
-if pid_alive "$HONCHO_PID" honcho; then
-    honcho="$(cat "$HONCHO_PID")"
-    say "stopping services (honcho pid $honcho; service pids: ${children[*]:-none})"
-    kill -TERM "$honcho" 2>/dev/null || true
-    if ! wait_gone "$WAIT_SECONDS" "$honcho" "${children[@]}"; then
+if supervisord_running; then
+    supervisor="$(cat "$SUPERVISOR_PID")"
+    say "stopping services (supervisord pid $supervisor; service pids: ${children[*]:-none})"
+    # shutdown: supervisord stops every program (SIGTERM to its process group, SIGKILL
+    # after stopwaitsecs), then exits; SIGTERM to supervisord does the same.
+    supervisorctl shutdown >/dev/null 2>&1 || kill -TERM "$supervisor" 2>/dev/null || true
+    if ! wait_gone "$WAIT_SECONDS" "$supervisor" "${children[@]}"; then
         warn "not all stopped within ${WAIT_SECONDS}s: killing what is left"
         for pid in "${children[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
-        kill -KILL "$honcho" 2>/dev/null || true
+        kill -KILL "$supervisor" 2>/dev/null || true
     fi
     say "services stopped"
 elif (( ${#children[@]} )); then
-    say "honcho is gone but service processes are left (${children[*]}): stopping them"
+    say "supervisord is gone but service processes are left (${children[*]}): stopping them"
     kill -TERM "${children[@]}" 2>/dev/null || true
     wait_gone "$WAIT_SECONDS" "${children[@]}" || kill -KILL "${children[@]}" 2>/dev/null || true
     say "services stopped"
 else
     say "services are not running"
 fi
-rm -f "$HONCHO_PID" "$SERVICES_PIDS"
+rm -f "$SUPERVISOR_PID" "$SERVICES_PIDS" "$RUN_DIR/supervisor.sock"
 
 "$ROOT/scripts/mongo.sh" stop
 

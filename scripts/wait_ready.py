@@ -5,7 +5,7 @@
 Calls, with an admin token signed by INVOICE_AUTH_SECRET: customer.list_customers,
 invoice.list_invoice_types, approval.list_flows, search.projection_status; for the HTTP
 gateway, GET /api/health on GATEWAY_HOST:GATEWAY_PORT answering 200.
-With --pid-file, gives up at once when that process (honcho) has exited.
+With --pid-file, gives up at once when that process (supervisord) has exited.
 Run from the repository root (``shared`` must be importable).
 """
 from __future__ import annotations

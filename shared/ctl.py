@@ -147,16 +147,28 @@ def _show_status(report: dict[str, Any]) -> None:
 # -- dlq ------------------------------------------------------------------------------
 @contextmanager
 def _broker() -> Iterator[Any]:
+    """A connection to AMQP_URI; an unreachable broker or a shared.dlq error (no such
+    queue, rabbitmqctl failed) ends the command with one line and exit code 1."""
     from kombu import Connection
-    with Connection(_amqp_uri()) as connection:
-        yield connection
+    from kombu.exceptions import OperationalError
+    try:
+        with Connection(_amqp_uri()) as connection:
+            connection.ensure_connection(max_retries=1)
+            yield connection
+    except (OperationalError, ConnectionError) as exc:
+        err.print(f"error: cannot reach the broker at {Connection(_amqp_uri()).as_uri()}: {exc}")
+        raise typer.Exit(1) from exc
+    except dlq.DlqError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(1) from exc
 
 
 @dlq_app.command("list")
-def dlq_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def dlq_list(as_json: bool = typer.Option(False, "--json"),
+             node: str = typer.Option("", help="the RabbitMQ node to ask (default: the one serving AMQP_URI)")) -> None:
     """Dead-letter queues and how many events each holds (needs rabbitmqctl)."""
     with _broker() as connection:
-        parked = dlq.list_parked(connection.virtual_host or "/")
+        parked = dlq.list_parked(connection, node or None)
     if as_json:
         _print_json([{"queue": name, "messages": count} for name, count in parked])
         return

@@ -10,15 +10,27 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = shutil.which("docker-compose")
 
-pytestmark = pytest.mark.skipif(COMPOSE is None, reason="the docker-compose binary is not installed")
+
+def compose_command() -> list[str] | None:
+    """docker-compose, else the `docker compose` plugin, else None."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True,
+                                                 timeout=30).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
+COMPOSE = compose_command()
+
+pytestmark = pytest.mark.skipif(COMPOSE is None, reason="neither docker-compose nor docker compose is installed")
 
 
 def compose(*args: str) -> subprocess.CompletedProcess[str]:
     assert COMPOSE is not None
     env = {k: v for k, v in os.environ.items() if k != "INVOICE_DEV_MODE"}  # the tests' own
-    return subprocess.run([COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
+    return subprocess.run([*COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
 
 
@@ -59,6 +71,8 @@ def test_each_service_runs_its_own_module_with_config_from_the_environment() -> 
     assert "--replSet" in mongod and "--keyFile" in mongod
     assert config["mongo"]["environment"]["MONGO_INITDB_ROOT_USERNAME"] == "crm-admin"
     assert config["rabbitmq"]["image"].startswith("rabbitmq:3-management")
+    for name, service in config.items():
+        assert service.get("restart") in ("unless-stopped", "on-failure", "always"), name
 
 
 def test_the_gateway_listens_on_all_interfaces_with_a_port_range_for_scaling() -> None:

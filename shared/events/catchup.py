@@ -31,7 +31,7 @@ from typing import Any, Protocol, TypeVar
 import eventlet
 from pymongo.database import Database
 
-from shared.events.consumer import Apply, Fetch, StreamTracker
+from shared.events.consumer import Apply, ApplyBatch, Fetch, StreamTracker
 from shared.health import CATCH_UPS
 from shared.rpc import system_rpc
 
@@ -104,21 +104,23 @@ class BatchTracker(Protocol):
     """What a catch-up needs of a StreamTracker."""
 
     def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Apply,
-                     fetch: Fetch) -> int: ...
+                     fetch: Fetch, apply_batch: ApplyBatch | None = None) -> int: ...
 
 
 class CatchUp:
     """Feeds a source's events after the checkpoint through the tracker, in global
-    order, ``batch_size`` events per transaction; ``wanted`` keeps only the events the
-    consumer handles (the others are read past). ``CatchUp.of(tracker, apply)`` keeps
-    the checkpoint next to the tracker's."""
+    order, ``batch_size`` events per transaction (through ``apply_batch`` when the
+    consumer has one); ``wanted`` keeps only the events the consumer handles (the others
+    are read past). ``CatchUp.of(tracker, apply)`` keeps the checkpoint next to the
+    tracker's."""
 
     def __init__(self, tracker: BatchTracker, checkpoint: Checkpoint, apply: Apply, *,
                  page_size: int = PAGE_SIZE, batch_size: int = BATCH_SIZE,
-                 wanted: Wanted | None = None) -> None:
+                 wanted: Wanted | None = None, apply_batch: ApplyBatch | None = None) -> None:
         self.tracker = tracker
         self.checkpoint = checkpoint
         self.apply = apply
+        self.apply_batch = apply_batch
         self.page_size = page_size
         self.batch_size = batch_size
         self.wanted = wanted
@@ -144,7 +146,8 @@ class CatchUp:
     def _apply(self, events: list[Mapping[str, Any]], fetch: Fetch) -> int:
         if self.wanted is not None:
             events = [e for e in events if self.wanted(e)]
-        return sum(self.tracker.handle_batch(events[i:i + self.batch_size], self.apply, fetch)
+        return sum(self.tracker.handle_batch(events[i:i + self.batch_size], self.apply, fetch,
+                                             self.apply_batch)
                    for i in range(0, len(events), self.batch_size))
 
 

@@ -21,7 +21,8 @@ class FakeTracker:
         self.versions: dict[str, int] = {}
         self.batches: list[int] = []
 
-    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Any, fetch: Any) -> int:
+    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Any, fetch: Any,
+                     apply_batch: Any = None) -> int:
         self.batches.append(len(envelopes))
         applied = 0
         for envelope in envelopes:

@@ -24,6 +24,7 @@ from shared.dates import parse_timestamp, utc_now
 from shared.events.catchup import CatchUp, rpc_source, until_caught_up
 from shared.events.consumer import (
     Apply,
+    ApplyBatch,
     Fetch,
     Signatures,
     StreamTracker,
@@ -85,11 +86,11 @@ class AppendingTracker(StreamTracker):
             return super().handle(envelope, apply, fetch)
 
     def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Apply,
-                     fetch: Fetch) -> int:
+                     fetch: Fetch, apply_batch: ApplyBatch | None = None) -> int:
         if not any(self.may_append(e) for e in envelopes):
-            return super().handle_batch(envelopes, apply, fetch)
+            return super().handle_batch(envelopes, apply, fetch, apply_batch)
         with self.store.append_lock:
-            return super().handle_batch(envelopes, apply, fetch)
+            return super().handle_batch(envelopes, apply, fetch, apply_batch)
 
 
 class ApprovalStore(EventStoreProvider):

@@ -12,10 +12,11 @@ from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from search.adapters.buffered import BufferedViews
 from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
 from shared.events.catchup import CatchUp, rpc_source, until_caught_up
-from shared.events.consumer import Signatures, StreamTracker, signatures_of, wait_for_queues
+from shared.events.consumer import ApplyBatch, Signatures, StreamTracker, signatures_of, wait_for_queues
 from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
@@ -41,9 +42,10 @@ class LockedTracker(StreamTracker):
         with self.lock:
             return super().handle(envelope, apply, fetch)
 
-    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Any, fetch: Any) -> int:
+    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Any, fetch: Any,
+                     apply_batch: Any = None) -> int:
         with self.lock:
-            return super().handle_batch(envelopes, apply, fetch)
+            return super().handle_batch(envelopes, apply, fetch, apply_batch)
 
 
 class SearchStorage:
@@ -88,7 +90,20 @@ class SearchStorage:
         tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock,
                                 self.signatures[source])
         with rpc_source(self.config, "search", source) as events:
-            return CatchUp.of(tracker, projector.apply).run(events)
+            return CatchUp.of(tracker, projector.apply,
+                              apply_batch=buffered_apply(self.db, generation)).run(events)
+
+
+def buffered_apply(db: Database[Any], generation: int) -> ApplyBatch:
+    """A catch-up batch through buffered views: read once, written in bulk at the end
+    of the batch's transaction (the rebuild's fold, with the join locks kept)."""
+    def apply_all(envelopes: Sequence[Mapping[str, Any]], session: ClientSession) -> None:
+        views = BufferedViews(db, generation, session, locks=True)
+        projector = Projector(lambda _: views)
+        for envelope in envelopes:
+            projector.apply(envelope, session)
+        views.flush()
+    return apply_all
 
 
 class SearchStore(DependencyProvider):

@@ -1,5 +1,6 @@
-"""Views for a rebuild: the same reads and writes as MongoViews, kept in memory for a
-page of events and written with bulk writes in the page's transaction (``flush``)."""
+"""Views for a rebuild or a catch-up: the same reads and writes as MongoViews, kept in
+memory for a page of events and written with bulk writes in the page's transaction
+(``flush``)."""
 from __future__ import annotations
 
 import copy
@@ -22,9 +23,10 @@ class BufferedViews(MongoViews):
     secondary key (``invoices_where``, ``set_payment_scope``) and at the end of a page."""
 
     def __init__(self, db: Database[Any], generation: int, session: ClientSession | None,
-                 buckets: bool = True) -> None:
+                 buckets: bool = True, locks: bool = False) -> None:
         super().__init__(db, generation, session)
         self.keep_buckets = buckets
+        self.locks_joins = locks  # a live catch-up shares the generation with the consumer
         self.cache: dict[str, dict[str, Any]] = {}
         self.dirty: dict[str, set[str]] = {}
         self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Sums]] = {}
@@ -47,7 +49,10 @@ class BufferedViews(MongoViews):
         self.dirty.setdefault(name, set()).add(doc["_id"])
 
     def lock(self, *keys: str) -> None:
-        """A rebuild is the only writer of its generation: nothing to conflict with."""
+        """A rebuild is the only writer of its generation: nothing to conflict with; a
+        catch-up (``locks=True``) writes the markers as MongoViews does."""
+        if self.locks_joins:
+            super().lock(*keys)
 
     def save_invoice(self, doc: Mapping[str, Any]) -> None:
         self._put(self.invoices, copy.deepcopy(dict(doc)))

@@ -27,6 +27,7 @@ class BufferedViews(MongoViews):
         super().__init__(db, generation, session)
         self.keep_buckets = buckets
         self.locks_joins = locks  # a live catch-up shares the generation with the consumer
+        self.lock_keys: set[str] = set()
         self.cache: dict[str, dict[str, Any]] = {}
         self.dirty: dict[str, set[str]] = {}
         self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Sums]] = {}
@@ -50,9 +51,10 @@ class BufferedViews(MongoViews):
 
     def lock(self, *keys: str) -> None:
         """A rebuild is the only writer of its generation: nothing to conflict with; a
-        catch-up (``locks=True``) writes the markers as MongoViews does."""
+        catch-up (``locks=True``) writes the markers as MongoViews does, in bulk at
+        ``flush`` (still in the page's transaction, so they conflict all the same)."""
         if self.locks_joins:
-            super().lock(*keys)
+            self.lock_keys.update(keys)
 
     def save_invoice(self, doc: Mapping[str, Any]) -> None:
         self._put(self.invoices, copy.deepcopy(dict(doc)))
@@ -99,6 +101,10 @@ class BufferedViews(MongoViews):
         super().set_payment_scope(contract_id, owner_id, department_id)
 
     def flush(self) -> None:
+        if self.lock_keys:
+            self.locks.bulk_write([UpdateOne({"_id": key}, {"$inc": {"n": 1}}, upsert=True)
+                                   for key in sorted(self.lock_keys)], ordered=False, session=self.session)
+            self.lock_keys = set()
         for name, ids in self.dirty.items():
             cache = self.cache[name]
             ops = [ReplaceOne({"_id": i}, cache[i], upsert=True) for i in sorted(ids)]

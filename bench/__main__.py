@@ -12,6 +12,9 @@ Approval section (issue 4): with the approval service running, time from a watch
 change being acknowledged to its request being visible in the approver's
 ``list_requests(mine=True)``, p50/p99, at the asked rates of changes per second (the rate
 the write side reached is reported next to it). Target: p99 <= 200 ms at 50 changes/s.
+
+Catch-up section (issue 9): seconds for the search projector to catch up with 1,000
+events it missed while down (bench/catchup_bench.py). Target: under 5 s.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from bench.audit_check import audit_section  # noqa: E402
+from bench.catchup_bench import catch_up_section  # noqa: E402
 from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -189,11 +193,13 @@ def main() -> int:
         memory = {name: rss_mb(p.proc.pid) for name, p in services.items() if p.alive()}
         raw = store_round_trips(mongo.url)
         audit = audit_section()
+        catch_up = catch_up_section()
         print(f"offline audit check: {audit['check_events_per_s']:,} events/s "
               f"(export then check {audit['export_then_check_events_per_s']:,}/s; target >= 20,000)")
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "seconds": options.seconds,
                   "cpus": os.cpu_count(), "rows": rows, "rss_mb": memory, "store": raw,
                   "search": search, "approval": approval_rows, "audit_check": audit,
+                  "catch_up": catch_up,
                   "targets": {"ratio_to_echo_min": 0.6, "rss_mb_max": 150, "lag_p99_ms_max": 100,
                               "rebuild_ratio_min": 0.5, "query_ratio_max": 1.5,
                               "approval_p99_ms_max_at_50_per_s": 200}}

@@ -87,6 +87,10 @@ class TolerantQueueConsumer(ReconnectingQueueConsumer):
             consumer.on_decode_error = partial(self.handle_undecodable, provider)
         return consumers
 
+    def wait_ready(self) -> None:
+        """Block until the queues are declared and consumed (raises if that failed)."""
+        self._consumers_ready.wait()
+
     def handle_undecodable(self, provider: Any, message: Any, exc: BaseException) -> None:
         reason = undecodable_reason(message, exc, self.accept)
         log.warning("undecodable message on %s (%s): %s", message.delivery_info.get("routing_key"),

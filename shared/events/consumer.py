@@ -13,13 +13,14 @@ the checkpoint in one transaction, skips what it has seen, and when an event arr
 early asks for the missing ones first. It applies only an event whose hash, signature
 and link (``prev_hash`` = the hash of the version applied before) hold, and fetched
 predecessors only when they chain into the delivered event: anything else raises
-``Rejected`` and is parked without moving a checkpoint.
+``Rejected`` and is parked without moving a checkpoint. ``handle_batch`` does the same
+for a run of events in one transaction (a catch-up page, ``shared.events.catchup``).
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kombu import Connection, Exchange, Queue, binding
@@ -170,12 +171,23 @@ class EventStreamHandler(Consumer):
 event_stream = EventStreamHandler.decorator
 
 
+def wait_for_queues(container: Any) -> None:
+    """Block until every ``event_stream`` queue of ``container`` is declared and consumed:
+    from then on every event published reaches them (a catch-up waits for this)."""
+    for entrypoint in container.entrypoints:
+        if isinstance(entrypoint, EventStreamHandler):
+            entrypoint.queue_consumer.wait_ready()
+
+
 class OutOfOrder(Exception):
     """Raised when an event's predecessor has not been applied yet."""
 
 
 Fetch = Callable[[str, int], list[dict[str, Any]]]
 Apply = Callable[[Mapping[str, Any], ClientSession], None]
+# applies a run of checked, in-order events in one transaction (a consumer that can
+# write a batch more cheaply than event by event: search's buffered views)
+ApplyBatch = Callable[[Sequence[Mapping[str, Any]], ClientSession], None]
 
 
 class StreamTracker:
@@ -218,6 +230,10 @@ class StreamTracker:
         """Apply ``envelope`` (and any missing predecessors) exactly once, in order.
 
         Returns how many events were applied (0 for a duplicate)."""
+        return self._handle(envelope, apply, fetch)
+
+    def _handle(self, envelope: Mapping[str, Any], apply: Apply, fetch: Fetch) -> int:
+        # what handle() does; subclasses that wrap handle() in a lock call this inside it
         stream_id, version = envelope["stream_id"], int(envelope["version"])
         self.check(envelope)
         applied = self.applied_version(stream_id)
@@ -233,6 +249,73 @@ class StreamTracker:
         if count == 0:
             metrics.count_consumer(self.consumer, "duplicate")
         return count
+
+    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Apply,
+                     fetch: Fetch, apply_batch: ApplyBatch | None = None) -> int:
+        """Apply a run of events in global order (a catch-up page) exactly once, in
+        per-stream order, in ONE transaction with their streams' checkpoints: what
+        ``handle`` does event by event, at one commit per batch. Missing predecessors
+        are fetched first; when another instance moves a checkpoint meanwhile, the
+        batch falls back to ``handle`` per event. ``apply_batch``, when given, applies
+        the new events of the batch at once instead of ``apply`` one by one. Returns how
+        many were applied."""
+        for envelope in envelopes:
+            self.check(envelope)
+        todo = self._batch_todo(envelopes, fetch)
+        if not todo:
+            metrics.count_consumer(self.consumer, "duplicate", len(envelopes))
+            return 0
+        try:
+            with self.db.client.start_session() as session:
+                count = int(session.with_transaction(
+                    lambda s: self._apply_batch(todo, apply_batch or _one_by_one(apply), s)))
+        except (DuplicateKeyError, OutOfOrder):
+            return sum(self._handle(envelope, apply, fetch) for envelope in envelopes)
+        metrics.count_consumer(self.consumer, "applied", count)
+        self._advance_position(max(int(e.get("position") or 0) for e in todo))
+        return count
+
+    def _batch_todo(self, envelopes: Sequence[Mapping[str, Any]],
+                    fetch: Fetch) -> list[Mapping[str, Any]]:
+        """The events of ``envelopes`` not applied yet, each preceded by any missing
+        predecessor of its stream (fetched and checked), in order."""
+        known = self._versions({str(e["stream_id"]) for e in envelopes})
+        todo: list[Mapping[str, Any]] = []
+        for envelope in envelopes:
+            stream_id, version = str(envelope["stream_id"]), int(envelope["version"])
+            applied = known.get(stream_id, 0)
+            if version <= applied:
+                continue
+            todo += [envelope] if version == applied + 1 else \
+                self._predecessors(envelope, applied, fetch)
+            known[stream_id] = version
+        return todo
+
+    def _versions(self, stream_ids: set[str]) -> dict[str, int]:
+        docs = self.collection.find({"_id": {"$in": [self._key(s) for s in sorted(stream_ids)]}})
+        prefix = len(self._key(""))
+        return {str(d["_id"])[prefix:]: int(d["version"]) for d in docs}
+
+    def _apply_batch(self, todo: list[Mapping[str, Any]], apply_batch: ApplyBatch,
+                     session: ClientSession) -> int:
+        """Inside the transaction: re-read the checkpoints, apply what is still new,
+        then move each stream's checkpoint once (guarded by the version read)."""
+        checkpoints = {str(d["_id"]): d for d in self.collection.find(
+            {"_id": {"$in": sorted({self._key(str(e["stream_id"])) for e in todo})}},
+            session=session)}
+        read = {key: int(doc["version"]) for key, doc in checkpoints.items()}
+        heads: dict[str, Mapping[str, Any]] = {}
+        new: list[Mapping[str, Any]] = []
+        for envelope in todo:
+            key = self._key(str(envelope["stream_id"]))
+            if self._is_next(envelope, heads.get(key) or checkpoints.get(key)):
+                new.append(envelope)
+                heads[key] = envelope
+        apply_batch(new, session)
+        for key, envelope in heads.items():
+            self.collection.update_one({"_id": key, "version": read.get(key, 0)},
+                                       {"$set": _checkpoint(envelope)}, upsert=True, session=session)
+        return sum(int(e["version"]) - read.get(key, 0) for key, e in heads.items())
 
     def _predecessors(self, envelope: Mapping[str, Any], applied: int,
                       fetch: Fetch) -> list[Mapping[str, Any]]:
@@ -256,21 +339,11 @@ class StreamTracker:
 
         def step(session: ClientSession) -> int:
             checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=session)
-            applied = int(checkpoint["version"]) if checkpoint else 0
-            if version <= applied:
+            if not self._is_next(envelope, checkpoint):
                 return 0
-            if version != applied + 1:
-                raise OutOfOrder(f"{stream_id} v{version} before v{applied + 1}")
-            # Checkpoints written before hashes were kept have none: nothing to link to.
-            previous = checkpoint.get("hash") if checkpoint else GENESIS_HASH
-            if previous is not None and envelope.get("prev_hash") != previous:
-                raise Rejected(f"{stream_id} v{version}: prev_hash is not the hash of the "
-                               f"v{applied} applied")
             self.collection.update_one(
-                {"_id": self._key(stream_id), "version": applied},
-                {"$set": {"version": version, "event_id": envelope["event_id"],
-                          "hash": envelope.get("hash"), "position": envelope.get("position")}},
-                upsert=True, session=session)
+                {"_id": self._key(stream_id), "version": version - 1},
+                {"$set": _checkpoint(envelope)}, upsert=True, session=session)
             apply(envelope, session)
             return 1
 
@@ -279,37 +352,42 @@ class StreamTracker:
                 applied = int(session.with_transaction(step))
         except DuplicateKeyError:
             return 0  # another instance applied it at the same moment
+        self._advance_position(int(envelope.get("position") or 0))
+        return applied
+
+    @staticmethod
+    def _is_next(envelope: Mapping[str, Any], checkpoint: Mapping[str, Any] | None) -> bool:
+        """False for a version already applied; True for the next one when it links to
+        the one applied; OutOfOrder for a gap, Rejected for a broken link."""
+        stream_id, version = envelope["stream_id"], int(envelope["version"])
+        applied = int(checkpoint["version"]) if checkpoint else 0
+        if version <= applied:
+            return False
+        if version != applied + 1:
+            raise OutOfOrder(f"{stream_id} v{version} before v{applied + 1}")
+        # Checkpoints written before hashes were kept have none: nothing to link to.
+        previous = checkpoint.get("hash") if checkpoint else GENESIS_HASH
+        if previous is not None and envelope.get("prev_hash") != previous:
+            raise Rejected(f"{stream_id} v{version}: prev_hash is not the hash of the "
+                           f"v{applied} applied")
+        return True
+
+    def _advance_position(self, position: int) -> None:
         # Outside the transaction: every event of this consumer would write this one
         # document, so a transaction orphaned by a kill -9 would block them all until the
         # store reaps it (60 s). $max makes a late or repeated write harmless.
         self.db["consumer_positions"].update_one(
-            {"_id": self.consumer}, {"$max": {"position": envelope.get("position") or 0}},
-            upsert=True)
-        return applied
+            {"_id": self.consumer}, {"$max": {"position": position}}, upsert=True)
 
 
-ReadPage = Callable[[int, int], Mapping[str, Any]]
+def _one_by_one(apply: Apply) -> ApplyBatch:
+    def apply_all(envelopes: Sequence[Mapping[str, Any]], session: ClientSession) -> None:
+        for envelope in envelopes:
+            apply(envelope, session)
+    return apply_all
 
 
-def catch_up(tracker: StreamTracker, apply: Apply, read_page: ReadPage, fetch: Fetch,
-             page_size: int = 500) -> int:
-    """Feed every source event after this consumer's catch-up checkpoint through the
-    tracker, in global order; return how many were newly applied.
-
-    Run at start-up, it covers what no queue held for this consumer: events published
-    before its queue existed, or while it was being set up. Already applied events are
-    skipped by the tracker, so running it again is harmless."""
-    checkpoints = tracker.db["consumer_catch_up"]
-    doc = checkpoints.find_one({"_id": tracker.consumer})
-    position = int(doc["position"]) if doc else 0
-    applied = 0
-    while True:
-        page = read_page(position, page_size)
-        events = page.get("events") or []
-        if not events:
-            return applied
-        for envelope in events:
-            applied += tracker.handle(envelope, apply, fetch)
-        position = int(page["last_position"])
-        checkpoints.update_one({"_id": tracker.consumer}, {"$max": {"position": position}},
-                               upsert=True)
+def _checkpoint(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """A stream's tracking document after ``envelope`` was applied."""
+    return {"version": int(envelope["version"]), "event_id": envelope["event_id"],
+            "hash": envelope.get("hash"), "position": envelope.get("position")}

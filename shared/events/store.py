@@ -180,9 +180,18 @@ class EventStore:
 
     def read_all(self, after_position: int = 0, limit: int = 1000,
                  upcast: bool = False) -> list[dict[str, Any]]:
-        """Every event after ``after_position`` in global order, at most ``limit``."""
-        docs = self.events.find({"position": {"$gt": after_position}}, {"_id": 0}) \
-            .sort("position", ASCENDING).limit(limit)
+        """Every event after ``after_position`` in global order, at most ``limit``.
+
+        First the closed range of the next ``limit`` positions: the store's cost grows
+        with the documents a query matches, not with ``limit``, so an open range read
+        from far back would touch the whole rest of the log for every page. Only when
+        that range is short (the end of the log, or gaps in the positions) is the rest
+        read with an open range."""
+        window = {"$gt": after_position, "$lte": after_position + limit}
+        docs = list(self.events.find({"position": window}, {"_id": 0}).sort("position", ASCENDING))
+        if len(docs) < limit:
+            docs += self.events.find({"position": {"$gt": after_position + limit}}, {"_id": 0}) \
+                .sort("position", ASCENDING).limit(limit - len(docs))
         return [self.upcasters.upcast(d) if upcast else d for d in docs]
 
     def current_version(self, stream_id: str) -> int:

@@ -102,6 +102,23 @@ def test_read_all_pages_in_global_order(store: EventStore) -> None:
     assert b[0]["position"] == 2
 
 
+def test_read_all_pages_across_gaps_in_the_positions(store: EventStore) -> None:
+    # given positions with a gap (a counter taken and its transaction aborted, say)
+    a = append(store, "a", StreamHead(), "A1", "A2", "A3")
+    store.counters.update_one({"_id": "position"}, {"$inc": {"value": 700}})
+    append(store, "a", StreamHead.of(a), "A4", "A5", "A6")
+
+    # when read in pages smaller than the gap, then from just before it
+    first = store.read_all(after_position=0, limit=5)
+    rest = store.read_all(after_position=first[-1]["position"], limit=5)
+    across = store.read_all(after_position=2, limit=2)
+
+    # then nothing is skipped or repeated, and a page is full whenever events remain
+    assert [e["type"] for e in first + rest] == ["A1", "A2", "A3", "A4", "A5", "A6"]
+    assert [e["type"] for e in across] == ["A3", "A4"]
+    assert store.read_all(after_position=rest[-1]["position"]) == []
+
+
 def test_append_in_stores_events_only_when_the_callers_transaction_commits(store: EventStore) -> None:
     def react(session: Any, fail: bool) -> list[dict]:
         store.db["checkpoints"].update_one({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True, session=session)

@@ -18,12 +18,12 @@ from pymongo.database import Database
 
 from shared.auth import bearer, service_token
 from shared.dlq import main as dlq_main
+from shared.events.catchup import catch_up
 from shared.events.consumer import (
     ATTEMPTS_HEADER,
     ERROR_HEADER,
     Rejected,
     StreamTracker,
-    catch_up,
     event_stream,
     queue_name,
     signatures_of,

@@ -1,6 +1,6 @@
 """Hand-written in-memory fakes of the services' ports. Each passes the same contract
 test as its MongoDB adapter (tests/contracts/), so they cannot drift: the event log,
-the invoice, customer and approval flow repositories."""
+the invoice, customer and approval flow repositories, the catch-up checkpoint."""
 from __future__ import annotations
 
 import bisect
@@ -19,6 +19,7 @@ from invoice.domain.settings import Setting, setting_stream
 from shared.dates import utc_now
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events.aggregate import Aggregate
+from shared.events.catchup import resume_position
 from shared.events.envelope import ChainChecker, Metadata, PendingEvent, StreamHead, envelope_to_wire
 from shared.events.store import build_envelopes
 from shared.idempotency import IdempotencyKey, KeyRecord, KeyTaken
@@ -365,3 +366,18 @@ class InMemoryAttachmentStore:
 
     def delete(self, attachment_id: str) -> None:
         self.files.pop(attachment_id, None)
+
+
+class InMemoryCatchUpCheckpoint:
+    """A consumer's catch-up checkpoint (shared.events.catchup.Checkpoint); ``applied``
+    stands for the tracker's applied position (``consumer_positions``)."""
+
+    def __init__(self) -> None:
+        self.position, self.complete, self.applied = 0, False, 0
+
+    def resume_position(self) -> int:
+        return resume_position(self.position, self.complete, self.applied)
+
+    def advance(self, position: int, complete: bool = False) -> None:
+        self.position = max(self.position, position)
+        self.complete = self.complete or complete

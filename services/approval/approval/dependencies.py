@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,16 @@ from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, Reconciler, is_invoice_event, run_repairs
 from shared import metrics
 from shared.dates import parse_timestamp, utc_now
-from shared.events.consumer import Apply, Fetch, Signatures, StreamTracker, catch_up, signatures_of
+from shared.events.catchup import CatchUp, rpc_source, until_caught_up
+from shared.events.consumer import (
+    Apply,
+    ApplyBatch,
+    Fetch,
+    Signatures,
+    StreamTracker,
+    signatures_of,
+    wait_for_queues,
+)
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
 from shared.health import CATCH_UPS
@@ -75,6 +84,13 @@ class AppendingTracker(StreamTracker):
             return super().handle(envelope, apply, fetch)
         with self.store.append_lock:
             return super().handle(envelope, apply, fetch)
+
+    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Apply,
+                     fetch: Fetch, apply_batch: ApplyBatch | None = None) -> int:
+        if not any(self.may_append(e) for e in envelopes):
+            return super().handle_batch(envelopes, apply, fetch, apply_batch)
+        with self.store.append_lock:
+            return super().handle_batch(envelopes, apply, fetch, apply_batch)
 
 
 class ApprovalStore(EventStoreProvider):
@@ -165,27 +181,15 @@ class ApprovalStore(EventStoreProvider):
         """Apply invoice events stored before this service's queue existed (retrying
         until the invoice service answers)."""
         storage: ApprovalStorage = self.target
-        delay = 0.5
-        while True:
-            try:
-                with system_rpc(self.container.config, "approval") as rpc_client:
-                    def read_page(after: int, limit: int) -> dict[str, Any]:
-                        page = rpc_client.invoice.read_events(after, limit)
-                        return {"events": [e for e in page["events"] if is_invoice_event(e)],
-                                "last_position": page["last_position"], "read": len(page["events"])}
 
-                    applied = catch_up(
-                        storage.tracker, storage.reaction.apply, _skipping(read_page),
-                        lambda stream, after: rpc_client.invoice.get_events(stream, after))
-                if applied:
-                    storage.log.appended()
-                log.info("invoice events caught up (%d applied)", applied)
-                CATCH_UPS.done(INVOICE_CONSUMER)
-                return
-            except Exception:  # noqa: BLE001 - invoice service not up yet: try again
-                log.info("approval: catch-up waits for the invoice service", exc_info=True)
-                eventlet.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        def attempt() -> int:
+            with rpc_source(self.container.config, "approval", "invoice") as source:
+                applied = CatchUp.of(storage.tracker, storage.reaction.apply,
+                                     wanted=is_invoice_event).run(source)
+            if applied:
+                storage.log.appended()  # requests may have been opened: wake the relay
+            return applied
+        until_caught_up(INVOICE_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container))
 
 
 AGE_BUCKETS = (("1h", 3600.0), ("1d", 86400.0), ("3d", 3 * 86400.0), ("7d", 7 * 86400.0))
@@ -209,15 +213,3 @@ def open_request_gauges(requests: MongoRequestRepository) -> Iterator[GaugeMetri
 
 def _moment(timestamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(parse_timestamp(timestamp))
-
-
-def _skipping(read_page: Any) -> Any:
-    """catch_up stops at an empty page; a page holding only settings events is not the
-    end, so it is read past until invoice events or the true end come."""
-    def read(after: int, limit: int) -> dict[str, Any]:
-        while True:
-            page = read_page(after, limit)
-            if page["events"] or not page["read"]:
-                return page
-            after = int(page["last_position"])
-    return read

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import eventlet
 from pymongo.database import Database
 
 from invoice.adapters.attachments import GridFSAttachmentStore
@@ -17,7 +16,8 @@ from invoice.adapters.settings import MongoSettingsRepository
 from invoice.domain.events import upcasters
 from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
-from shared.events.consumer import StreamTracker, catch_up, signatures_of
+from shared.events.catchup import CatchUp, retrying, rpc_source, until_caught_up
+from shared.events.consumer import StreamTracker, signatures_of, wait_for_queues
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
 from shared.health import CATCH_UPS
@@ -80,35 +80,20 @@ class InvoiceStore(EventStoreProvider):
         service was down; ``define_flow`` then failed for its caller), retrying until
         the approval service answers."""
         storage: InvoiceStorage = self.target
-        delay = 0.5
-        while True:
-            try:
-                with system_rpc(self.container.config, "invoice") as rpc_client:
-                    rules = rpc_client.approval.flow_rules()
-                kept = sum(storage.flows.put(rule) for rule in rules)
-                log.info("approval flows replica caught up (%d of %d kept)", kept, len(rules))
-                return
-            except Exception:  # noqa: BLE001 - approval service not up yet: try again
-                log.info("flow replica: catch-up waits for the approval service", exc_info=True)
-                eventlet.sleep(delay)
-                delay = min(delay * 2, 30.0)
+
+        def attempt() -> None:
+            with system_rpc(self.container.config, "invoice") as rpc_client:
+                rules = rpc_client.approval.flow_rules()
+            kept = sum(storage.flows.put(rule) for rule in rules)
+            log.info("approval flows replica caught up (%d of %d kept)", kept, len(rules))
+        retrying("flow replica", attempt)
 
     def _catch_up_customer_events(self) -> None:
         """Bring the customer replica up to date with what the customer service stored
         before this service's queue existed (retrying until the customer service answers)."""
         storage: InvoiceStorage = self.target
-        delay = 0.5
-        while True:
-            try:
-                with system_rpc(self.container.config, "invoice") as rpc_client:
-                    applied = catch_up(
-                        storage.tracker, storage.replica.apply,
-                        lambda after, limit: rpc_client.customer.read_events(after, limit),
-                        lambda stream, after: rpc_client.customer.get_events(stream, after))
-                log.info("customer replica caught up (%d events applied)", applied)
-                CATCH_UPS.done(REPLICA_CONSUMER)
-                return
-            except Exception:  # noqa: BLE001 - customer service not up yet: try again
-                log.info("customer replica: catch-up waits for the customer service", exc_info=True)
-                eventlet.sleep(delay)
-                delay = min(delay * 2, 30.0)
+
+        def attempt() -> int:
+            with rpc_source(self.container.config, "invoice", "customer") as source:
+                return CatchUp.of(storage.tracker, storage.replica.apply).run(source)
+        until_caught_up(REPLICA_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container))

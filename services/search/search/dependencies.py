@@ -3,19 +3,20 @@ served generation, the projector and its stream trackers, and the catch-up threa
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from search.adapters.buffered import BufferedViews
 from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
-from shared.events.consumer import Signatures, StreamTracker, catch_up, signatures_of
+from shared.events.catchup import CatchUp, rpc_source, until_caught_up
+from shared.events.consumer import ApplyBatch, Signatures, StreamTracker, signatures_of, wait_for_queues
 from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
@@ -40,6 +41,11 @@ class LockedTracker(StreamTracker):
     def handle(self, envelope: Mapping[str, Any], apply: Any, fetch: Any) -> int:
         with self.lock:
             return super().handle(envelope, apply, fetch)
+
+    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Any, fetch: Any,
+                     apply_batch: Any = None) -> int:
+        with self.lock:
+            return super().handle_batch(envelopes, apply, fetch, apply_batch)
 
 
 class SearchStorage:
@@ -78,19 +84,26 @@ class SearchStorage:
             return list(getattr(rpc_client, source).get_events(stream_id, after_version))
 
     def catch_up(self, source: str, generation: int | None = None) -> int:
+        """Project what ``source`` stored after this generation's catch-up checkpoint."""
         generation = self.generation() if generation is None else generation
         projector = Projector(lambda session: self.views(generation, session))
+        tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock,
+                                self.signatures[source])
+        with rpc_source(self.config, "search", source) as events:
+            return CatchUp.of(tracker, projector.apply,
+                              apply_batch=buffered_apply(self.db, generation)).run(events)
 
-        def apply(envelope: Mapping[str, Any], session: ClientSession) -> None:
+
+def buffered_apply(db: Database[Any], generation: int) -> ApplyBatch:
+    """A catch-up batch through buffered views: read once, written in bulk at the end
+    of the batch's transaction (the rebuild's fold, with the join locks kept)."""
+    def apply_all(envelopes: Sequence[Mapping[str, Any]], session: ClientSession) -> None:
+        views = BufferedViews(db, generation, session, locks=True)
+        projector = Projector(lambda _: views)
+        for envelope in envelopes:
             projector.apply(envelope, session)
-
-        with system_rpc(self.config, "search") as rpc_client:
-            service = getattr(rpc_client, source)
-            tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock,
-                                    self.signatures[source])
-            return catch_up(tracker, apply,
-                            lambda after, limit: service.read_events(after, limit),
-                            lambda stream, after: list(service.get_events(stream, after)))
+        views.flush()
+    return apply_all
 
 
 class SearchStore(DependencyProvider):
@@ -122,17 +135,8 @@ class SearchStore(DependencyProvider):
     def _catch_up(self, source: str) -> None:
         """Project what the source stored before this service's queue existed (retrying
         until the source service answers)."""
-        delay = 0.5
-        while True:
-            try:
-                applied = self.storage.catch_up(source)
-                log.info("search caught up with %s (%d events applied)", source, applied)
-                CATCH_UPS.done(f"search.{source}")
-                return
-            except Exception:  # noqa: BLE001 - source not up yet: try again
-                log.info("search: catch-up waits for %s", source, exc_info=True)
-                eventlet.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        until_caught_up(f"search.{source}", lambda: self.storage.catch_up(source),
+                        ready=lambda: wait_for_queues(self.container))
 
     def stop(self) -> None:
         self.client.close()

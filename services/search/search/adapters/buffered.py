@@ -1,5 +1,6 @@
-"""Views for a rebuild: the same reads and writes as MongoViews, kept in memory for a
-page of events and written with bulk writes in the page's transaction (``flush``)."""
+"""Views for a rebuild or a catch-up: the same reads and writes as MongoViews, kept in
+memory for a page of events and written with bulk writes in the page's transaction
+(``flush``)."""
 from __future__ import annotations
 
 import copy
@@ -22,9 +23,11 @@ class BufferedViews(MongoViews):
     secondary key (``invoices_where``, ``set_payment_scope``) and at the end of a page."""
 
     def __init__(self, db: Database[Any], generation: int, session: ClientSession | None,
-                 buckets: bool = True) -> None:
+                 buckets: bool = True, locks: bool = False) -> None:
         super().__init__(db, generation, session)
         self.keep_buckets = buckets
+        self.locks_joins = locks  # a live catch-up shares the generation with the consumer
+        self.lock_keys: set[str] = set()
         self.cache: dict[str, dict[str, Any]] = {}
         self.dirty: dict[str, set[str]] = {}
         self.bucket_deltas: dict[str, tuple[dict[str, Any], int, Sums]] = {}
@@ -47,7 +50,11 @@ class BufferedViews(MongoViews):
         self.dirty.setdefault(name, set()).add(doc["_id"])
 
     def lock(self, *keys: str) -> None:
-        """A rebuild is the only writer of its generation: nothing to conflict with."""
+        """A rebuild is the only writer of its generation: nothing to conflict with; a
+        catch-up (``locks=True``) writes the markers as MongoViews does, in bulk at
+        ``flush`` (still in the page's transaction, so they conflict all the same)."""
+        if self.locks_joins:
+            self.lock_keys.update(keys)
 
     def save_invoice(self, doc: Mapping[str, Any]) -> None:
         self._put(self.invoices, copy.deepcopy(dict(doc)))
@@ -94,6 +101,10 @@ class BufferedViews(MongoViews):
         super().set_payment_scope(contract_id, owner_id, department_id)
 
     def flush(self) -> None:
+        if self.lock_keys:
+            self.locks.bulk_write([UpdateOne({"_id": key}, {"$inc": {"n": 1}}, upsert=True)
+                                   for key in sorted(self.lock_keys)], ordered=False, session=self.session)
+            self.lock_keys = set()
         for name, ids in self.dirty.items():
             cache = self.cache[name]
             ops = [ReplaceOne({"_id": i}, cache[i], upsert=True) for i in sorted(ids)]

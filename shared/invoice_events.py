@@ -10,7 +10,14 @@ Event data shapes (schema_version 1):
   (a change of amount, tax_rate or lines carries the recomputed tax_amount and
   amount_excluding_tax; events written before VAT simply lack them: None)
 - InvoiceVoided: {reason}
-- InvoiceApprovalStatusChanged: {from, to, request_id}
+- InvoiceApprovalStatusChanged: {from, to, request_id, trigger_version?, request_version?}
+  (the report's order, issue 9: the request's trigger version -- the invoice version of
+  the change that opened it -- and the request's own version. The state keeps the order
+  of the report it applied as ``approval_order: {trigger_version, request_version}``; a
+  report ordered before it changes nothing. Reports written before the order existed
+  lack both: they apply as they always did and leave ``approval_order`` None. A held
+  change -- InvoiceCreated with ``held``, InvoiceChangeProposed that is not a revision --
+  orders itself as ``{trigger_version: <its own version>, request_version: 0}``)
 - InvoiceChangeProposed: {request_id, flow_id, flow_version, watched_fields, changes,
   revision?: true} (``revision``: the submitter revised a returned held change)
   (a holding flow's watched change, not applied: the state shows it as
@@ -90,7 +97,7 @@ CREDIT_KEYS = ("kind", "credits_invoice_id", "credit_reason", "credited_amount",
 EXTRA_KEYS = CREDIT_KEYS + ("attachments",)
 # What the fold keeps besides the invoice fields.
 STATE_KEYS = ("id", "number", "status", "void_reason", "approval_status", "approval_request_id",
-              "pending_change", "version", "created_at", "created_by", "updated_at",
+              "approval_order", "pending_change", "version", "created_at", "created_by", "updated_at",
               "updated_by") + EXTRA_KEYS
 
 
@@ -115,7 +122,8 @@ def fold(state: Mapping[str, Any] | None, envelope: Mapping[str, Any]) -> dict[s
     if kind in (INVOICE_CHANGE_PROPOSED, INVOICE_CREATED, INVOICE_ATTACHMENT_ADDED,
                 INVOICE_ATTACHMENT_REMOVED):
         data = dict(data, proposed_at=envelope.get("occurred_at"),
-                    proposed_by={"id": actor.get("id"), "name": actor.get("name")})
+                    proposed_by={"id": actor.get("id"), "name": actor.get("name")},
+                    proposed_version=int(envelope["version"]))
     handler(result, data)
     result["version"] = int(envelope["version"])
     result["updated_at"] = envelope.get("occurred_at")
@@ -123,6 +131,26 @@ def fold(state: Mapping[str, Any] | None, envelope: Mapping[str, Any]) -> dict[s
     if result["version"] == 1:
         result["created_at"], result["created_by"] = result["updated_at"], result["updated_by"]
     return result
+
+
+def report_order(data: Mapping[str, Any]) -> dict[str, int] | None:
+    """``{trigger_version, request_version}`` of an approval status report (event data or
+    a report about to be recorded); None for one written before reports were ordered."""
+    if data.get("trigger_version") is None:
+        return None
+    return {"trigger_version": int(data["trigger_version"]),
+            "request_version": int(data.get("request_version") or 0)}
+
+
+def is_stale_report(state: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    """True when ``state`` already shows a report ordered after this one (by the request's
+    trigger version, then by the request's own version): it must change nothing. An
+    unordered report, or a state without an order, compares as not stale."""
+    order, applied = report_order(data), state.get("approval_order")
+    if order is None or not applied:
+        return False
+    return (order["trigger_version"], order["request_version"]) < \
+        (int(applied["trigger_version"]), int(applied["request_version"]))
 
 
 def apply_changes(state: dict[str, Any], changes: Mapping[str, Mapping[str, Any]]) -> None:
@@ -145,7 +173,7 @@ def _created(state: dict[str, Any], data: Mapping[str, Any]) -> None:
     fields = data.get("fields") or {}
     state.update({"number": data.get("number"), "status": ACTIVE, "void_reason": None,
                   "approval_status": "none", "approval_request_id": None,
-                  "pending_change": None})
+                  "approval_order": None, "pending_change": None})
     if data.get("held"):
         state["pending_change"] = {
             "request_id": data["held"]["request_id"], "kind": "create", "changes": {},
@@ -153,6 +181,7 @@ def _created(state: dict[str, Any], data: Mapping[str, Any]) -> None:
             "watched_fields": []}
         state["approval_status"] = "pending"
         state["approval_request_id"] = data["held"]["request_id"]
+        state["approval_order"] = _held_order(data)
     for name in RECORDED_FIELDS:
         state[name] = copy.deepcopy(fields.get(name))
     state["payment_ids"] = list(state.get("payment_ids") or [])
@@ -199,8 +228,16 @@ def _voided(state: dict[str, Any], data: Mapping[str, Any]) -> None:
 
 
 def _approval_status_changed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
+    if is_stale_report(state, data):
+        return  # never recorded by the invoice (it checks first); kept out here as well
     state["approval_status"] = data["to"]
     state["approval_request_id"] = data.get("request_id")
+    state["approval_order"] = report_order(data)
+
+
+def _held_order(data: Mapping[str, Any]) -> dict[str, int]:
+    """A held change's request was opened by this very event: its order is the event's."""
+    return {"trigger_version": int(data["proposed_version"]), "request_version": 0}
 
 
 def _change_proposed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
@@ -211,6 +248,8 @@ def _change_proposed(state: dict[str, Any], data: Mapping[str, Any]) -> None:
         "watched_fields": list(data.get("watched_fields") or data["changes"]),
         "flow_id": data.get("flow_id"), "flow_version": data.get("flow_version")}
     state["approval_status"], state["approval_request_id"] = "pending", data["request_id"]
+    if not data.get("revision"):  # a revision belongs to the request proposed before
+        state["approval_order"] = _held_order(data)
 
 
 def _change_applied(state: dict[str, Any], data: Mapping[str, Any]) -> None:

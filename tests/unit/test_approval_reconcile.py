@@ -41,7 +41,7 @@ def invoice(invoice_id: str, **overrides: Any) -> dict[str, Any]:
 
 def request(request_id: str, invoice_id: str, status: str, **overrides: Any) -> dict[str, Any]:
     return {"id": request_id, "invoice_id": invoice_id, "status": status, "invoice_version": 2,
-            "hold": False, "stages": [{"decisions": []}], **overrides}
+            "version": 1, "hold": False, "stages": [{"decisions": []}], **overrides}
 
 
 def test_a_parked_outcome_is_reported_again_and_agreeing_states_are_left_alone() -> None:
@@ -64,4 +64,5 @@ def test_a_parked_outcome_is_reported_again_and_agreeing_states_are_left_alone()
     run_repairs(repairs, lambda *a: reported.append(a), lambda *a: settled.append(a))
 
     assert settled == [("inv_held", "apr_h", "approved", "", [{"id": "f1", "name": "财务"}])]
-    assert sorted(reported) == [("inv_after", "rejected", "apr_a"), ("inv_missed", "pending", "apr_m")]
+    assert sorted(reported) == [("inv_after", "rejected", "apr_a", 2, 1),
+                                ("inv_missed", "pending", "apr_m", 2, 1)]

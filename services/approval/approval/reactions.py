@@ -11,7 +11,10 @@ and the request id (``apr_<event_id>``) could not open twice anyway.
 service the approval_status of the invoice's *latest* request (pending / approved /
 rejected; ``none`` when withdrawn). It reads the current state instead of trusting the
 event it got, so redelivered or reordered events converge on the same answer, and the
-invoice appends nothing when the status is unchanged.
+invoice appends nothing when the status is unchanged. Each report names its order -- the
+request's trigger version (``invoice_version``) and the request's own version -- because
+two reports can still cross on the way (one retried after a write conflict on the
+invoice): the invoice ignores a report ordered before the one it applied last.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from approval.domain.request import ApprovalRequest, approvers_of, invoice_statu
 from approval.domain.triggers import changed_fields, first_triggered, fold_invoice
 from shared.events.envelope import Metadata
 
-Report = Callable[[str, str, str], Any]
+Report = Callable[[str, str, str, int, int], Any]  # invoice, status, request, its order
 Settle = Callable[[str, str, str, str, list[dict[str, Any]]], Any]
 SETTLED = {"approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}
 
@@ -146,7 +149,7 @@ class OutcomeReporter:
             return  # a held request speaks for itself (settle_change above)
         status = invoice_status_for(latest["status"])
         if status is not None:
-            self.report(latest["invoice_id"], status, latest["id"])
+            self.report(*report_args(latest, status))
 
 
 Repair = tuple[str, tuple[Any, ...]]  # ("report" | "settle", arguments)
@@ -191,7 +194,14 @@ class Reconciler:
         if status is None or (status, request["id"]) == \
                 (invoice.get("approval_status"), invoice.get("approval_request_id")):
             return []
-        return [("report", (invoice["id"], status, request["id"]))]
+        return [("report", report_args(request, status))]
+
+
+def report_args(request: Mapping[str, Any], status: str) -> tuple[str, str, str, int, int]:
+    """``record_approval_status``'s arguments: the invoice, the status, the request and
+    the report's order (the request's trigger version, then its own version)."""
+    return (request["invoice_id"], status, request["id"], int(request["invoice_version"]),
+            int(request["version"]))
 
 
 def run_repairs(repairs: list[Repair], report: Report, settle: Settle) -> int:

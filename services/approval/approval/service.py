@@ -253,8 +253,10 @@ class ApprovalService(ops.OpsEndpoints):
                 approvers: list[dict[str, Any]]) -> None:
         self.invoice_as_service.settle_change(invoice_id, request_id, outcome, comment, approvers)
 
-    def _report_status(self, invoice_id: str, status: str, request_id: str) -> None:
-        self.invoice_as_service.record_approval_status(invoice_id, status, request_id)
+    def _report_status(self, invoice_id: str, status: str, request_id: str, trigger_version: int,
+                       request_version: int) -> None:
+        self.invoice_as_service.record_approval_status(invoice_id, status, request_id,
+                                                       trigger_version, request_version)
 
     def _fetch_invoice_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         return list(self.invoice_as_service.get_events(stream_id, after_version))

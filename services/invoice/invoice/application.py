@@ -154,12 +154,15 @@ class InvoiceApplication:
         self.policy.require(self.actor, "invoice.void")
         return self._edit(invoice_id, expected_version, lambda invoice: invoice.void(reason))
 
-    def record_approval_status(self, invoice_id: str, status: str,
-                               request_id: str | None) -> dict[str, Any]:
-        """Internal: the approval service reports an outcome (service role only)."""
+    def record_approval_status(self, invoice_id: str, status: str, request_id: str | None,
+                               trigger_version: int | None = None,
+                               request_version: int | None = None) -> dict[str, Any]:
+        """Internal: the approval service reports an outcome (service role only); a
+        report ordered before the one applied last changes nothing (Invoice.set_approval_status)."""
         self.policy.require(self.actor, "approval.status")
         return self._edit(invoice_id, None,
-                          lambda invoice: invoice.set_approval_status(status, request_id),
+                          lambda invoice: invoice.set_approval_status(
+                              status, request_id, trigger_version, request_version),
                           check_edit_scope=False)
 
     def revise_change(self, invoice_id: str, request_id: str,

@@ -192,13 +192,18 @@ class InvoiceService(ops.OpsEndpoints):
             _id(invoice_id), id_arg(attachment_id, "attachment_id")))
 
     @rpc
-    def record_approval_status(self, invoice_id: str, status: Any,
-                               request_id: str | None = None) -> dict[str, Any]:
-        """Internal (service role): the approval outcome, as InvoiceApprovalStatusChanged."""
+    def record_approval_status(self, invoice_id: str, status: Any, request_id: str | None = None,
+                               trigger_version: Any = None, request_version: Any = None) -> dict[str, Any]:
+        """Internal (service role): the approval outcome, as InvoiceApprovalStatusChanged;
+        ``trigger_version`` / ``request_version`` order it (a report ordered before the
+        one applied last changes nothing):
+        ``record_approval_status("inv_…", "pending", "apr_…", 3, 1)`` -> the invoice."""
         if status not in ("none", "pending", "approved", "rejected"):
             raise ValidationError.field("status", "one of none, pending, approved, rejected")
         request = None if request_id is None else _id(request_id, "request_id")
-        return dump_invoice(self._app().record_approval_status(_id(invoice_id), status, request))
+        trigger, version = report_order_args(trigger_version, request_version)
+        return dump_invoice(self._app().record_approval_status(_id(invoice_id), status, request,
+                                                               trigger, version))
 
     @rpc
     def settle_change(self, invoice_id: str, request_id: Any, outcome: Any, comment: Any = "",
@@ -272,6 +277,16 @@ class InvoiceService(ops.OpsEndpoints):
 
 def _id(value: Any, name: str = "invoice_id") -> str:
     return id_arg(value, name)
+
+
+def report_order_args(trigger_version: Any, request_version: Any) -> tuple[int | None, int | None]:
+    """Both or neither: a request's trigger version (>= 1) and its own version (>= 1)."""
+    if trigger_version is None and request_version is None:
+        return None, None
+    for name, value in (("trigger_version", trigger_version), ("request_version", request_version)):
+        if not version_arg(value, name):
+            raise ValidationError.field(name, "a version >= 1, given with the other")
+    return trigger_version, request_version
 
 
 def _as_of(value: Any) -> int | str | None:

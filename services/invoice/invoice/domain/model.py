@@ -25,6 +25,7 @@ from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     apply_changes,
     custom_key,
     fold,
+    is_stale_report,
 )
 
 
@@ -38,6 +39,7 @@ class Invoice(Aggregate):
     void_reason: str | None = None
     approval_status: str = "none"
     approval_request_id: str | None = None
+    approval_order: dict[str, int] | None = None  # of the report applied last (issue 9)
     pending_change: dict[str, Any] | None = None
     credit: dict[str, Any] = field(default_factory=dict)  # CREDIT_KEYS
     attachments: list[dict[str, Any]] = field(default_factory=list)
@@ -200,13 +202,24 @@ class Invoice(Aggregate):
                 "outcome": "cancelled", "comment": reason})
         self.record(ev.INVOICE_VOIDED, {"reason": reason})
 
-    def set_approval_status(self, status: str, request_id: str | None) -> bool:
+    def set_approval_status(self, status: str, request_id: str | None,
+                            trigger_version: int | None = None,
+                            request_version: int | None = None) -> bool:
+        """The approval service reports the status of a request. ``trigger_version`` (the
+        invoice version that opened the request) and ``request_version`` order reports:
+        one ordered before the report applied last is acknowledged and records nothing,
+        whatever order they arrive in. Without them (an older caller) it applies as
+        before. False when nothing is recorded."""
         if status not in APPROVAL_STATUSES:
             raise ValueError(f"unknown approval status {status!r}")
+        data: dict[str, Any] = {"from": self.approval_status, "to": status, "request_id": request_id}
+        if trigger_version is not None:
+            data.update(trigger_version=trigger_version, request_version=request_version or 0)
+        if is_stale_report(self.state(), data):
+            return False  # about an older request, or older news of the same one
         if status == self.approval_status and (status == "none" or request_id == self.approval_request_id):
             return False  # "none" carries no request: none -> none is no change
-        self.record(ev.INVOICE_APPROVAL_STATUS_CHANGED,
-                     {"from": self.approval_status, "to": status, "request_id": request_id})
+        self.record(ev.INVOICE_APPROVAL_STATUS_CHANGED, data)
         return True
 
     # -- queries ---------------------------------------------------------------------
@@ -238,6 +251,7 @@ class Invoice(Aggregate):
             "status": self.status, "void_reason": self.void_reason,
             "approval_status": self.approval_status,
             "approval_request_id": self.approval_request_id,
+            "approval_order": copy.deepcopy(self.approval_order),
             "pending_change": copy.deepcopy(self.pending_change),
         })
         data.update(self.credit_dict())
@@ -287,6 +301,7 @@ class Invoice(Aggregate):
             status=state["status"], void_reason=state.get("void_reason"),
             approval_status=state["approval_status"],
             approval_request_id=state.get("approval_request_id"),
+            approval_order=copy.deepcopy(state.get("approval_order")),
             pending_change=copy.deepcopy(state.get("pending_change")),
             credit={name: copy.deepcopy(state.get(name)) for name in CREDIT_KEYS},
             attachments=copy.deepcopy(list(state.get("attachments") or [])),
@@ -299,6 +314,7 @@ class Invoice(Aggregate):
                                 "status": self.status, "void_reason": self.void_reason,
                                 "approval_status": self.approval_status,
                                 "approval_request_id": self.approval_request_id,
+                                "approval_order": copy.deepcopy(self.approval_order),
                                 "pending_change": copy.deepcopy(self.pending_change),
                                 **copy.deepcopy(self.credit),
                                 "attachments": copy.deepcopy(self.attachments)}
@@ -312,6 +328,7 @@ class Invoice(Aggregate):
         self.status, self.void_reason = state["status"], state.get("void_reason")
         self.approval_status = state["approval_status"]
         self.approval_request_id = state.get("approval_request_id")
+        self.approval_order = state.get("approval_order")
         self.pending_change = state.get("pending_change")
         self.credit = {name: state.get(name) for name in CREDIT_KEYS}
         self.attachments = list(state.get("attachments") or [])

@@ -19,6 +19,14 @@ class InvoiceRepository(Protocol):
         """Append the invoice's pending events atomically with its state;
         ConcurrencyConflict if the stream moved, Conflict if invoice_no is taken."""
 
+    def save_imported(self, invoice: Invoice, meta: Metadata, external_id: str) -> list[dict[str, Any]]:
+        """``save`` a new invoice and record ``external_id`` -> its id in the same
+        transaction; AlreadyImported (nothing written) when that external_id was
+        imported before, also by a concurrent import."""
+
+    def imported(self, external_ids: Iterable[str]) -> dict[str, str]:
+        """``{external_id: invoice_id}`` for those of ``external_ids`` imported before."""
+
     def save_together(self, first: Invoice, second: Invoice, meta: Metadata) -> None:
         """Append both invoices' pending events and states in one transaction (a credit
         note and its original's CreditNoteIssued); ConcurrencyConflict if either moved."""

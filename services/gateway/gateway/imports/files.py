@@ -90,7 +90,12 @@ def _xlsx_lines(content: bytes) -> Any:
         raise file_error(f"not a readable XLSX workbook ({type(exc).__name__})") from None
     try:
         sheet = workbook.worksheets[0]
-        lines = [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        lines = []
+        # stop early: a small zip can hold a huge sheet
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
+            lines.append([cell_text(value) for value in row])
+            if len(lines) > MAX_ROWS + 1:
+                raise file_error(f"at most {MAX_ROWS} rows in one file")
     finally:
         workbook.close()
     return iter(lines)

@@ -54,7 +54,7 @@ def finished(api: Api, location: str, timeout: float = 120) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         job = api.get(location, params={"limit": 1}).json()
         return job if job["status"] in ("done", "failed") else None
-    return wait_for(done, timeout=timeout, interval=0.3, message="the import job to finish")
+    return wait_for(done, timeout=timeout, interval=1.0, message="the import job to finish")
 
 
 @pytest.fixture
@@ -254,7 +254,7 @@ def test_an_import_killed_mid_run_fails_clearly_and_sent_again_creates_each_row_
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 def test_ten_thousand_rows_dry_run_as_a_job(api: Api, customer: dict[str, Any]) -> None:
     rows = [row(customer, amount=f"{1 + n % 97}.00", issued_on=f"2026-{1 + n % 12:02d}-10")
             for n in range(10_000)]
@@ -262,7 +262,7 @@ def test_ten_thousand_rows_dry_run_as_a_job(api: Api, customer: dict[str, Any]) 
 
     started = send(api, csv_file(rows))
     began = time.monotonic()
-    job = finished(api, started.headers["Location"], timeout=540)
+    job = finished(api, started.headers["Location"], timeout=1080)
 
     assert started.status_code == 202
     assert (job["status"], job["processed"]) == ("done", 10_000), job

@@ -99,7 +99,7 @@ class ImportRoutes:
         if job is None:
             raise HttpProblem(404, "Not Found", f"import {job_id} not found")
         rows = store.page(job_id, offset, limit, status)
-        view = job_view(job, rows, offset, store.count(job_id, status))
+        view = job_view(job, rows, offset, status)
         return json_response(view, code, headers)
 
     def _call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:

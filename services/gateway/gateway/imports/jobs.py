@@ -104,18 +104,16 @@ class ImportStore:
         return job
 
     def page(self, job_id: str, offset: int, limit: int, status: str | None) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"job_id": job_id}
+        """Rows in file order. Unfiltered, a range of ``_id`` (``<job>:<index>``): one
+        index walk however large the job; by status, the status index."""
+        shown = {"_id": 0, "job_id": 0, "created_at": 0}
         if status:
-            query["status"] = status
-        found = self.rows.find(query, {"_id": 0, "job_id": 0, "created_at": 0}) \
-            .sort("index", ASCENDING).skip(offset).limit(limit)
+            found = self.rows.find({"job_id": job_id, "status": status}, shown) \
+                .sort("index", ASCENDING).skip(offset).limit(limit)
+        else:
+            found = self.rows.find({"_id": {"$gte": f"{job_id}:{offset:06d}", "$lt": f"{job_id};"}},
+                                   shown).sort("_id", ASCENDING).limit(limit)
         return list(found)
-
-    def count(self, job_id: str, status: str | None) -> int:
-        query: dict[str, Any] = {"job_id": job_id}
-        if status:
-            query["status"] = status
-        return int(self.rows.count_documents(query))
 
 
 def interrupted_message(processed: int, total: int, commit: bool) -> str:
@@ -126,8 +124,9 @@ def interrupted_message(processed: int, total: int, commit: bool) -> str:
 
 
 def job_view(job: dict[str, Any], rows: list[dict[str, Any]], offset: int,
-             matching: int) -> dict[str, Any]:
-    """The wire form of a job with one page of its rows."""
+             status: str | None) -> dict[str, Any]:
+    """The wire form of a job with one page of its rows (of one ``status``, or all)."""
+    matching = int(job["summary"].get(status, 0)) if status else int(job["processed"])
     following = offset + len(rows)
     return {"id": job["_id"], "status": job["status"], "commit": job["commit"],
             "filename": job["filename"], "format": job["format"], "total": job["total"],

@@ -80,7 +80,7 @@ def main() -> int:
     gateway = GatewayProcess(env, log_dir, write_users_file(Path(log_dir) / "users.json"))
     try:
         gateway.start()
-        authorization = token_for(roles=["admin"], sub="bench-admin", ttl_seconds=7200)
+        authorization = token_for(roles=["admin"], sub="bench-admin", ttl_seconds=3600)
         config = {"AMQP_URI": vhost.amqp_uri, "serializer": "json"}
         with ClusterRpcProxy(config, context_data={"authorization": authorization}, timeout=60) as hub:
             customer = hub.customer.create_customer({"name": "导入压测客户"})

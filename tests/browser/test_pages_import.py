@@ -1,5 +1,6 @@
 """The import page in a real browser: upload a file, read the dry run's table with the
-bad row's field highlighted, commit, watch it finish. (Named to run after
+bad row's field highlighted, commit, watch it finish (the stack's gateway runs files of
+more than 2 rows as jobs, so the page follows a job, as a signed-in person's). (Named to run after
 test_pages.py: the invoices it creates stay out of that file's counts.)"""
 from __future__ import annotations
 

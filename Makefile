@@ -25,6 +25,7 @@ test: venv rabbitmq tools browser lint
 bench: venv rabbitmq
 	$(PYTHON_VENV) -m bench
 	$(PYTHON_VENV) -m bench.gateway
+	$(PYTHON_VENV) -m bench.imports
 
 ## lint: ruff and mypy (make test runs it first)
 lint: venv

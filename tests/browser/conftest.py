@@ -80,7 +80,8 @@ def stack(mongo_server: Any, web_vhost: RabbitVhost, log_dir: str) -> Iterator[S
     write_users_file(users)
     env = service_env(web_vhost, mongo_server.url, "web_")  # each on its own account
     services = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
-    gateway = GatewayProcess(env, log_dir, users)
+    # files of more than 2 rows import as a job: the import page then follows its progress
+    gateway = GatewayProcess(env, log_dir, users, GATEWAY_IMPORT_SYNC_ROWS="2")
     try:
         probes = Clients(web_vhost.client_uri)
         try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from invoice.domain.importing import AlreadyImported
 from invoice.domain.model import Invoice
 from invoice.ports import InvoiceRepository
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
@@ -179,3 +180,17 @@ class InvoiceRepositoryContract:
 
         assert repository.created_with(key).record_id == note.id  # type: ignore[union-attr]
         assert repository.load(original.id).version == 2 and repository.state(second.id) is None
+
+    def test_an_import_key_is_stored_with_the_invoice_and_refused_a_second_time(
+            self, repository: InvoiceRepository) -> None:
+        external_id = f"ext-{uuid.uuid4().hex}"
+        first, second = new_invoice(), new_invoice()
+        repository.save_imported(first, META, external_id)
+
+        with pytest.raises(AlreadyImported) as refused:
+            repository.save_imported(second, META, external_id)
+
+        assert refused.value.invoice_id == first.id
+        assert repository.imported([external_id, "never-seen"]) == {external_id: first.id}
+        assert repository.state(second.id) is None and repository.events(second.id) == []
+        assert repository.load(first.id).version == 1

@@ -27,7 +27,7 @@ def test_every_documented_route_answers(gateway: Any, api: Api) -> None:
     invoice = api.post("/api/invoices", json=invoice_data(customer["id"])).json()
     values = {"invoice_id": invoice["id"], "customer_id": customer["id"], "contract_id": "con_x",
               "payment_id": "pay_x", "key": "vat_special", "flow_id": "flow_x",
-              "request_id": "apr_x", "webhook_id": "whk_x", "attachment_id": "att_x", "year": "2026", "month": "5", "decision": "approve"}
+              "request_id": "apr_x", "webhook_id": "whk_x", "attachment_id": "att_x", "job_id": "imp_x", "year": "2026", "month": "5", "decision": "approve"}
     answered = {}
     for path, operations in document["paths"].items():
         url = path.format(**values)

@@ -14,6 +14,7 @@ from approval.domain.flow import Flow
 from customer.adapters.customers import decode_cursor, encode_cursor
 from customer.domain.model import Contract, Customer, Payment, Record
 from invoice.domain.events import STREAM_INVOICE
+from invoice.domain.importing import AlreadyImported
 from invoice.domain.model import ACTIVE, Invoice
 from invoice.domain.settings import Setting, setting_stream
 from shared.dates import utc_now
@@ -117,6 +118,7 @@ class FakeInvoiceRepository:
         self.log = log
         self.states: dict[str, dict[str, Any]] = {}
         self.keys = FakeIdempotencyKeys()
+        self.import_keys: dict[str, str] = {}
         self._numbers = itertools.count(1)
 
     def load(self, invoice_id: str, up_to_version: int | None = None,
@@ -143,6 +145,16 @@ class FakeInvoiceRepository:
         except Exception:
             self.keys.records = keys  # as a transaction would
             raise
+
+    def save_imported(self, invoice: Invoice, meta: Metadata, external_id: str) -> list[dict[str, Any]]:
+        if external_id in self.import_keys:
+            raise AlreadyImported(external_id, self.import_keys[external_id])
+        envelopes = self.save(invoice, meta)
+        self.import_keys[external_id] = invoice.id
+        return envelopes
+
+    def imported(self, external_ids: Iterable[str]) -> dict[str, str]:
+        return {e: self.import_keys[e] for e in external_ids if e in self.import_keys}
 
     def save_together(self, first: Invoice, second: Invoice, meta: Metadata,
                       key: IdempotencyKey | None = None) -> None:

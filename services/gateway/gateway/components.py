@@ -267,6 +267,42 @@ class AttachmentUploadDoc(Schema):
                                                "description": "multipart/form-data, at most 10 MB"})
 
 
+class ImportUploadDoc(Schema):
+    file = fields.Raw(required=True, metadata={
+        "type": "string", "format": "binary",
+        "description": "a CSV (UTF-8 or GB 18030) or XLSX file in the export's columns, at most 20 MB"})
+
+
+class ImportRowDoc(Schema):
+    index = fields.Integer(metadata={"description": "0-based row index (the header not counted)"})
+    line = fields.Integer(metadata={"description": "the row's line in the file (the header is 1)"})
+    external_id = fields.String()
+    status = fields.String(metadata={"enum": ["ok", "created", "skipped", "error"]})
+    errors = fields.Dict(metadata={"description": "field → messages, as create_invoice's 422"})
+    invoice_id = fields.String()
+    number = fields.String()
+    message = fields.String()
+    values = fields.Dict(metadata={"description": "the row's cells as read, by column"})
+
+
+class ImportJobDoc(Schema):
+    id = fields.String(metadata={"example": "imp_…"})
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    commit = fields.Boolean()
+    filename = fields.String()
+    format = fields.String(metadata={"enum": ["csv", "xlsx"]})
+    total = fields.Integer()
+    processed = fields.Integer()
+    summary = fields.Dict(metadata={"description": "rows per answer: {ok, created, skipped, error}"})
+    ignored_columns = fields.List(fields.String())
+    message = fields.String(allow_none=True, metadata={"description": "why a failed job stopped"})
+    created_at = fields.String(metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    rows = fields.List(fields.Nested(ImportRowDoc))
+    offset = fields.Integer()
+    next_offset = fields.Integer(allow_none=True)
+
+
 class WebhookDoc(Schema):
     id = fields.String()
     url = fields.String()
@@ -328,6 +364,7 @@ COMPONENTS: dict[str, type[Schema]] = {
     "InvoiceType": InvoiceTypeDoc, "CustomField": CustomFieldDoc, "Flow": FlowDoc,
     "ApprovalRequest": ApprovalRequestDoc, "Notification": NotificationDoc,
     "Webhook": WebhookDoc, "Deleted": DeletedDoc, "Attachment": AttachmentDoc,
-    "AttachmentUpload": AttachmentUploadDoc,
+    "AttachmentUpload": AttachmentUploadDoc, "ImportUpload": ImportUploadDoc,
+    "ImportJob": ImportJobDoc,
     "Problem": ProblemDoc, "Health": HealthDoc, "Me": MeDoc,
 }

@@ -116,11 +116,12 @@ class GatewayHttp(HttpRequestHandler):
                  query: Schema | None = None, body: Schema | None = None,
                  status: int = 200, returns: Any = None, tag: str = "",
                  max_body_bytes: int | None = None, body_media: str = JSON,
-                 **kwargs: Any) -> None:
+                 upload_field: str | None = None, **kwargs: Any) -> None:
         """``query``: the schema loading the query parameters (``params(request)``);
         ``body``, ``status``, ``returns``, ``tag``: what the OpenAPI document says;
         ``max_body_bytes``: this route's body limit instead of ``MAX_BODY_BYTES``;
-        ``body_media``: the body's media type in the OpenAPI document."""
+        ``body_media``: the body's media type in the OpenAPI document;
+        ``upload_field``: the form field a too large body is named by (413 ``errors``)."""
         if auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {AUTH_MODES}")
         self.auth = auth
@@ -131,6 +132,7 @@ class GatewayHttp(HttpRequestHandler):
         self.tag = tag
         self.max_body_bytes = max_body_bytes
         self.body_media = body_media
+        self.upload_field = upload_field
         kwargs.setdefault("expected_exceptions", (ServiceError, HttpProblem, ServiceUnavailable))
         super().__init__(method, url, **kwargs)
 
@@ -172,8 +174,9 @@ class GatewayHttp(HttpRequestHandler):
         """Refuse before any worker runs: oversize body, bad credentials, bad CSRF."""
         limit = self.max_body_bytes or self.gate.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
+            errors = {self.upload_field: [f"at most {limit} bytes"]} if self.upload_field else None
             raise HttpProblem(413, "Content Too Large",
-                              f"the body may have at most {limit} bytes")
+                              f"the body may have at most {limit} bytes", errors=errors)
         request.max_content_length = limit   # a chunked body is cut off at the limit too
         if self.auth == "none":
             return

@@ -42,6 +42,11 @@ class ServiceHub:
         with the gateway's service key (``gateway-<n>`` in ``EVENT_KEYS_DIR``)."""
         self._worker_ctx.data[AUTH_HEADER] = bearer(service_token(self._service_key))
 
+    def authorize(self, authorization: str) -> None:
+        """Make this hub's further calls with another ``Bearer <JWT>`` (an import job
+        renews its caller's short-lived session token)."""
+        self._worker_ctx.data[AUTH_HEADER] = authorization
+
     def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
              **kwargs: Any) -> Any:
         started = time.perf_counter()

@@ -106,6 +106,8 @@ def _responses(entrypoint: GatewayHttp) -> dict[str, Any]:
     else:
         content = {"application/json": {"schema": _schema_of(returns)}}
     responses: dict[str, Any] = {str(entrypoint.status): {"description": "success", "content": content}}
+    if entrypoint.status == 202:
+        responses["200"] = {"description": "done at once (a small file)", "content": content}
     if entrypoint.status == 201:
         responses["200"] = {"description": "replayed for the same Idempotency-Key", "content": content}
     problem = {"application/problem+json": {"schema": ref("Problem")}}

@@ -17,6 +17,7 @@ from invoice.domain import events as ev
 from invoice.domain.attachments import MAX_SIZE, sniff
 from invoice.domain.credit import credit_note
 from invoice.domain.history import history_lines
+from invoice.domain.importing import CREATED, OK, AlreadyImported, ImportRow, failed, skipped
 from invoice.domain.model import (
     INVOICE_FIELDS,
     Invoice,
@@ -68,14 +69,38 @@ class InvoiceApplication:
     _settings_seen: dict[str, dict[str, Setting]] | None = field(default=None, init=False)
 
     # -- invoices --------------------------------------------------------------------
-    def create_invoice(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """With ``idempotency_key`` in ``values``: the invoice that key created, if any."""
+    def create_invoice(self, values: Mapping[str, Any],
+                       external_id: str | None = None) -> dict[str, Any]:
+        """Check and record a new invoice. With ``idempotency_key`` in ``values``: the
+        invoice that key created, if any; with ``external_id`` (an import) that id is
+        stored in the same transaction (AlreadyImported when it was imported before)."""
         self.policy.require(self.actor, "invoice.create")
         key, values = split_key(self.actor.id, "create_invoice", values)
         if (earlier := self._created_earlier(key)) is not None:
             return earlier
-        values.setdefault("owner_id", self.actor.id)
-        values.setdefault("department_id", self.actor.department)
+        values = self._checked_new(values)
+        number = self.invoices.next_number(dt.datetime.now(dt.timezone.utc).year)
+        invoice_id = f"inv_{uuid.uuid4().hex}"
+        fields = initial_fields(values)
+        created = {"type": ev.INVOICE_CREATED, "data": {"fields": fields}}
+        flow = self._holding_flow(created, dict(fields, id=invoice_id, number=number,
+                                                status="active", approval_status="none"))
+        held = None if flow is None else {"request_id": new_request_id(), "flow_id": flow["id"],
+                                          "flow_version": int(flow["version"])}
+        invoice = Invoice.create(invoice_id, number, values, held)
+        try:
+            if external_id is None:
+                self.invoices.save(invoice, self._meta(), key)
+            else:
+                self.invoices.save_imported(invoice, self._meta(), external_id)
+        except KeyTaken:
+            return self._created_by(key)
+        return invoice.to_dict()
+
+    def _checked_new(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """A new invoice's values with their defaults, checked against the world as
+        ``create_invoice`` checks them (an import's dry run stops here)."""
+        values = dict(given)
         if values.get("owner_id") is None:
             values["owner_id"] = self.actor.id
         if values.get("department_id") is None:
@@ -87,20 +112,40 @@ class InvoiceApplication:
         values["custom"] = validate_custom_values(self._definitions(), values.get("custom") or {},
                                                   creating=True)
         self._check_invoice_no(values.get("type"), values.get("invoice_no"), None)
-        number = self.invoices.next_number(dt.datetime.now(dt.timezone.utc).year)
-        invoice_id = f"inv_{uuid.uuid4().hex}"
-        fields = initial_fields(values)
-        created = {"type": ev.INVOICE_CREATED, "data": {"fields": fields}}
-        flow = self._holding_flow(created, dict(fields, id=invoice_id, number=number,
-                                                status="active", approval_status="none"))
-        held = None if flow is None else {"request_id": new_request_id(), "flow_id": flow["id"],
-                                          "flow_version": int(flow["version"])}
-        invoice = Invoice.create(invoice_id, number, values, held)
+        return values
+
+    def import_invoices(self, rows: list[ImportRow], commit: bool) -> list[dict[str, Any]]:
+        """Per row, in order: ``ok`` (dry run) or ``created`` with ``invoice_id`` and
+        ``number``; ``skipped`` when its external_id was imported before; ``error`` with
+        the errors by field, exactly as ``create_invoice`` would refuse the row."""
+        self.policy.require(self.actor, "invoice.create")
+        known = self.invoices.imported([row.external_id for row in rows if row.external_id])
+        return [self._import_row(row, commit, known) for row in rows]
+
+    def _import_row(self, row: ImportRow, commit: bool, known: Mapping[str, str]) -> dict[str, Any]:
+        if row.errors:
+            return failed(row.errors)
+        if row.external_id and row.external_id in known:
+            return skipped(row.external_id, self._visible(known[row.external_id]))
         try:
-            self.invoices.save(invoice, self._meta(), key)
-        except KeyTaken:
-            return self._created_by(key)
-        return invoice.to_dict()
+            if not commit:
+                self._checked_new(row.values)
+                return {"status": OK}
+            invoice = self.create_invoice(row.values, row.external_id)
+            return {"status": CREATED, "invoice_id": invoice["id"], "number": invoice["number"]}
+        except AlreadyImported as exc:        # imported meanwhile, by a parallel import
+            return skipped(exc.external_id, self._visible(exc.invoice_id))
+        except (ValidationError, Conflict) as exc:
+            return failed(exc.args[0] if exc.args else "refused")
+        except (Forbidden, NotFound) as exc:
+            return failed(str(exc.args[0]) if exc.args else "refused")
+
+    def _visible(self, invoice_id: str) -> str | None:
+        state = self.invoices.state(invoice_id)
+        if state is None or not self.policy.covers(self.actor, "view", state.get("owner_id"),
+                                                   state.get("department_id")):
+            return None
+        return invoice_id
 
     def create_credit_note(self, invoice_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """A credit note (红字发票) of ``invoice_id``: ``{reason, amount?, lines?,

@@ -22,6 +22,14 @@ class InvoiceRepository(Protocol):
         naming this invoice); ConcurrencyConflict if the stream moved, Conflict if
         invoice_no is taken, KeyTaken if another call stored ``key`` first."""
 
+    def save_imported(self, invoice: Invoice, meta: Metadata, external_id: str) -> list[dict[str, Any]]:
+        """``save`` a new invoice and record ``external_id`` -> its id in the same
+        transaction; AlreadyImported (nothing written) when that external_id was
+        imported before, also by a concurrent import."""
+
+    def imported(self, external_ids: Iterable[str]) -> dict[str, str]:
+        """``{external_id: invoice_id}`` for those of ``external_ids`` imported before."""
+
     def save_together(self, first: Invoice, second: Invoice, meta: Metadata,
                       key: IdempotencyKey | None = None) -> None:
         """Append both invoices' pending events and states in one transaction (a credit

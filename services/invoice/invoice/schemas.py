@@ -117,6 +117,13 @@ class InvoiceInput(Schema):
             raise SchemaError("listed more than once", "payment_ids")
 
 
+class ImportRowInput(InvoiceInput):
+    """One row of ``import_invoices``: ``create_invoice``'s data plus ``external_id``,
+    the row's id in the system it comes from (an import skips ids imported before)."""
+
+    external_id = Text(100, allow_none=True, min_length=1)
+
+
 class CreditNoteInput(Schema):
     """``create_credit_note``: the reason, and the part credited (default: what remains)."""
 

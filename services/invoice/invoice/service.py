@@ -12,12 +12,14 @@ from nameko.dependency_providers import Config
 from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
 from invoice.dependencies import InvoiceStorage, InvoiceStore
+from invoice.domain.importing import MAX_ROWS_PER_CALL, ImportRow
 from invoice.schemas import (
     AttachmentInput,
     CreditNoteInput,
     CustomFieldChanges,
     CustomFieldInput,
     FlowRuleInput,
+    ImportRowInput,
     InvoiceInput,
     InvoiceTypeChanges,
     InvoiceTypeInput,
@@ -41,6 +43,7 @@ class SCHEMAS:
     """One instance of each request schema: marshmallow schemas are reusable."""
 
     invoice_input = InvoiceInput()
+    import_row_input = ImportRowInput()
     credit_note_input = CreditNoteInput()
     attachment_input = AttachmentInput()
     void_input = VoidInput()
@@ -88,6 +91,20 @@ class InvoiceService(ops.OpsEndpoints):
         """Record an invoice. Example: ``{"title": "May service fee", "type": "vat_special",
         "amount": "1200.00", "issued_on": "2026-05-20", "customer_id": "cus_…"}``."""
         return dump_invoice(self._app().create_invoice(load(SCHEMAS.invoice_input, data)))
+
+    @rpc
+    def import_invoices(self, rows: Any, commit: Any = False) -> list[dict[str, Any]]:
+        """Bulk import (at most 500 rows a call), each row ``create_invoice``'s data plus
+        an optional ``external_id``. ``commit=False`` (a dry run) only checks:
+        ``import_invoices([{"external_id": "erp-1", "title": "…", …}, {…}])`` ->
+        ``[{"status": "ok"}, {"status": "error", "errors": {"amount": ["…"]}}]``;
+        ``commit=True`` creates the valid rows (``{"status": "created", "invoice_id",
+        "number"}``). A row whose ``external_id`` was imported before answers
+        ``{"status": "skipped", "message", "invoice_id"?}`` and creates nothing."""
+        if not isinstance(rows, list) or len(rows) > MAX_ROWS_PER_CALL:
+            raise ValidationError.field("rows", f"a list of at most {MAX_ROWS_PER_CALL} rows")
+        return self._app().import_invoices([_import_row(row) for row in rows],
+                                           flag_arg(commit, "commit"))
 
     @rpc
     def create_credit_note(self, invoice_id: str, data: Any) -> dict[str, Any]:
@@ -273,6 +290,14 @@ class InvoiceService(ops.OpsEndpoints):
     def _fetch_customer_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         with system_rpc(self.config, self.name) as rpc_client:
             return list(rpc_client.customer.get_events(stream_id, after_version))
+
+
+def _import_row(row: Any) -> ImportRow:
+    try:
+        values = dict(load(SCHEMAS.import_row_input, row, name="row"))
+    except ValidationError as exc:
+        return ImportRow(errors=exc.messages)
+    return ImportRow(values=values, external_id=values.pop("external_id", None))
 
 
 def _id(value: Any, name: str = "invoice_id") -> str:

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from gateway.gatekeeper import caller_of
 from gateway.http import route
 from gateway.web.page import Page, Session
-from gateway.web.pages import approvals, customers, invoices, settings, stats
+from gateway.web.pages import approvals, customers, imports, invoices, settings, stats
 
 STATIC = Path(__file__).with_name("static")
 
@@ -58,6 +58,10 @@ class WebPages:
     @route("GET", "/invoices/new", auth="optional")
     def invoice_new_page(self, request: Request) -> Response:
         return show(request, self.services, invoices.invoice_new)
+
+    @route("GET", "/invoices/import", auth="optional")
+    def invoice_import_page(self, request: Request) -> Response:
+        return show(request, self.services, imports.import_page)
 
     @route("GET", "/invoices/<invoice_id>", auth="optional")
     def invoice_page(self, request: Request, invoice_id: str) -> Response:

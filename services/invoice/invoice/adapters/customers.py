@@ -51,11 +51,16 @@ class ReplicatedCustomerDirectory:
     def __init__(self, replica: CustomerReplica, fallback: Lookup | None) -> None:
         self.replica = replica
         self.fallback = fallback
+        # one directory serves one call: an import's batch names a customer once per row
+        self._found: dict[tuple[str, str], Mapping[str, Any] | None] = {}
 
     def _find(self, kind: str, record_id: str) -> Mapping[str, Any] | None:
-        found = self.replica.get(kind, record_id)
+        if (kind, record_id) in self._found:
+            return self._found[(kind, record_id)]
+        found: Mapping[str, Any] | None = self.replica.get(kind, record_id)
         if found is None and self.fallback is not None:
-            return self.fallback(kind, record_id)
+            found = self.fallback(kind, record_id)
+        self._found[(kind, record_id)] = found
         return found
 
     def customer(self, customer_id: str) -> Mapping[str, Any] | None:

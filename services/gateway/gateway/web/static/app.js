@@ -230,6 +230,122 @@
     });
     return body;
   }
+  // ---- import page: dry run, the table, commit, progress ----
+  var importBox = document.getElementById("import");
+  if (importBox) initImport(importBox);
+
+  function initImport(box) {
+    var L = JSON.parse(document.getElementById("import-i18n").textContent);
+    var columns = box.dataset.columns.split(","), form = document.getElementById("import-form");
+    var fileInput = document.getElementById("import-file"), commitButton = document.getElementById("import-commit");
+    var table = document.getElementById("import-rows"), body = table.querySelector("tbody");
+    var more = document.getElementById("import-more"), errorsOnly = document.getElementById("import-errors-only");
+    var errorBox = document.getElementById("import-error"), job = null, nextOffset = null;
+
+    function upload(commit) {
+      var data = new FormData();
+      data.append("file", fileInput.files[0]);
+      errorBox.hidden = true;
+      return fetch("/api/invoices/import" + (commit ? "?commit=true" : ""), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRF-Token": CSRF }
+      }).then(function (r) {
+        return r.json().then(function (d) { return { status: r.status, ok: r.ok, data: d }; },
+                             function () { return { status: r.status, ok: false, data: {} }; });
+      });
+    }
+    function fail(res) { errorBox.textContent = problemText(res); errorBox.hidden = false; }
+    function cell(text, cls, title) {
+      var td = document.createElement("td");
+      td.textContent = text === undefined || text === null ? "" : text;
+      if (cls) td.className = cls;
+      if (title) td.title = title;
+      return td;
+    }
+    function addRows(rows) {
+      rows.forEach(function (row) {
+        var tr = document.createElement("tr"), flat = flatten(row.errors || {}), values = row.values || {};
+        tr.className = "row-" + row.status;
+        tr.dataset.line = row.line;
+        tr.appendChild(cell(row.line));
+        tr.appendChild(cell(L[row.status] || row.status, "status-" + row.status));
+        var shown = {};
+        columns.forEach(function (name) {
+          var msg = Object.keys(flat).filter(function (k) { return k === name || k.indexOf(name + ".") === 0; })
+            .map(function (k) { shown[k] = true; return flat[k]; }).join(" ");
+          var td = cell(values[name], msg ? "cell-error" : "", msg);
+          td.dataset.field = name;
+          tr.appendChild(td);
+        });
+        var rest = Object.keys(flat).filter(function (k) { return !shown[k]; })
+          .map(function (k) { return k + ": " + flat[k]; });
+        var notes = Object.keys(flat).filter(function (k) { return shown[k]; })
+          .map(function (k) { return k + ": " + flat[k]; });
+        tr.appendChild(cell(rest.concat(notes).join("; ") || row.message || row.invoice_id || ""));
+        body.appendChild(tr);
+      });
+    }
+    function showJob(d) {
+      job = d;
+      document.getElementById("import-status").hidden = false;
+      document.getElementById("import-state").textContent =
+        (d.commit ? L.committing : L.dry_run) + ": " + (L[d.status] || d.status);
+      var s = d.summary || {};
+      document.getElementById("import-counts").textContent = d.processed + " " + L.of + " " + d.total + " · " +
+        ["ok", "created", "skipped", "error"].filter(function (k) { return s[k]; })
+          .map(function (k) { return L[k] + " " + s[k]; }).join(" · ");
+      var bar = document.getElementById("import-progress");
+      bar.max = d.total || 1; bar.value = d.processed;
+      var msg = document.getElementById("import-message");
+      msg.textContent = d.message || ""; msg.hidden = !d.message;
+    }
+    function showRows(d, append) {
+      if (!append) body.textContent = "";
+      addRows(d.rows || []);
+      table.hidden = false;
+      document.getElementById("import-errors-only-label").hidden = false;
+      nextOffset = d.next_offset;
+      more.hidden = nextOffset === null || nextOffset === undefined;
+    }
+    function loadRows(offset) {
+      var q = "?limit=500&offset=" + offset + (errorsOnly.checked ? "&status=error" : "");
+      return api("GET", "/api/imports/" + job.id + q).then(function (res) {
+        if (!res.ok) return fail(res);
+        showJob(res.data);
+        showRows(res.data, offset > 0);
+      });
+    }
+    function follow(d) {
+      showJob(d);
+      if (d.status === "queued" || d.status === "running") {
+        setTimeout(function () {
+          api("GET", "/api/imports/" + d.id + "?limit=1").then(function (res) {
+            if (res.ok) follow(res.data); else fail(res);
+          });
+        }, 1000);
+        return;
+      }
+      loadRows(0).then(function () {
+        commitButton.disabled = d.commit || !((d.summary || {}).ok > 0);
+      });
+    }
+    function start(commit) {
+      if (!fileInput.files.length) return;
+      commitButton.disabled = true;
+      upload(commit).then(function (res) {
+        if (!res.ok) { fail(res); return; }
+        if (res.status === 200) { showJob(res.data); showRows(res.data, false);
+          commitButton.disabled = res.data.commit || !((res.data.summary || {}).ok > 0); }
+        else follow(res.data);
+      });
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); start(false); });
+    commitButton.addEventListener("click", function () { start(true); });
+    fileInput.addEventListener("change", function () { commitButton.disabled = true; });
+    errorsOnly.addEventListener("change", function () { if (job) loadRows(0); });
+    more.addEventListener("click", function () { if (job && nextOffset) loadRows(nextOffset); });
+  }
+
   document.querySelectorAll("form.api-form").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       e.preventDefault();

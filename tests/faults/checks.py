@@ -20,6 +20,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from tests.faults.cluster import Window
 from tests.faults.load import OK, REJECTED, UNKNOWN, Command, Ledger, money_key
 
 LIMIT_SECONDS = 5.0        # the issue's bound on a write after the fault ended
@@ -114,19 +115,32 @@ def _timestamp(value: Any) -> float:
 
 
 # -- recovery -------------------------------------------------------------------------------
-def recovered(ledger: Ledger, fault_started: float, fault_ended: float, grace: float) -> list[str]:
-    """Writes started after the fault ended (+ grace): none waited over the limit, none
-    went unanswered. A failure also names the slowest write before the fault, to tell a
-    stall from a machine too busy for the bound."""
-    after = [c for c in ledger.commands if c.started >= fault_ended + grace]
-    problems = [f"{c.kind} started +{c.started - fault_ended:.1f}s after the fault took {c.seconds:.1f}s "
-                f"({c.outcome} {c.error})" for c in after
-                if c.seconds > LIMIT_SECONDS or c.outcome == UNKNOWN]
-    if not after:
+def recovered(ledger: Ledger, windows: list[Window], grace: float) -> list[str]:
+    """Writes started after a fault ended (+ grace) and before the next began: none waited
+    over the limit, none went unanswered. A failure also names the writes before the first
+    fault, to tell a stall from a machine too busy for the bound."""
+    problems, counted = [], 0
+    for command in ledger.commands:
+        after = _calm_after(windows, command.started, grace)
+        if after is None:
+            continue
+        counted += 1
+        if command.seconds > LIMIT_SECONDS or command.outcome == UNKNOWN:
+            problems.append(f"{command.kind} started {command.started - after.end:.1f}s after {after.name} "
+                            f"ended took {command.seconds:.1f}s ({command.outcome} {command.error})")
+    if not counted:
         problems.append("no write was started after the fault ended: the load ended too soon")
     if problems:
-        problems.append(f"(of {len(after)} writes after the fault; before it: {_latencies(ledger, fault_started)})")
+        problems.append(f"(of {counted} writes after the fault; before it: {_latencies(ledger, windows[0].start)})")
     return problems
+
+
+def _calm_after(windows: list[Window], started: float, grace: float) -> Window | None:
+    """The fault whose end (+ grace) ``started`` follows with no other fault begun since."""
+    for window, following in zip(windows, [*windows[1:], None], strict=True):
+        if window.end + grace <= started and (following is None or started < following.start):
+            return window
+    return None
 
 
 def _latencies(ledger: Ledger, before: float) -> str:

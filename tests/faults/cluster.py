@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,14 @@ class Exit:
 
 
 @dataclass
+class Window:
+    """When one fault lasted (time.monotonic())."""
+    name: str
+    start: float
+    end: float
+
+
+@dataclass
 class Slot:
     """One supervised place (``invoice#1``): the process now running in it."""
     name: str
@@ -102,6 +111,7 @@ class Cluster:
                       for n in range(1, instances + 1) for service in SERVICES]
         self.exits: list[Exit] = []
         self.problems: list[str] = []  # what a fault noticed on the way (not ready in time)
+        self.windows: list[Window] = []
         self.t0 = time.monotonic()
         self._killed: set[int] = set()
         self._lock = threading.Lock()
@@ -179,6 +189,16 @@ class Cluster:
             proc.kill()
             proc.wait(5)
             return proc.pid
+
+    @contextlib.contextmanager
+    def faulted(self, name: str) -> Iterator[None]:
+        """Marks one fault's time window (its start to its end: the broker or the process
+        back); the writes started after a window closed are held to the 5 s bound."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.windows.append(Window(name, started, time.monotonic()))
 
     def unexpected_exits(self) -> list[Exit]:
         return [e for e in self.exits if not e.expected]

@@ -65,6 +65,7 @@ class Scenery:
     customer_id: str
     contract_id: str
     invoice_ids: list[str] = field(default_factory=list)
+    idempotency_keys: bool = False  # creates take ``idempotency_key`` (the command's token)
 
 
 class Ledger:
@@ -224,12 +225,13 @@ class Load:
 
     def _call(self, hub: Any, command: Command) -> dict[str, Any]:
         scenery = self.scenery
+        key = {"idempotency_key": command.token} if scenery.idempotency_keys else {}
         if command.kind == "create_invoice":
             return hub.invoice.create_invoice(invoice_data(  # type: ignore[no-any-return]
-                scenery.customer_id, title=f"故障演练 {command.token}", contract_id=scenery.contract_id))
+                scenery.customer_id, title=f"故障演练 {command.token}", contract_id=scenery.contract_id, **key))
         if command.kind == "record_payment":
             return hub.customer.record_payment(  # type: ignore[no-any-return]
-                payment_data(scenery.contract_id, reference=command.token, amount="10.00"))
+                payment_data(scenery.contract_id, reference=command.token, amount="10.00", **key))
         field_name = "amount" if command.kind == "update_amount" else "remarks"
         if command.checked:
             return hub.invoice.update_field(command.invoice_id, field_name, command.value,  # type: ignore[no-any-return]

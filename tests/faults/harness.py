@@ -125,8 +125,8 @@ def _load_through(load: Load, cluster: Cluster, fault: Fault, verdict: Verdict) 
         fault_started = time.monotonic()
         verdict.timings["before the fault"] = fault_started - load_started
         fault(cluster)
-        if not cluster.windows:  # no fault: the bound holds from the start of the load
-            cluster.windows.append(Window("the start", load_started, load_started))
+        if not cluster.windows:  # no fault: the writes so far are the baseline of the rest
+            cluster.windows.append(Window("the first part of the load", fault_started, fault_started))
         verdict.timings["fault"] = time.monotonic() - fault_started
         load.keep_going_until = time.monotonic() + GRACE + AFTER
         load.join(timeout=GRACE + AFTER_MAX)

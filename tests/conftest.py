@@ -31,7 +31,7 @@ os.environ["INVOICE_DEV_MODE"] = "1"
 
 def pytest_collection_modifyitems(items: list[Any]) -> None:
     for item in items:
-        for kind in ("unit", "integration", "e2e", "fuzz"):
+        for kind in ("unit", "integration", "e2e", "fuzz", "faults"):
             if f"tests/{kind}/" in str(item.fspath).replace(os.sep, "/"):
                 item.add_marker(getattr(pytest.mark, kind))
 

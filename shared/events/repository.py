@@ -4,10 +4,12 @@ indexes on the state that reject a whole append). Also the "decide again on the 
 state" loop every edit without ``expected_version`` uses."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import bson
@@ -106,27 +108,65 @@ class AggregateRepository(Generic[A]):
         """Raise the contract error for a violation of the state's own unique index."""
 
 
-def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
-                    save: Callable[[A], Any], expected_version: int | None) -> A:
-    """Load, check ``expected_version``, decide, save. Without ``expected_version`` the
-    caller asked for "apply to the latest": a race is decided again on the new state
-    (with a short random back-off so losers do not collide in lockstep); with it, the
-    conflict is the answer."""
-    for attempt in range(SAVE_ATTEMPTS):
-        aggregate = load()
-        if expected_version is not None and expected_version != aggregate.version:
-            raise ConcurrencyConflict({"current_version": aggregate.version,
-                                       "message": f"expected version {expected_version}"})
-        decide(aggregate)
-        if not aggregate.pending:
-            return aggregate
+class Turns:
+    """Writers of one record in this process take turns: each loads, decides and saves
+    while the others of that record wait. Racing instead, they would only conflict and
+    decide again, and under load one could lose every try. Writers in other processes
+    still race; ``decide_and_save``'s retries settle those."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._turns: dict[str, tuple[threading.RLock, int]] = {}  # key -> (lock, holders)
+
+    @contextlib.contextmanager
+    def of(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, holders = self._turns.get(key) or (threading.RLock(), 0)
+            self._turns[key] = (lock, holders + 1)
         try:
-            save(aggregate)
-            return aggregate
-        except ConcurrencyConflict:
-            if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
-                raise
-            time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, holders = self._turns[key]
+                if holders == 1:
+                    del self._turns[key]  # nobody waits: forget the record
+                else:
+                    self._turns[key] = (lock, holders - 1)
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._turns)
+
+
+TURNS = Turns()
+
+
+def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
+                    save: Callable[[A], Any], expected_version: int | None,
+                    key: str | None = None) -> A:
+    """Load, check ``expected_version``, decide, save. Without ``expected_version`` the
+    caller asked for "apply to the latest": a race is decided again on the new state,
+    up to SAVE_ATTEMPTS tries, with a jittered back-off (5 ms doubling, ~0.6 s in all)
+    so losers do not collide in lockstep; with it, the conflict is the answer. With
+    ``key`` (the record's id) the writers of that record in this process take turns
+    (``Turns``), so only writers in other instances can make a try fail."""
+    with TURNS.of(key) if key is not None else contextlib.nullcontext():
+        for attempt in range(SAVE_ATTEMPTS):
+            aggregate = load()
+            if expected_version is not None and expected_version != aggregate.version:
+                raise ConcurrencyConflict({"current_version": aggregate.version,
+                                           "message": f"expected version {expected_version}"})
+            decide(aggregate)
+            if not aggregate.pending:
+                return aggregate
+            try:
+                save(aggregate)
+                return aggregate
+            except ConcurrencyConflict:
+                if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.5, 1.0) * 0.005 * 2 ** attempt)
     raise AssertionError("unreachable")
 
 

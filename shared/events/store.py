@@ -7,6 +7,13 @@ updated inside the same transaction: a second writer conflicts on the counter un
 the first commits, so positions become visible in increasing order and a reader that
 follows ``position`` never skips an event. Events are never updated or deleted.
 
+A writer killed inside its transaction (kill -9) leaves the transaction open on the
+server, counter and all, until the server aborts it: the stores are started with that
+limit at 3 s (``shared.secantus_server``; MongoDB: ``transactionLifetimeLimitSeconds``),
+not the default 60. Meanwhile other appends meet WriteConflict (a
+TransientTransactionError), and ``with_transaction`` runs them again, with a short
+back-off, until the counter is free.
+
 Every event is signed by the service that stores it (``shared.keys``: Ed25519 over the
 hash, key id in the envelope). Each stream's head (last version, its hash and
 signature) is kept in ``stream_heads``, written in the same transaction: ``verify``
@@ -15,6 +22,7 @@ finds a deleted tail by comparing with it.
 from __future__ import annotations
 
 import functools
+import random
 import threading
 import time
 import uuid
@@ -43,6 +51,8 @@ from shared.mongo import is_duplicate_key, is_duplicate_of
 
 STREAM_VERSION_INDEX = "stream_version_unique"
 POSITION_INDEX = "position_unique"
+RETRY_PAUSE_FIRST = 0.005  # seconds; see retry_pause
+RETRY_PAUSE_MAX = 0.1
 
 AlsoWrite = Callable[[ClientSession, list[dict[str, Any]]], None]
 
@@ -85,8 +95,17 @@ class EventStore:
         if not pending:
             return []
         occurred_at = utc_now()
+        tries = 0
 
         def write(session: ClientSession) -> list[dict[str, Any]]:
+            # with_transaction runs this again after a TransientTransactionError (a
+            # WriteConflict with another writer's open transaction, one orphaned by a
+            # kill -9 included): pause first, so a wait until the store reaps an orphan
+            # costs a few dozen quick tries instead of hundreds back to back.
+            nonlocal tries
+            if tries:
+                time.sleep(retry_pause(tries))
+            tries += 1
             envelopes = self.append_in(session, stream_id, stream_type, head, pending, meta,
                                        occurred_at)
             if also is not None:
@@ -226,6 +245,12 @@ class EventStore:
             heads.extend(page)
             after = page[-1]["stream_id"]
         return heads
+
+
+def retry_pause(tries: int) -> float:
+    """Seconds to wait before another try of a transaction that met a conflict: doubling
+    from 5 ms up to 100 ms, jittered so writers that collided do not meet again."""
+    return min(RETRY_PAUSE_MAX, RETRY_PAUSE_FIRST * 2 ** (tries - 1)) * random.uniform(0.5, 1.0)
 
 
 def build_envelopes(stream_id: str, stream_type: str, head: StreamHead,

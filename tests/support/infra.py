@@ -87,7 +87,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
 
 
 class MongoProcess:
-    """A SecantusDB server of our own (ephemeral storage, sync on commit)."""
+    """A SecantusDB server of our own (ephemeral storage, sync on commit, transactions
+    left open reaped after 3 s as in ``make run``: shared/secantus_server.py)."""
 
     def __init__(self, on_disk: bool = False) -> None:
         self.port = free_port()
@@ -99,10 +100,11 @@ class MongoProcess:
 
     def _spawn(self, auth: bool = False) -> None:
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
+            [PYTHON, "-m", "shared.secantus_server", "--host", "127.0.0.1", "--port", str(self.port),
              "--storage-path", self.storage, "--sync-on-commit", "--log-level", "WARNING",
              *(["--auth"] if auth else [])],
-            cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))))
         wait_for(self._ping, timeout=30, message="the test store to answer")
 
     def pause(self) -> None:

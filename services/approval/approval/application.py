@@ -81,7 +81,7 @@ class FlowApplication:
 
         flow = decide_and_save(lambda: self.flows.load(flow_id), decide,
                                lambda changed: self.flows.save(changed, self._meta()),
-                               expected_version)
+                               expected_version, key=flow_id)
         self._replicate(flow)
         return flow.to_dict()
 
@@ -182,7 +182,8 @@ class RequestApplication:
         # No visibility check: the contract answers a non-approver with Forbidden (the
         # domain's rule), and a request that does not exist with NotFound (the load).
         request = decide_and_save(lambda: self.requests.load(request_id), decide,
-                                  lambda changed: self.requests.save(changed, self._meta()), None)
+                                  lambda changed: self.requests.save(changed, self._meta()), None,
+                                  key=request_id)
         return request.to_dict()
 
     # -- reading ---------------------------------------------------------------------
@@ -249,7 +250,8 @@ class TimeoutApplication:
             decided.append(request.time_out(now))
 
         decide_and_save(lambda: self.requests.load(request_id), decide,
-                        lambda changed: self.requests.save(changed, metadata_for(TIMER_ACTOR)), None)
+                        lambda changed: self.requests.save(changed, metadata_for(TIMER_ACTOR)), None,
+                        key=request_id)
         return bool(decided and decided[-1])
 
 

@@ -52,7 +52,7 @@ class CustomerApplication:
         customer = decide_and_save(lambda: self.customers.load(customer_id),
                                    lambda loaded: loaded.change(changes),
                                    lambda changed: self.customers.save(changed, self._meta()),
-                                   expected_version)
+                                   expected_version, key=customer_id)
         return customer.to_dict()
 
     def get_customer(self, customer_id: str) -> dict[str, Any]:

@@ -176,7 +176,8 @@ class InvoiceApplication:
 
         invoice = decide_and_save(
             lambda: self.invoices.load(invoice_id),
-            lambda invoice: invoice.settle(request_id, outcome, comment, approvers), save, None)
+            lambda invoice: invoice.settle(request_id, outcome, comment, approvers), save, None,
+            key=invoice_id)
         return invoice.to_dict()
 
     def replicate_flow(self, flow: Mapping[str, Any]) -> bool:
@@ -369,7 +370,7 @@ class InvoiceApplication:
 
         invoice = decide_and_save(load_in_scope, decide,
                                   lambda changed: self.invoices.save(changed, self._meta()),
-                                  expected_version)
+                                  expected_version, key=invoice_id)
         return invoice.to_dict()
 
     def _load_at(self, invoice_id: str, as_of: int | str) -> Invoice:

@@ -13,11 +13,15 @@ import time
 
 import pytest
 
+from tests.faults import harness
 from tests.faults.cluster import SERVICES, Cluster
 from tests.faults.harness import run
 from tests.support.infra import PrivateRabbit
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(420)]
+# each scenario is bounded: start, the load before and after the fault, the faults
+# themselves (kill -9 of four services: at most 4 x 35 s), the settling, the stop
+BOUND = 300 + harness.BEFORE + harness.AFTER_MAX + harness.SETTLE
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(BOUND)]
 
 BROKER_OUTAGE_SECONDS = 4.0
 READY_AFTER_KILL = 30.0  # a restarted process not ready by then is a problem of the scenario

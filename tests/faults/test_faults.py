@@ -9,7 +9,10 @@ Sizes: ``FAULTS_COMMANDS`` and the other variables in tests/faults/harness.py.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -22,10 +25,20 @@ from tests.support.infra import PrivateRabbit
 # themselves (kill -9 of four services: at most 4 x 35 s), the settling, the stop
 BOUND = 300 + harness.BEFORE + harness.AFTER_MAX + harness.SETTLE
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(BOUND)]
-
 BROKER_OUTAGE_SECONDS = 4.0
 READY_AFTER_KILL = 30.0  # a restarted process not ready by then is a problem of the scenario
 CALM_SECONDS = 4.0       # between two kills
+
+
+@pytest.fixture(scope="module")
+def private_broker() -> Iterator[PrivateRabbit]:
+    """A RabbitMQ node of this module's own (each scenario takes a vhost of it), so that
+    stopping the broker never touches the shared one."""
+    if os.geteuid() != 0 or shutil.which("rabbitmq-server") is None:
+        pytest.skip("a private RabbitMQ node needs root and rabbitmq-server")
+    broker = PrivateRabbit()
+    yield broker
+    broker.stop()
 
 
 def broker_outage(cluster: Cluster) -> None:

@@ -116,24 +116,26 @@ def _timestamp(value: Any) -> float:
 
 # -- recovery -------------------------------------------------------------------------------
 def recovered(ledger: Ledger, windows: list[Window], grace: float) -> list[str]:
-    """Writes started after a fault ended (+ grace) and before the next began: none went
-    unanswered, none waited more than ``LIMIT_SECONDS`` longer than the slowest write
-    before the first fault (on a machine shared with other work a write may take seconds
-    without any fault; a stall behind a dead transaction or a lost connection takes far
-    longer)."""
+    """Writes started after a fault ended (+ grace): none went unanswered, none waited
+    more than ``LIMIT_SECONDS`` longer than the slowest write before the first fault (on
+    a machine shared with other work a write may take seconds without any fault; a stall
+    behind a dead transaction or a lost connection takes far longer). A write still in
+    flight when the next fault began counts only if it had waited too long by then."""
     baseline = _before(ledger, windows[0].start)
     limit = LIMIT_SECONDS + (baseline[-1] if baseline else 0.0)
     problems, counted = [], 0
     for command in ledger.commands:
-        after = _calm_after(windows, command.started, grace)
-        if after is None:
+        calm = _calm_after(windows, command.started, grace)
+        if calm is None:
             continue
-        counted += 1
-        if command.seconds > limit or command.outcome == UNKNOWN:
+        after, until = calm
+        waited = min(command.ended, until) - command.started
+        if waited > limit or (command.ended <= until and command.outcome == UNKNOWN):
             problems.append(f"{command.kind} started {command.started - after.end:.1f}s after {after.name} "
                             f"ended took {command.seconds:.1f}s ({command.outcome} {command.error})")
+        counted += command.ended <= until or waited > limit
     if not counted:
-        problems.append("no write was started after the fault ended: the load ended too soon")
+        problems.append("no write was started and answered after the fault ended: the load ended too soon")
     if problems:
         median = f"median {baseline[len(baseline) // 2]:.2f}s, " if baseline else ""
         problems.append(f"(limit {limit:.1f}s; {counted} writes after the fault; before it {len(baseline)}, "
@@ -145,11 +147,13 @@ def _before(ledger: Ledger, start: float) -> list[float]:
     return sorted(c.seconds for c in ledger.commands if c.ended < start and c.outcome != UNKNOWN)
 
 
-def _calm_after(windows: list[Window], started: float, grace: float) -> Window | None:
-    """The fault whose end (+ grace) ``started`` follows with no other fault begun since."""
+def _calm_after(windows: list[Window], started: float, grace: float) -> tuple[Window, float] | None:
+    """The fault whose end (+ grace) ``started`` follows with no other fault begun since,
+    and when the next fault began (infinity: none did)."""
     for window, following in zip(windows, [*windows[1:], None], strict=True):
-        if window.end + grace <= started and (following is None or started < following.start):
-            return window
+        until = following.start if following is not None else float("inf")
+        if window.end + grace <= started < until:
+            return window, until
     return None
 
 

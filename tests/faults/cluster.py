@@ -112,6 +112,7 @@ class Cluster:
         self.exits: list[Exit] = []
         self.problems: list[str] = []  # what a fault noticed on the way (not ready in time)
         self.windows: list[Window] = []
+        self._health: dict[str, str] = {}  # the last /health/ready answer of each slot
         self.t0 = time.monotonic()
         self._killed: set[int] = set()
         self._lock = threading.Lock()
@@ -220,7 +221,8 @@ class Cluster:
         try:
             self.wait_ready(timeout=timeout, slots=[slot_name])
         except AssertionError:
-            self.problems.append(f"{slot_name} not ready {timeout:.0f}s after its kill -9")
+            self.problems.append(f"{slot_name} not ready {timeout:.0f}s after its kill -9 "
+                                 f"(/health/ready: {self._health.get(slot_name, 'no answer')})")
         return time.monotonic() - started
 
     def _ready(self, slot: Slot) -> bool:
@@ -228,7 +230,11 @@ class Cluster:
         if proc is None or not slot.process.alive():
             return False
         instance = next((i for i in discover(Path(TEST_RUN_DIR)) if i["pid"] == proc.pid), None)
-        return instance is not None and get(instance["health_url"], timeout=2.0)[0] == 200
+        if instance is None:
+            return False
+        status, body = get(instance["health_url"], timeout=2.0)
+        self._health[slot.name] = f"{status} {body[:300]}"
+        return status == 200
 
     def not_alive(self) -> list[str]:
         return [s.name for s in self.slots if not s.process.alive()]

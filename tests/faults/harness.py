@@ -152,6 +152,7 @@ def _check(verdict: Verdict, cluster: Cluster, admin: Client, load: Load) -> Non
         problems["writes within 5 s after the fault"] = checks.recovered(ledger, cluster.windows, GRACE)
         problems["ConcurrencyConflict without expected_version"] = checks.unasked_conflicts(ledger)
         problems["other rejections"] = checks.rejected_for_other_reasons(ledger)
+        admin.drop()  # its connection may predate the fault: the checks open a new one
         settle_started = time.monotonic()
         problems["approval requests = fold of the invoice store"] = checks.settle(
             lambda: checks.approval_matches(admin.hub(), checks.expected_requests(invoice_db)), SETTLE)

@@ -95,6 +95,12 @@ class CatchUpCheckpoint:
         return resume_position(int(doc.get("position") or 0), bool(doc.get("complete")),
                                int(applied.get("position") or 0))
 
+    def completed(self) -> bool:
+        """Has a catch-up of this consumer ever read to the end? From then on its durable
+        queue holds whatever it has not applied yet."""
+        doc = self.collection.find_one({"_id": self.consumer}, {"complete": 1}) or {}
+        return bool(doc.get("complete"))
+
     def advance(self, position: int, complete: bool = False) -> None:
         update: dict[str, Any] = {"$max": {"position": position}}
         if complete:
@@ -163,7 +169,7 @@ def catch_up(tracker: StreamTracker, apply: Apply, read_page: ReadPage, fetch: F
 
 
 def retrying(what: str, attempt: Callable[[], T], sleep: Sleep = eventlet.sleep,
-             first_delay: float = 0.5, max_delay: float = 30.0) -> T:
+             first_delay: float = 0.5, max_delay: float = 5.0) -> T:
     """``attempt()`` until it returns (its source service may not be up yet), waiting
     ``first_delay`` after the first failure, doubling up to ``max_delay``."""
     delay = first_delay
@@ -177,12 +183,20 @@ def retrying(what: str, attempt: Callable[[], T], sleep: Sleep = eventlet.sleep,
 
 
 def until_caught_up(name: str, attempt: Callable[[], int], *,
-                    ready: Callable[[], Any] | None = None, sleep: Sleep = eventlet.sleep) -> int:
+                    ready: Callable[[], Any] | None = None,
+                    completed: Callable[[], bool] | None = None,
+                    sleep: Sleep = eventlet.sleep) -> int:
     """Run the catch-up ``attempt`` until it succeeds, then report ``name`` caught up
     (``CATCH_UPS``). ``ready`` first waits until the consumer's queues are declared:
-    from then on nothing is published that neither the queue nor this catch-up sees."""
+    from then on nothing is published that neither the queue nor this catch-up sees.
+    When ``completed()`` says an earlier catch-up already read to the end (a restart),
+    the durable queue holds everything not applied yet: the process is ready at once
+    and this catch-up only speeds up draining what was missed (it applies in batches);
+    a backlog does not keep a restarted process out of service."""
     if ready is not None:
         retrying(f"{name} queues", ready, sleep)
+    if completed is not None and retrying(f"{name} checkpoint", completed, sleep):
+        CATCH_UPS.done(name)
     applied = retrying(name, attempt, sleep)
     log.info("%s caught up (%d events applied)", name, applied)
     CATCH_UPS.done(name)

@@ -152,3 +152,35 @@ def test_a_consumer_is_reported_caught_up_only_after_its_queues_and_its_catch_up
 
     assert applied == 3 and order == ["queues", "catch-up"]
     assert "unit.consumer" not in CATCH_UPS.pending()
+
+
+def test_a_restarted_consumer_is_ready_before_it_drains_what_it_missed() -> None:
+    """Once an earlier catch-up read to the end, the durable queue holds the rest: a
+    backlog must not keep the restarted process out of service (issue 9, kill -9 of
+    search/approval under load left them unready for 40-90 s)."""
+    CATCH_UPS.expect("unit.restarted")
+    pending_during: list[list[str]] = []
+
+    def attempt() -> int:
+        pending_during.append(CATCH_UPS.pending())
+        return 419
+
+    applied = until_caught_up("unit.restarted", attempt, ready=lambda: None,
+                              completed=lambda: True, sleep=pytest.fail)
+
+    assert applied == 419
+    assert "unit.restarted" not in pending_during[0]
+    assert "unit.restarted" not in CATCH_UPS.pending()
+
+
+def test_a_first_catch_up_keeps_the_consumer_unready_until_it_reached_the_end() -> None:
+    CATCH_UPS.expect("unit.first")
+    pending_during: list[list[str]] = []
+
+    def attempt() -> int:
+        pending_during.append(CATCH_UPS.pending())
+        return 0
+
+    until_caught_up("unit.first", attempt, completed=lambda: False, sleep=pytest.fail)
+
+    assert "unit.first" in pending_during[0] and "unit.first" not in CATCH_UPS.pending()

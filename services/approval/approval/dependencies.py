@@ -21,7 +21,7 @@ from approval.domain.events import upcasters
 from approval.reactions import InvoiceEventReaction, Reconciler, is_invoice_event, run_repairs
 from shared import metrics
 from shared.dates import parse_timestamp, utc_now
-from shared.events.catchup import CatchUp, rpc_source, until_caught_up
+from shared.events.catchup import CatchUp, CatchUpCheckpoint, rpc_source, until_caught_up
 from shared.events.consumer import (
     Apply,
     ApplyBatch,
@@ -189,7 +189,8 @@ class ApprovalStore(EventStoreProvider):
             if applied:
                 storage.log.appended()  # requests may have been opened: wake the relay
             return applied
-        until_caught_up(INVOICE_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container))
+        until_caught_up(INVOICE_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container),
+                        completed=CatchUpCheckpoint(storage.tracker.db, storage.tracker.consumer).completed)
 
 
 AGE_BUCKETS = (("1h", 3600.0), ("1d", 86400.0), ("3d", 3 * 86400.0), ("7d", 7 * 86400.0))

@@ -16,7 +16,7 @@ from invoice.adapters.settings import MongoSettingsRepository
 from invoice.domain.events import upcasters
 from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
-from shared.events.catchup import CatchUp, retrying, rpc_source, until_caught_up
+from shared.events.catchup import CatchUp, CatchUpCheckpoint, retrying, rpc_source, until_caught_up
 from shared.events.consumer import StreamTracker, signatures_of, wait_for_queues
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
@@ -96,4 +96,5 @@ class InvoiceStore(EventStoreProvider):
         def attempt() -> int:
             with rpc_source(self.container.config, "invoice", "customer") as source:
                 return CatchUp.of(storage.tracker, storage.replica.apply).run(source)
-        until_caught_up(REPLICA_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container))
+        until_caught_up(REPLICA_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container),
+                        completed=CatchUpCheckpoint(storage.tracker.db, storage.tracker.consumer).completed)

@@ -15,7 +15,7 @@ from pymongo.database import Database
 from search.adapters.buffered import BufferedViews
 from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
-from shared.events.catchup import CatchUp, rpc_source, until_caught_up
+from shared.events.catchup import CatchUp, CatchUpCheckpoint, rpc_source, until_caught_up
 from shared.events.consumer import ApplyBatch, Signatures, StreamTracker, signatures_of, wait_for_queues
 from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
@@ -83,6 +83,10 @@ class SearchStorage:
         with system_rpc(self.config, "search") as rpc_client:
             return list(getattr(rpc_client, source).get_events(stream_id, after_version))
 
+    def catch_up_completed(self, source: str) -> bool:
+        """Has a catch-up of the current generation from ``source`` read to the end?"""
+        return CatchUpCheckpoint(self.db, consumer_name(self.generation(), source)).completed()
+
     def catch_up(self, source: str, generation: int | None = None) -> int:
         """Project what ``source`` stored after this generation's catch-up checkpoint."""
         generation = self.generation() if generation is None else generation
@@ -136,7 +140,8 @@ class SearchStore(DependencyProvider):
         """Project what the source stored before this service's queue existed (retrying
         until the source service answers)."""
         until_caught_up(f"search.{source}", lambda: self.storage.catch_up(source),
-                        ready=lambda: wait_for_queues(self.container))
+                        ready=lambda: wait_for_queues(self.container),
+                        completed=lambda: self.storage.catch_up_completed(source))
 
     def stop(self) -> None:
         self.client.close()

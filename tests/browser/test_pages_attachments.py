@@ -80,6 +80,7 @@ def test_a_png_uploaded_with_the_file_input_shows_as_a_thumbnail_and_can_be_remo
     web.wait(lambda: web.driver.execute_script(
         "return arguments[0].complete && arguments[0].naturalWidth", thumb) == 3, "the thumbnail to load")
     assert not web.css("#attachment-error").is_displayed()
+    web.driver.execute_script("arguments[0].scrollIntoView()", web.css("#attachments-title"))
     web.screenshot("invoice-panel-attachments")
 
     item.find_element(CSS, "button.attachment-remove").click()
@@ -101,6 +102,8 @@ def test_a_pdf_dropped_on_the_drop_zone_is_uploaded_and_previewed_in_a_frame(
     inline_url = preview.get_attribute("href")
     preview.click()
     frame = web.wait(lambda: item.find_elements(CSS, "iframe.attachment-frame"), "the PDF's frame")[0]
+    web.driver.execute_script("arguments[0].scrollIntoView()", web.css("#attachments-title"))
+    web.screenshot("invoice-panel-attachment-pdf")
 
     assert frame.get_attribute("src") == inline_url and inline_url.endswith("?inline=1")
     shown = session_get(web, inline_url.removeprefix(web.base_url))
@@ -130,6 +133,8 @@ def test_a_refused_file_shows_the_reason_in_the_pages_language_and_is_not_listed
                      "the refusal")[0]
     assert "setup.pdf" in error.text and "PDF、OFD、JPEG 或 PNG" in error.text
     assert "executable" in error.text     # the service's own reason, naming what was wrong
+    web.driver.execute_script("arguments[0].scrollIntoView()", web.css("#attachments-title"))
+    web.screenshot("invoice-panel-attachment-refused")
 
     web.open(f"/invoices/{invoice['id']}?lang=en")
     web.css("#attachment-file").send_keys(str(too_big))

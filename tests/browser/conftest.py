@@ -39,6 +39,7 @@ PEOPLE = {p.username: p for p in (
     Person("manager", "u-manager", "销售经理", "d-sales", ("sales_manager",)),
     Person("sales", "u-sales", "销售小李", "d-sales", ("sales",)),
     Person("sales2", "u-sales2", "销售小张", "d-sales2", ("sales",)),
+    Person("auditor", "u-auditor", "审计小孙", "d-audit", ("auditor",)),
 )}
 
 

@@ -2,7 +2,10 @@
 this route only), list, download (scope checked), remove."""
 from __future__ import annotations
 
+import io
+import json
 import socket
+import zipfile
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +79,13 @@ def test_more_than_10_mb_is_refused_from_content_length_before_the_body_is_read(
             answer += chunk
 
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    head_end = answer.index(b"\r\n\r\n") + 4
+    with socket.create_connection((url.hostname, url.port), timeout=20) as conn:
+        conn.sendall(head.encode() + b"--x\r\n" + b"\0" * 1024)
+        while chunk := conn.recv(4096):
+            answer += chunk
+    refusal = json.loads(answer[answer.index(b"\r\n\r\n", head_end) + 4:])
+    assert "file" in refusal["errors"]   # the pages name the form field they sent
     # over the global 1 MB, within this route's 10 MB: taken
     scan = PNG + b"\0" * (3 * 1024 * 1024)
     taken = api.post(attachments(invoice["id"]), files={"file": ("scan.png", scan)})
@@ -85,3 +95,41 @@ def test_more_than_10_mb_is_refused_from_content_length_before_the_body_is_read(
     big_json = api.post("/api/invoices", data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
                         headers={"Content-Type": "application/json"})
     assert big_json.status_code == 413
+
+
+def ofd() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("OFD.xml", "<ofd:OFD xmlns:ofd='http://www.ofdspec.org/2016'/>")
+    return buffer.getvalue()
+
+
+def test_inline_shows_a_pdf_or_image_in_the_browser_and_keeps_the_scope_check(
+        api: Api, gateway: Any) -> None:
+    owner = Api.as_user(gateway.url, roles=["sales"], sub=unique("owner"))
+    other = Api.as_user(gateway.url, roles=["sales"], sub=unique("other"))
+    customer = api.post("/api/customers", json=customer_data()).json()
+    invoice = owner.post("/api/invoices", json=invoice_data(customer["id"])).json()
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    image = owner.post(attachments(invoice["id"]), files={"file": ("扫描.png", PNG)}).headers["Location"]
+    document = owner.post(attachments(invoice["id"]), files={"file": ("发票.pdf", pdf)}).headers["Location"]
+    package = owner.post(attachments(invoice["id"]), files={"file": ("发票.ofd", ofd())}).headers["Location"]
+
+    shown_image = owner.get(image + "?inline=1")
+    shown_pdf = owner.get(document + "?inline=true")
+    not_shown = owner.get(package + "?inline=1")
+    by_other = other.get(document + "?inline=1")
+    bad_flag = owner.get(document + "?inline=maybe")
+    unknown = owner.get(document + "?preview=1")
+
+    assert shown_image.status_code == 200 and shown_image.content == PNG
+    assert shown_image.headers["Content-Disposition"] == "inline; filename*=UTF-8''%E6%89%AB%E6%8F%8F.png"
+    assert shown_pdf.headers["Content-Type"] == "application/pdf" and shown_pdf.content == pdf
+    assert shown_pdf.headers["Content-Disposition"].startswith("inline; ")
+    assert shown_pdf.headers["X-Content-Type-Options"] == "nosniff"
+    # a type the browser does not show itself is still saved, never displayed
+    assert not_shown.headers["Content-Type"] == "application/ofd"
+    assert not_shown.headers["Content-Disposition"].startswith("attachment; ")
+    assert by_other.status_code == 404
+    assert bad_flag.status_code == 422 and "inline" in problem(bad_flag)["errors"]
+    assert unknown.status_code == 422

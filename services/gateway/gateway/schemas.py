@@ -68,6 +68,11 @@ class InvoiceGetQuery(Strict):
     as_of = fields.String(metadata={"description": "a version (integer) or an ISO timestamp"})
 
 
+class AttachmentQuery(Strict):
+    inline = Flag(metadata={"description": "show a PDF, JPEG or PNG in the browser "
+                                           "(Content-Disposition: inline) instead of saving it"})
+
+
 class EventsQuery(Strict):
     after_version = fields.Integer(validate=validate.Range(min=0))
 

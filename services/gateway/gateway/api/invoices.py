@@ -20,6 +20,7 @@ from gateway.http import json_response, params, route
 from gateway.hub import ServiceHub
 from gateway.idempotency import IdempotencyStore
 from gateway.schemas import (
+    AttachmentQuery,
     EventsQuery,
     ExportQuery,
     InvoiceGetQuery,
@@ -34,9 +35,13 @@ from shared.errors import ValidationError
 
 TAG = "invoices"
 MB = 1024 * 1024
-# An attachment may have 10 MB (the invoice service checks the file itself); the form's
-# boundaries and headers get a little more.
-ATTACHMENT_BODY_BYTES = 10 * MB + 64 * 1024
+# An attachment may have 10 MB (the invoice service checks the file itself; the pages
+# check it before sending); the form's boundaries and headers get a little more.
+ATTACHMENT_MAX_BYTES = 10 * MB
+ATTACHMENT_BODY_BYTES = ATTACHMENT_MAX_BYTES + 64 * 1024
+# What a browser shows itself (the panel's previews): only these go out ``inline``. The
+# stored type was decided from the content, and ``nosniff`` keeps the browser to it.
+PREVIEWABLE = ("application/pdf", "image/jpeg", "image/png")
 
 
 class InvoiceRoutes:
@@ -77,7 +82,7 @@ class InvoiceRoutes:
 
     @route("POST", "/api/invoices/<invoice_id>/attachments", status=201, body="AttachmentUpload",
            body_media="multipart/form-data", returns="Attachment", tag=TAG,
-           max_body_bytes=ATTACHMENT_BODY_BYTES)
+           max_body_bytes=ATTACHMENT_BODY_BYTES, upload_field="file")
     def add_attachment(self, request: Request, invoice_id: str) -> Response:
         """Upload a file (form field ``file``, at most 10 MB); its type is decided from the
         content (PDF, OFD, JPEG, PNG)."""
@@ -94,11 +99,14 @@ class InvoiceRoutes:
         """The invoice's attachments (metadata)."""
         return json_response(self.services.invoice.list_attachments(invoice_id))
 
-    @route("GET", "/api/invoices/<invoice_id>/attachments/<attachment_id>", returns="binary", tag=TAG)
+    @route("GET", "/api/invoices/<invoice_id>/attachments/<attachment_id>", query=AttachmentQuery(),
+           returns="binary", tag=TAG)
     def get_attachment(self, request: Request, invoice_id: str, attachment_id: str) -> Response:
-        """Download one attachment (its stored type; ``Content-Disposition: attachment``)."""
+        """Download one attachment (its stored type; ``Content-Disposition: attachment``;
+        ``?inline=true``: ``inline`` for a PDF, JPEG or PNG, the pages' previews)."""
         found = self.services.invoice.get_attachment(invoice_id, attachment_id)
-        disposition = f"attachment; filename*=UTF-8''{quote(found['filename'])}"
+        inline = params(request).get("inline") and found["content_type"] in PREVIEWABLE
+        disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(found['filename'])}"
         return Response(base64.b64decode(found["content_base64"]), content_type=found["content_type"],
                         headers={"Content-Disposition": disposition,
                                  "X-Content-Type-Options": "nosniff", "ETag": f'"{found["sha256"]}"'})

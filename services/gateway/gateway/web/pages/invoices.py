@@ -7,7 +7,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway.web.page import Page
+from gateway.api.invoices import ATTACHMENT_MAX_BYTES
+from gateway.web.page import Page, policy
 from gateway.web.pages.common import (
     EDITABLE_FIELDS,
     LIST_COLUMNS,
@@ -109,11 +110,20 @@ def invoice_panel(page: Page, invoice_id: str, types: dict[str, Any],
     history = rpc.invoice.get_history(invoice_id) if page.can("history.read") else None
     labels = {f["name"]: f["label"] for f in fields}
     labels.update({name: field_label(page, name, custom) for name in ("payment_ids", "status", "approval_status")})
+    labels["attachments"] = page.gettext("panel.attachments")
     return {"invoice": invoice, "fields": fields, "history": history, "labels": labels,
             "requests": rpc.approval.requests_for_invoice(invoice_id),
             "type": types.get(invoice["type"]), "names": names,
             "only_filled": page.request.args.get("only_filled") in ("1", "true", "on"),
-            "can_void": page.can("invoice.void") and invoice["status"] != "void"}
+            "can_void": page.can("invoice.void") and invoice["status"] != "void",
+            "can_attach": can_edit(page, invoice), "attachment_max_bytes": ATTACHMENT_MAX_BYTES}
+
+
+def can_edit(page: Page, invoice: dict[str, Any]) -> bool:
+    """Whether the panel offers adding and removing attachments: the invoice is not void
+    and in the person's edit scope (the invoice service decides again on each call)."""
+    return (page.actor is not None and invoice["status"] != "void"
+            and policy().covers(page.actor, "edit", invoice.get("owner_id"), invoice.get("department_id")))
 
 
 def _month_of(page: Page) -> tuple[int, int]:

@@ -85,6 +85,7 @@
       var button = e.target.closest("button.value");
       if (button) openEditor(button.closest(".field"), id);
     });
+    initAttachments(panel);
   }
 
   function refreshPanel() {
@@ -92,7 +93,7 @@
     return fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
-        ["fields", "history", "panel-version"].forEach(function (key) {
+        ["fields", "history", "panel-version", "attachments"].forEach(function (key) {
           var fresh = doc.getElementById(key), old = document.getElementById(key);
           if (fresh && old) old.replaceWith(fresh);
         });
@@ -101,6 +102,137 @@
         var only = document.getElementById("only-filled");
         document.getElementById("fields").classList.toggle("only-filled", only.checked);
       });
+  }
+
+  // ---- attachments in the panel: upload by the file input or a drop, previews, remove ----
+  function initAttachments(panel) {
+    var A = JSON.parse(document.getElementById("attachment-i18n").textContent);
+    panel.addEventListener("click", function (e) {
+      var preview = e.target.closest("a.attachment-preview");
+      if (preview) { e.preventDefault(); togglePreview(preview, A); return; }
+      var remove = e.target.closest("button.attachment-remove");
+      if (remove) removeAttachment(remove, A);
+    });
+    var zone = document.getElementById("attachment-upload");
+    if (!zone) return;   // not offered: void, or outside the person's edit scope
+    zone.hidden = false;
+    var input = document.getElementById("attachment-file");
+    input.addEventListener("change", function () {
+      uploadAll(zone, input.files, A).then(function () { input.value = ""; });
+    });
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (e) {
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "dragend"].forEach(function (type) {
+      zone.addEventListener(type, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      zone.classList.remove("dragging");
+      uploadAll(zone, (e.dataTransfer && e.dataTransfer.files) || [], A);
+    });
+    // a file dropped beside the zone must not replace the page with the file
+    ["dragover", "drop"].forEach(function (type) {
+      document.addEventListener(type, function (e) {
+        if (zone.contains(e.target)) return;
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = "none";
+      });
+    });
+  }
+
+  function uploadAll(zone, files, A) {
+    var list = Array.prototype.slice.call(files), refusals = [], uploaded = 0;
+    var status = document.getElementById("attachment-status"), bar = document.getElementById("attachment-progress");
+    showRefusals([]);
+    var chain = Promise.resolve();
+    list.forEach(function (file) {
+      chain = chain.then(function () {
+        if (file.size > A.max_bytes) { refusals.push(refusal(file, { status: 413, data: {} }, A)); return; }
+        status.textContent = A.uploading.replace("{name}", file.name);
+        return send(zone.dataset.api, file, bar).then(function (res) {
+          if (res.ok) uploaded++; else refusals.push(refusal(file, res, A));
+        });
+      });
+    });
+    return chain.then(function () {
+      bar.hidden = true;
+      status.textContent = uploaded ? A.uploaded.replace("{count}", uploaded) : "";
+      showRefusals(refusals);
+      if (uploaded) return refreshPanel();
+    });
+  }
+
+  function send(url, file, bar) {
+    // XMLHttpRequest, not fetch: only it reports the upload's progress
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest(), data = new FormData();
+      data.append("file", file, file.name);
+      xhr.open("POST", url);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRF-Token", CSRF);
+      bar.max = file.size || 1; bar.value = 0; bar.hidden = false;
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
+      });
+      xhr.addEventListener("load", function () {
+        var d = null;
+        try { d = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch (e) { d = { detail: xhr.responseText }; }
+        resolve({ status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300, data: d });
+      });
+      xhr.addEventListener("error", function () { resolve({ status: 0, ok: false, data: null }); });
+      xhr.send(data);
+    });
+  }
+
+  function refusal(file, res, A) {
+    // the page's words for what went wrong, then the service's own, naming the field
+    var flat = flatten((res.data || {}).errors || {});
+    var reason = res.status === 413 ? A.too_large : flat.content ? A.refused_type : A.failed;
+    var detail = Object.keys(flat).map(function (k) { return k + ": " + flat[k]; }).join("; ");
+    if (!detail && res.status && res.status !== 413) detail = problemText(res);
+    return A.not_uploaded.replace("{name}", file.name).replace("{reason}", reason) +
+      (detail ? A.detail.replace("{detail}", detail) : "");
+  }
+
+  function showRefusals(lines) {
+    var box = document.getElementById("attachment-error");
+    if (!box) return;
+    box.textContent = "";
+    lines.forEach(function (line) {
+      var p = document.createElement("span");
+      p.className = "refusal"; p.textContent = line;
+      box.appendChild(p);
+    });
+    box.hidden = !lines.length;
+  }
+
+  function togglePreview(link, A) {
+    var item = link.closest("li"), frame = item.querySelector("iframe.attachment-frame");
+    if (frame) {
+      frame.remove();
+      link.textContent = A.preview; link.setAttribute("aria-expanded", "false");
+      return;
+    }
+    frame = document.createElement("iframe");
+    frame.className = "attachment-frame"; frame.src = link.href; frame.title = item.dataset.filename;
+    item.appendChild(frame);
+    link.textContent = A.hide_preview; link.setAttribute("aria-expanded", "true");
+  }
+
+  function removeAttachment(button, A) {
+    var name = button.closest("li").dataset.filename;
+    if (!window.confirm(A.confirm_remove.replace("{name}", name))) return;
+    button.disabled = true;
+    api("DELETE", button.dataset.api).then(function (res) {
+      if (res.ok) { showRefusals([]); return refreshPanel(); }
+      button.disabled = false;
+      showRefusals([name + ": " + problemText(res)]);
+    });
   }
 
   function makeInput(field) {

@@ -11,6 +11,7 @@ from pymongo.database import Database
 
 from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
+from approval.adapters.reaction import in_transaction
 from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
 from approval.dependencies import AppendingTracker
 from approval.domain.flow import Flow, validate_definition
@@ -28,7 +29,7 @@ def parts(db: Database[Any], store: EventStore) -> dict[str, Any]:
     MongoFlowRepository.ensure_indexes(db)
     MongoRequestRepository.ensure_indexes(db)
     flows, requests = MongoFlowRepository(db, store), MongoRequestRepository(db, store)
-    reaction = InvoiceEventReaction(InvoiceReplica(db), flows, requests)
+    reaction = InvoiceEventReaction(flows, in_transaction(InvoiceReplica(db), flows, requests))
     flows.save(Flow.define("flow_1", validate_definition({
         "name": "大额", "watched_fields": ["amount"], "trigger_on_create": False,
         "condition": [{"field": "amount", "op": "gte", "value": "10000"}],

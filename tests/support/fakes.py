@@ -317,6 +317,9 @@ class FakeFlowRepository:
         flows = sorted(self.states.values(), key=lambda f: (f.to_dict()["created_at"], f.id))
         return [f.to_dict() for f in flows]
 
+    def active(self) -> list[dict[str, Any]]:
+        return [f.rule() for f in self.states.values() if f.definition.get("active")]
+
 
 class FakeNotificationStore:
     """The notifications a request's appends cause (written by FakeRequestRepository)."""
@@ -463,6 +466,34 @@ class FakeRequestRepository:
     def _newest_first(self, states: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         found = sorted(states, key=lambda s: s["created_at"], reverse=True)
         return copy.deepcopy(found[:self.MAX_LIST])
+
+
+class FakeReactionRepositories:
+    """What the invoice-event reaction works with (ports.ReactionRepositories), over the
+    fake flow and request repositories and an invoice replica held in memory."""
+
+    def __init__(self, flows: FakeFlowRepository, requests: FakeRequestRepository) -> None:
+        self.flows, self.requests = flows, requests
+        self.invoices: dict[str, dict[str, Any]] = {}
+
+    def invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.invoices.get(invoice_id))
+
+    def put_invoice(self, state: Mapping[str, Any]) -> None:
+        self.invoices[state["id"]] = copy.deepcopy(dict(state))
+
+    def active_flows(self) -> list[dict[str, Any]]:
+        return self.flows.active()
+
+    def pending_requests(self, invoice_id: str, held: bool) -> list[str]:
+        return [s["id"] for s in self.requests.states.values() if s["invoice_id"] == invoice_id
+                and s["status"] == PENDING and bool(s.get("hold")) == held]
+
+    def load_request(self, request_id: str) -> ApprovalRequest:
+        return self.requests.load(request_id)
+
+    def save_request(self, request: ApprovalRequest, meta: Metadata) -> None:
+        self.requests.save(request, meta)
 
 
 class FakeCustomerDirectory:

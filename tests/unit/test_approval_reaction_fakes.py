@@ -2,14 +2,15 @@
 the repositories its transaction binds (no session, no MongoDB)."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from approval.domain.flow import Flow, validate_definition
 from approval.reactions import InvoiceEventReaction
 from shared.events.envelope import Metadata
 from shared.query import invoice_catalog
+from tests.support.factories import amount_changed as amount
 from tests.support.factories import chain
+from tests.support.factories import invoice_event as envelope
 from tests.support.fakes import (
     FakeFlowRepository,
     FakeReactionRepositories,
@@ -26,17 +27,6 @@ def given_a_flow_on_amounts(flows: FakeFlowRepository) -> None:
         "condition": [{"field": "amount", "op": "gte", "value": "10000"}],
         "stages": [{"name": "财务", "approvers": ["role:finance"], "mode": "any"}],
         "cc": [], "active": True}, invoice_catalog([], view_fields=False), {"finance"})), ADMIN)
-
-
-def envelope(version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4().hex, "stream_id": "inv_1", "stream_type": "invoice",
-            "version": version, "position": version, "type": kind, "data": data,
-            "occurred_at": "2026-05-01T00:00:00Z", "correlation_id": "c1",
-            "actor": {"id": "sales-1", "name": "销售", "roles": ["sales"]}}
-
-
-def amount(version: int, old: str, new: str) -> dict[str, Any]:
-    return envelope(version, "InvoiceFieldsChanged", {"changes": {"amount": {"from": old, "to": new}}})
 
 
 def test_a_triggering_change_supersedes_the_pending_request_through_the_bound_repositories() -> None:

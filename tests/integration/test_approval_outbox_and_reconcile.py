@@ -12,6 +12,7 @@ from pymongo.database import Database
 
 from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
+from approval.adapters.reaction import in_transaction
 from approval.adapters.requests import MongoRequestRepository
 from approval.adapters.webhooks import MongoDeliveries, MongoWebhooks
 from approval.application import DeliveryApplication
@@ -50,7 +51,7 @@ def parts(db: Database[Any], store: EventStore) -> dict[str, Any]:
     flows = MongoFlowRepository(db, store)
     requests = MongoRequestRepository(db, store, outbox=deliveries)
     replica = InvoiceReplica(db)
-    reaction = InvoiceEventReaction(replica, flows, requests)
+    reaction = InvoiceEventReaction(flows, in_transaction(replica, flows, requests))
     flows.save(Flow.define("flow_1", validate_definition({
         "name": "大额", "watched_fields": ["amount"], "trigger_on_create": False,
         "condition": None, "stages": [{"name": "财务", "approvers": ["role:finance"], "mode": "any"}],

@@ -3,7 +3,6 @@ request per triggering event however often it arrives, supersede, inbox and
 notifications written with the events."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from pymongo.database import Database
 
 from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
+from approval.adapters.reaction import in_transaction
 from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
 from approval.dependencies import AppendingTracker
 from approval.domain.flow import Flow, validate_definition
@@ -18,7 +18,9 @@ from approval.reactions import InvoiceEventReaction
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
 from shared.query import invoice_catalog
+from tests.support.factories import amount_changed as amount
 from tests.support.factories import chain
+from tests.support.factories import invoice_event as envelope
 
 ADMIN = Metadata(actor={"id": "admin-1", "name": "admin"})
 
@@ -28,7 +30,7 @@ def parts(db: Database[Any], store: EventStore) -> dict[str, Any]:
     MongoFlowRepository.ensure_indexes(db)
     MongoRequestRepository.ensure_indexes(db)
     flows, requests = MongoFlowRepository(db, store), MongoRequestRepository(db, store)
-    reaction = InvoiceEventReaction(InvoiceReplica(db), flows, requests)
+    reaction = InvoiceEventReaction(flows, in_transaction(InvoiceReplica(db), flows, requests))
     flows.save(Flow.define("flow_1", validate_definition({
         "name": "大额", "watched_fields": ["amount"], "trigger_on_create": False,
         "condition": [{"field": "amount", "op": "gte", "value": "10000"}],
@@ -37,17 +39,6 @@ def parts(db: Database[Any], store: EventStore) -> dict[str, Any]:
     return {"reaction": reaction, "requests": requests, "store": store,
             "notices": MongoNotificationStore(db),
             "tracker": AppendingTracker(db, "test.invoices", store, reaction.may_open)}
-
-
-def envelope(version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4().hex, "stream_id": "inv_1", "stream_type": "invoice",
-            "version": version, "position": version, "type": kind, "data": data,
-            "occurred_at": "2026-05-01T00:00:00Z", "correlation_id": "c1",
-            "actor": {"id": "sales-1", "name": "销售", "roles": ["sales"]}}
-
-
-def amount(version: int, old: str, new: str) -> dict[str, Any]:
-    return envelope(version, "InvoiceFieldsChanged", {"changes": {"amount": {"from": old, "to": new}}})
 
 
 def feed(parts: dict[str, Any], event: dict[str, Any], fetch: Any = None) -> int:

@@ -72,3 +72,17 @@ def chain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         event["prev_hash"] = prev_hash
         event["hash"] = prev_hash = compute_hash(event)
     return events
+
+
+def invoice_event(version: int, kind: str, data: dict[str, Any],
+                  stream_id: str = "inv_1") -> dict[str, Any]:
+    """An invoice event as the approval reaction receives it (unsigned; ``chain`` links)."""
+    return {"event_id": uuid.uuid4().hex, "stream_id": stream_id, "stream_type": "invoice",
+            "version": version, "position": version, "type": kind, "data": data,
+            "occurred_at": "2026-05-01T00:00:00Z", "correlation_id": "c1",
+            "actor": {"id": "sales-1", "name": "销售", "roles": ["sales"]}}
+
+
+def amount_changed(version: int, old: str, new: str) -> dict[str, Any]:
+    return invoice_event(version, "InvoiceFieldsChanged",
+                         {"changes": {"amount": {"from": old, "to": new}}})

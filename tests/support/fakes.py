@@ -1,6 +1,7 @@
 """Hand-written in-memory fakes of the services' ports. Each passes the same contract
 test as its MongoDB adapter (tests/contracts/), so they cannot drift: the event log,
-the invoice, customer and approval flow repositories, the catch-up checkpoint."""
+the invoice, customer and approval flow, request, notification and webhook ports, the
+catch-up checkpoint."""
 from __future__ import annotations
 
 import bisect
@@ -11,6 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from approval.domain.flow import Flow
+from approval.domain.notifications import notifications_for
+from approval.domain.request import PENDING, ApprovalRequest
+from approval.domain.webhooks import PENDING as DELIVERY_PENDING
+from approval.domain.webhooks import deliveries_for, webhook_events
 from customer.adapters.customers import decode_cursor, encode_cursor
 from customer.domain.model import Contract, Customer, Payment, Record
 from invoice.domain.events import STREAM_INVOICE
@@ -311,6 +316,184 @@ class FakeFlowRepository:
     def all(self) -> list[dict[str, Any]]:
         flows = sorted(self.states.values(), key=lambda f: (f.to_dict()["created_at"], f.id))
         return [f.to_dict() for f in flows]
+
+    def active(self) -> list[dict[str, Any]]:
+        return [f.rule() for f in self.states.values() if f.definition.get("active")]
+
+
+class FakeNotificationStore:
+    """The notifications a request's appends cause (written by FakeRequestRepository)."""
+
+    MAX_LIST = 500
+
+    def __init__(self) -> None:
+        self.notes: dict[str, dict[str, Any]] = {}
+
+    def add(self, request: ApprovalRequest, notes: list[dict[str, Any]]) -> None:
+        for i, note in enumerate(notes):
+            note_id = f"{request.id}:{request.version}:{i}"
+            self.notes[note_id] = dict(note, id=note_id, created_at=request.updated_at, read_by=[])
+
+    def for_recipients(self, recipients: list[str], reader: str,
+                       unread_only: bool) -> list[dict[str, Any]]:
+        found = [n for n in self.notes.values() if n["recipient"] in recipients
+                 and not (unread_only and reader in n["read_by"])]
+        found.sort(key=lambda n: n["id"])
+        found.sort(key=lambda n: n["created_at"] or "", reverse=True)
+        return [{**{k: v for k, v in n.items() if k != "read_by"}, "read": reader in n["read_by"]}
+                for n in found[:self.MAX_LIST]]
+
+    def mark_read(self, ids: list[str], recipients: list[str], reader: str) -> int:
+        matched = [self.notes[i] for i in dict.fromkeys(ids)
+                   if i in self.notes and self.notes[i]["recipient"] in recipients]
+        for note in matched:
+            if reader not in note["read_by"]:
+                note["read_by"].append(reader)
+        return len(matched)
+
+
+class FakeWebhooks:
+    def __init__(self) -> None:
+        self.hooks: dict[str, dict[str, Any]] = {}
+
+    def add(self, webhook: Mapping[str, Any]) -> None:
+        self.hooks[webhook["id"]] = copy.deepcopy(dict(webhook))
+
+    def all(self) -> list[dict[str, Any]]:
+        return [copy.deepcopy(h) for h in sorted(self.hooks.values(), key=lambda h: h["created_at"])]
+
+    def delete(self, webhook_id: str) -> bool:
+        return self.hooks.pop(webhook_id, None) is not None
+
+    def for_kinds(self, kinds: Iterable[str]) -> list[dict[str, Any]]:
+        wanted = set(kinds)
+        return [copy.deepcopy(h) for h in self.hooks.values() if wanted & set(h["events"])]
+
+
+class FakeDeliveries:
+    """The webhook outbox: filled by FakeRequestRepository's saves, leased to senders."""
+
+    def __init__(self, webhooks: FakeWebhooks) -> None:
+        self.webhooks = webhooks
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def enqueue(self, events: list[dict[str, Any]], at: str) -> int:
+        found = deliveries_for(self.webhooks.for_kinds({e["kind"] for e in events}), events, at)
+        taken = [d["id"] for d in found if d["id"] in self.rows]
+        if taken:
+            raise Conflict(f"delivery {taken[0]} exists already")  # a duplicate key aborts
+        self.rows.update({d["id"]: d for d in found})
+        return len(found)
+
+    def claim_due(self, now: str, lease_until: str) -> dict[str, Any] | None:
+        due = [d for d in self.rows.values() if d["status"] == DELIVERY_PENDING
+               and d["next_at"] <= now and (d["claimed_until"] is None or d["claimed_until"] <= now)]
+        if not due:
+            return None
+        chosen = min(due, key=lambda d: d["next_at"])
+        chosen["claimed_until"] = lease_until
+        return {**{k: v for k, v in chosen.items() if k != "id"}, "_id": chosen["id"]}
+
+    def finish(self, delivery_id: str, changes: Mapping[str, Any]) -> None:
+        if delivery_id in self.rows:
+            self.rows[delivery_id].update(dict(changes, claimed_until=None))
+
+    def find(self, status: str | None, limit: int = 500) -> list[dict[str, Any]]:
+        rows = [d for d in self.rows.values() if status is None or d["status"] == status]
+        rows.sort(key=lambda d: d["created_at"])
+        return [{k: v for k, v in d.items() if k != "body"} for d in rows[:limit]]
+
+
+class FakeRequestRepository:
+    """Approval requests: streams in the log plus each request's state (the inbox keys
+    ``involved`` and ``decided_in_stage`` included), and in the same append the
+    notifications and webhook deliveries it causes."""
+
+    MAX_LIST = 500
+
+    def __init__(self, log: InMemoryEventLog, notifications: FakeNotificationStore | None = None,
+                 outbox: FakeDeliveries | None = None) -> None:
+        self.log = log
+        self.notifications = notifications or FakeNotificationStore()
+        self.outbox = outbox
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def load(self, request_id: str) -> ApprovalRequest:
+        events = self.log.stream(request_id)
+        if events and events[0]["stream_type"] != ApprovalRequest.STREAM_TYPE:
+            raise NotFound(f"request {request_id} not found")
+        return ApprovalRequest.replay(request_id, events)
+
+    def save(self, request: ApprovalRequest, meta: Metadata) -> list[dict[str, Any]]:
+        before = copy.deepcopy(request)
+
+        def write_state(after: ApprovalRequest) -> None:
+            notes = notifications_for(before, after)
+            if notes and self.outbox is not None:
+                self.outbox.enqueue(webhook_events(after, notes), str(after.updated_at))
+            self.notifications.add(after, [n.to_dict() for n in notes])
+            self.states[after.id] = dict(after.to_dict(), involved=after.involved(),
+                                         decided_in_stage=after.decided_in_stage())
+
+        return save_aggregate(self.log, request, meta, write_state)
+
+    def state(self, request_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.states.get(request_id))
+
+    def for_invoice(self, invoice_id: str) -> list[dict[str, Any]]:
+        found = [s for s in self.states.values() if s["invoice_id"] == invoice_id]
+        return copy.deepcopy(sorted(found, key=lambda s: s["invoice_version"]))
+
+    def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        found = self.for_invoice(invoice_id)
+        return found[-1] if found else None
+
+    def due(self, now: str, limit: int = 100) -> list[str]:
+        found = [s for s in self.states.values() if s["status"] == PENDING
+                 and isinstance(s.get("due_at"), str) and s["due_at"] <= now]
+        return [s["id"] for s in sorted(found, key=lambda s: s["due_at"])][:limit]
+
+    def waiting_on_any(self, entries: Iterable[str]) -> list[dict[str, Any]]:
+        wanted = set(entries)
+        return self._newest_first(s for s in self.states.values() if wanted & set(s["waiting_on"]))
+
+    def find(self, status: str | None, involving: Iterable[str] | None) -> list[dict[str, Any]]:
+        wanted = None if involving is None else set(involving)
+        return self._newest_first(s for s in self.states.values()
+                                  if (status is None or s["status"] == status)
+                                  and (wanted is None or wanted & set(s["involved"])))
+
+    def _newest_first(self, states: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = sorted(states, key=lambda s: s["created_at"], reverse=True)
+        return copy.deepcopy(found[:self.MAX_LIST])
+
+
+class FakeReactionRepositories:
+    """What the invoice-event reaction works with (ports.ReactionRepositories), over the
+    fake flow and request repositories and an invoice replica held in memory."""
+
+    def __init__(self, flows: FakeFlowRepository, requests: FakeRequestRepository) -> None:
+        self.flows, self.requests = flows, requests
+        self.invoices: dict[str, dict[str, Any]] = {}
+
+    def invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.invoices.get(invoice_id))
+
+    def put_invoice(self, state: Mapping[str, Any]) -> None:
+        self.invoices[state["id"]] = copy.deepcopy(dict(state))
+
+    def active_flows(self) -> list[dict[str, Any]]:
+        return self.flows.active()
+
+    def pending_requests(self, invoice_id: str, held: bool) -> list[str]:
+        return [s["id"] for s in self.requests.states.values() if s["invoice_id"] == invoice_id
+                and s["status"] == PENDING and bool(s.get("hold")) == held]
+
+    def load_request(self, request_id: str) -> ApprovalRequest:
+        return self.requests.load(request_id)
+
+    def save_request(self, request: ApprovalRequest, meta: Metadata) -> None:
+        self.requests.save(request, meta)
 
 
 class FakeCustomerDirectory:

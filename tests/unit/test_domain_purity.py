@@ -14,7 +14,7 @@ SERVICES = ("invoice", "customer", "approval", "search")
 FORBIDDEN = ("nameko", "pymongo", "bson", "jwt", "yaml", "marshmallow", "eventlet", "kombu")
 # shared modules that hold values and pure rules (no I/O, no framework)
 SHARED_VALUES = ("shared.errors", "shared.dates", "shared.money", "shared.parsing",
-                 "shared.query", "shared.flow_rules", "shared.invoice_events",
+                 "shared.query", "shared.flow_rules", "shared.invoice_events", "shared.customer_events",
                  "shared.events.aggregate", "shared.events.envelope", "shared.events.upcasting")
 
 

@@ -226,3 +226,30 @@ def test_the_panel_shows_a_change_waiting_for_approval() -> None:
     html = invoices.invoice_list(page_for("/invoices/inv_1", hub), "inv_1").get_data(as_text=True)
     assert 'id="pending-change"' in html and 'href="/approvals/apr_1"' in html
     assert "<del>SF1</del> → <ins>SF2</ins>" in html
+
+
+def panel_rows(html: str) -> set[str]:
+    return set(re.findall(r'data-field="([^"]+)"', html))
+
+
+def test_the_panel_shows_every_field_of_the_invoice_catalogue() -> None:
+    from gateway.web.pages.common import NOT_A_ROW
+    from shared.invoice_events import INVOICE_FIELDS
+    html = invoices.invoice_list(page_for("/invoices/inv_1", hub_with(an_invoice())),
+                                 "inv_1").get_data(as_text=True)
+    rows = panel_rows(html)
+    assert set(INVOICE_FIELDS) - set(NOT_A_ROW) <= rows
+    assert "custom.level" in rows  # the catalogue's ``custom``: one row per custom field
+
+
+def test_a_field_added_to_the_catalogue_shows_on_the_panel_and_in_the_watchable_fields(
+        monkeypatch: Any) -> None:
+    from gateway.web.pages import settings
+    from shared import invoice_events
+    monkeypatch.setattr(invoice_events, "INVOICE_FIELDS", (*invoice_events.INVOICE_FIELDS, "po_number"))
+    hub = hub_with(an_invoice(po_number="PO-7"))
+    html = invoices.invoice_list(page_for("/invoices/inv_1", hub), "inv_1").get_data(as_text=True)
+    assert "po_number" in panel_rows(html)
+    hub.answers.update({"approval.list_flows": []})
+    admin = page_for("/settings", hub, roles=("admin",))
+    assert 'value="po_number"' in settings.settings_page(admin).get_data(as_text=True)

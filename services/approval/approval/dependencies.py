@@ -14,6 +14,7 @@ from pymongo.database import Database
 
 from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
+from approval.adapters.reaction import in_transaction
 from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
 from approval.adapters.webhooks import MongoDeliveries, MongoWebhooks, http_post, now_utc
 from approval.application import DeliveryApplication, TimeoutApplication
@@ -107,7 +108,7 @@ class ApprovalStore(EventStoreProvider):
         flows = MongoFlowRepository(db, store)
         requests = MongoRequestRepository(db, store, outbox=deliveries)
         replica = InvoiceReplica(db)
-        reaction = InvoiceEventReaction(replica, flows, requests)
+        reaction = InvoiceEventReaction(flows, in_transaction(replica, flows, requests))
         metrics.STATE.watch_gauges(f"{db.name}.requests", lambda: open_request_gauges(requests))
         return ApprovalStorage(
             flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,

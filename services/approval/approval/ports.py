@@ -97,3 +97,36 @@ class Deliveries(Protocol):
 
     def find(self, status: str | None, limit: int = 500) -> list[dict[str, Any]]:
         """Deliveries (without bodies), oldest first."""
+
+
+class FlowRules(Protocol):
+    """The flows a reaction triggers by (read outside its transaction)."""
+
+    def active(self) -> list[dict[str, Any]]:
+        """Active flows with what triggering needs (``condition_kinds`` included)."""
+
+    def load_version(self, flow_id: str, version: int) -> Flow:
+        """The flow as of one of its versions; NotFound when it never had it."""
+
+
+class ReactionRepositories(Protocol):
+    """What one tracked reaction reads and writes, bound to the tracker's transaction:
+    the reaction commits nothing itself, its writes land with the tracker's checkpoint."""
+
+    def invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        """The replica's invoice state, or None before its first event."""
+
+    def put_invoice(self, state: Mapping[str, Any]) -> None:
+        """Store the replica's invoice state."""
+
+    def active_flows(self) -> list[dict[str, Any]]:
+        """Active flows as the transaction sees them."""
+
+    def pending_requests(self, invoice_id: str, held: bool) -> list[str]:
+        """Ids of the invoice's pending requests, held ones or the others."""
+
+    def load_request(self, request_id: str) -> ApprovalRequest:
+        """Replay of the request's stream as the transaction sees it."""
+
+    def save_request(self, request: ApprovalRequest, meta: Metadata) -> None:
+        """Append the request's pending events with its state and notifications."""

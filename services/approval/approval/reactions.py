@@ -22,19 +22,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo.client_session import ClientSession
-
-from approval.adapters.flows import MongoFlowRepository
-from approval.adapters.invoice_replica import InvoiceReplica
-from approval.adapters.requests import MongoRequestRepository
 from approval.domain import events as ev
 from approval.domain.request import ApprovalRequest, approvers_of, invoice_status_for
 from approval.domain.triggers import changed_fields, first_triggered, fold_invoice
+from approval.ports import FlowRules, ReactionRepositories, RequestRepository
 from shared.events.envelope import Metadata
 
 Report = Callable[[str, str, str, int, int], Any]  # invoice, status, request, its order
 Settle = Callable[[str, str, str, str, list[dict[str, Any]]], Any]
 SETTLED = {"approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}
+# The tracker's transaction (opaque here) -> the repositories inside it.
+Bind = Callable[[Any], ReactionRepositories]
 
 
 def decision_comment(state: Mapping[str, Any]) -> str:
@@ -52,9 +50,8 @@ def is_invoice_event(envelope: Mapping[str, Any]) -> bool:
 
 @dataclass
 class InvoiceEventReaction:
-    replica: InvoiceReplica
-    flows: MongoFlowRepository
-    requests: MongoRequestRepository
+    flows: FlowRules
+    bind: Bind
 
     def may_open(self, envelope: Mapping[str, Any]) -> bool:
         """A cheap look before the transaction: could this event append to a request?
@@ -69,18 +66,21 @@ class InvoiceEventReaction:
             return any(changed & set(f.get("watched_fields") or ()) for f in self.flows.active())
         return False
 
-    def apply(self, envelope: Mapping[str, Any], session: ClientSession) -> None:
-        """The tracker's ``apply``: called once per invoice stream version, in order."""
-        if not is_invoice_event(envelope):
-            return
+    def apply(self, envelope: Mapping[str, Any], transaction: Any) -> None:
+        """The tracker's ``apply``: called once per invoice stream version, in order,
+        inside the tracker's ``transaction`` (``bind`` gives the repositories in it)."""
+        if is_invoice_event(envelope):
+            self.react(envelope, self.bind(transaction))
+
+    def react(self, envelope: Mapping[str, Any], repos: ReactionRepositories) -> None:
         invoice_id = envelope["stream_id"]
-        state = fold_invoice(self.replica.get(invoice_id, session), envelope)
-        self.replica.put(state, session)
+        state = fold_invoice(repos.invoice(invoice_id), envelope)
+        repos.put_invoice(state)
         meta = Metadata(actor=dict(envelope.get("actor") or {}),
                         correlation_id=envelope.get("correlation_id"),
                         causation_id=envelope["event_id"])
         if envelope["type"] == ev.INVOICE_VOIDED:
-            self._cancel_held(invoice_id, session, meta)
+            self._cancel_held(invoice_id, repos, meta)
             return
         held = held_request(envelope)
         if held is not None and held.get("revision"):
@@ -91,7 +91,7 @@ class InvoiceEventReaction:
             changes = envelope["data"]["changes"] if envelope["type"] == ev.INVOICE_CHANGE_PROPOSED \
                 else changed_fields(envelope)
         elif envelope["type"] in (ev.INVOICE_CREATED, ev.INVOICE_FIELDS_CHANGED):
-            flow = first_triggered(self.flows.active(session), envelope, state)
+            flow = first_triggered(repos.active_flows(), envelope, state)
             changes = changed_fields(envelope)
         else:
             return
@@ -101,19 +101,20 @@ class InvoiceEventReaction:
                                        held_as=None if held is None else held["request_id"])
         # The change's author caused the request: their identity goes on its events.
         # A held request is not superseded by a later request: its change still waits.
-        for old_id in self.requests.pending_for_invoice(invoice_id, session, held=False):
+        for old_id in repos.pending_requests(invoice_id, held=False):
             if old_id != request.id:
-                old = self.requests.load_in(session, old_id)
+                old = repos.load_request(old_id)
                 old.supersede(request.id)
-                self.requests.save_in(session, old, meta)
-        self.requests.save_in(session, request, meta)
+                repos.save_request(old, meta)
+        repos.save_request(request, meta)
 
-    def _cancel_held(self, invoice_id: str, session: ClientSession, meta: Metadata) -> None:
+    @staticmethod
+    def _cancel_held(invoice_id: str, repos: ReactionRepositories, meta: Metadata) -> None:
         """Voiding an invoice cancels its held request (the invoice discarded the change)."""
-        for request_id in self.requests.pending_for_invoice(invoice_id, session, held=True):
-            request = self.requests.load_in(session, request_id)
+        for request_id in repos.pending_requests(invoice_id, held=True):
+            request = repos.load_request(request_id)
             request.cancel("invoice voided")
-            self.requests.save_in(session, request, meta)
+            repos.save_request(request, meta)
 
 
 def held_request(envelope: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -127,7 +128,7 @@ def held_request(envelope: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 @dataclass
 class OutcomeReporter:
-    requests: MongoRequestRepository
+    requests: RequestRepository
     report: Report
     settle: Settle | None = None
 

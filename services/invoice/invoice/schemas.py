@@ -33,12 +33,6 @@ from shared.schemas import (
     validate,
 )
 
-EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
-                   "contract_id", "payment_ids", "invoice_no", "tracking_number",
-                   "courier", "owner_id", "department_id", "remarks", "custom",
-                   "buyer_name", "buyer_tax_id", "buyer_address_phone",
-                   "buyer_bank_account", "tax_rate", "lines")
-
 
 class TaxId(fields.String):
     """The buyer's taxpayer number (纳税人识别号), checked (see domain.vat)."""

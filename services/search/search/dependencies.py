@@ -67,6 +67,16 @@ class SearchStorage:
               session: ClientSession | None = None) -> MongoViews:
         return MongoViews(self.db, self.generation() if generation is None else generation, session)
 
+    def position(self, generation: int, source: str) -> int:
+        return self.tracker(generation, source).last_position()
+
+    def rebuilding(self) -> bool:
+        rebuild = self.generations.rebuild()
+        return bool(rebuild and rebuild.get("state") == "running")
+
+    def consumers(self, generation: int) -> list[str]:
+        return [consumer_name(generation, source) for source in SOURCES]
+
     def tracker(self, generation: int, source: str) -> StreamTracker:
         return StreamTracker(self.db, consumer=consumer_name(generation, source),
                              signatures=self.signatures[source])

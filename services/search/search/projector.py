@@ -17,11 +17,13 @@ from search.domain.views import (
     covered_payments,
     join,
 )
-
-CUSTOMER_CREATED = "CustomerCreated"
-CUSTOMER_UPDATED = "CustomerUpdated"
-CONTRACT_CREATED = "ContractCreated"
-PAYMENT_RECEIVED = "PaymentReceived"
+from shared.customer_events import (
+    CONTRACT_CREATED,
+    CUSTOMER_CREATED,
+    CUSTOMER_UPDATED,
+    PAYMENT_RECEIVED,
+    values_set,
+)
 
 ViewsFor = Callable[[ClientSession | None], MongoViews]
 
@@ -86,24 +88,22 @@ class Projector:
 
     # -- customer side ---------------------------------------------------------------
     def _customer_event(self, views: MongoViews, envelope: Mapping[str, Any]) -> None:
-        data = envelope["data"]
-        values = {name: change.get("to") for name, change in data["changes"].items()} \
-            if "changes" in data else dict(data)
+        values = values_set(envelope)
         views.lock(f"customer:{envelope['stream_id']}")
         views.upsert("customer", envelope["stream_id"], values)
         if "name" in values:
             self._rejoin(views, "customer_id", envelope["stream_id"])
 
     def _contract_created(self, views: MongoViews, envelope: Mapping[str, Any]) -> None:
-        data = envelope["data"]
+        data = values_set(envelope)
         views.lock(f"contract:{envelope['stream_id']}")
-        views.upsert("contract", envelope["stream_id"], dict(data))
+        views.upsert("contract", envelope["stream_id"], data)
         views.set_payment_scope(envelope["stream_id"], data.get("owner_id"),
                                 data.get("department_id"))
         self._rejoin(views, "contract_id", envelope["stream_id"])
 
     def _payment_received(self, views: MongoViews, envelope: Mapping[str, Any]) -> None:
-        data = dict(envelope["data"])
+        data = values_set(envelope)
         views.lock(f"payment:{envelope['stream_id']}", f"contract:{data.get('contract_id')}")
         contract = views.contract(data.get("contract_id")) or {}
         data.update(known=True, owner_id=contract.get("owner_id"),

@@ -10,11 +10,11 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any
 
-from search.adapters.views import MongoViews
 from search.domain import buckets
 from search.domain.terms import has_term, query_terms
 from search.domain.views import public
 from search.planner import bucket_driver, invoice_driver
+from search.ports import Views
 from search.schemas import (
     GROUPS,
     Query,
@@ -57,7 +57,7 @@ def _eval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Queries:
-    def __init__(self, views: MongoViews, policy: Policy, actor: Actor) -> None:
+    def __init__(self, views: Views, policy: Policy, actor: Actor) -> None:
         self.views, self.policy, self.actor = views, policy, actor
         self.scope = policy.scope(actor, "view")
 

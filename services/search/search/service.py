@@ -6,41 +6,23 @@ what the caller may view.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nameko.dependency_providers import Config
 
-from search.as_of import AsOfQueries, fold, moment_arg
-from search.dependencies import SOURCES, SearchStorage, SearchStore, consumer_name
+from search.application import SearchApplication
+from search.dependencies import SOURCES, SearchStorage, SearchStore
+from search.ports import ReadPage
+from search.projector_service import SearchProjector  # noqa: F401 - `nameko run search.service` starts both
 from search.queries import Queries
 from search.schemas import DEFAULT_LIMIT, MAX_LIMIT
 from shared import ops
 from shared.auth import Actor, Policy
 from shared.errors import ValidationError
-from shared.events.consumer import event_stream
 from shared.rpc import CurrentActor, PolicyProvider, rpc, system_rpc
 from shared.schemas import flag_arg, id_arg
-
-
-class SearchProjector:
-    """The projector runs as its own nameko service in the same process (``nameko run
-    search.service`` starts both): its workers wait for the projection lock, and in a
-    container of their own they never take the workers the read calls need."""
-
-    name = "search_projector"
-
-    observer = ops.WorkerObserver()
-    storage: SearchStorage = SearchStore(catch_up=True)
-
-    @event_stream("invoice")
-    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
-        """Invoices, invoice types and custom fields -> views and buckets."""
-        self.storage.project("invoice", envelope)
-
-    @event_stream("customer")
-    def on_customer_event(self, envelope: dict[str, Any]) -> None:
-        """Customers, contracts and payments -> their views and the invoices' joins."""
-        self.storage.project("customer", envelope)
 
 
 class SearchService(ops.OpsEndpoints):
@@ -51,8 +33,18 @@ class SearchService(ops.OpsEndpoints):
     storage: SearchStorage = SearchStore()
     config = Config()
 
+    def _application(self) -> SearchApplication:
+        return SearchApplication(self.storage.views, self.policy, self.actor, self._sources,
+                                 self.storage)
+
     def _queries(self) -> Queries:
-        return Queries(self.storage.views(), self.policy, self.actor)
+        return self._application().queries()
+
+    @contextmanager
+    def _sources(self) -> Iterator[dict[str, ReadPage]]:
+        """The source services' ``read_events``, over one connection as this service."""
+        with system_rpc(self.config, self.name) as rpc_client:
+            yield {source: getattr(rpc_client, source).read_events for source in SOURCES}
 
     # -- reads -----------------------------------------------------------------------
     @rpc
@@ -68,12 +60,6 @@ class SearchService(ops.OpsEndpoints):
         return self._queries().get_invoice_view(id_arg(invoice_id, "invoice_id"),
                                                 flag_arg(only_filled, "only_filled"))
 
-    def _as_of(self, as_of: Any) -> tuple[AsOfQueries, dict[str, Any]]:
-        moment = moment_arg(as_of)
-        with system_rpc(self.config, self.name) as rpc_client:
-            views, label = fold(moment, rpc_client.invoice.read_events, rpc_client.customer.read_events)
-        return AsOfQueries(views, self.policy, self.actor), label  # type: ignore[arg-type]
-
     @rpc
     def stats(self, query: Any = None, group_by: Any = None, as_of: Any = None) -> dict[str, Any]:
         """``stats({"filters": [...]}, ["type", "month"])`` ->
@@ -81,19 +67,13 @@ class SearchService(ops.OpsEndpoints):
         (an ISO timestamp or an invoice-store position) the figures as they stood then,
         from a fold of the events up to it, plus ``as_of: {timestamp, invoice_position,
         customer_position}`` naming the last events included."""
-        if as_of is None:
-            return self._queries().stats(query, group_by)
-        queries, label = self._as_of(as_of)
-        return dict(queries.stats(query, group_by), as_of=label)
+        return self._application().stats(query, group_by, as_of)
 
     @rpc
     def calendar(self, year: Any, month: Any, query: Any = None, as_of: Any = None) -> Any:
         """``calendar(2026, 4)`` -> ``[{date, count, amount}]`` for days with invoices.
         With ``as_of`` (as for ``stats``): ``{days: [...], as_of: {...}}``."""
-        if as_of is None:
-            return self._queries().calendar(year, month, query)
-        queries, label = self._as_of(as_of)
-        return {"days": queries.calendar(year, month, query), "as_of": label}
+        return self._application().calendar(year, month, query, as_of)
 
     @rpc
     def customer_invoices(self, customer_id: Any, limit: Any = DEFAULT_LIMIT,
@@ -121,18 +101,4 @@ class SearchService(ops.OpsEndpoints):
     @rpc
     def projection_status(self) -> dict[str, Any]:
         """``{last_position, lag_events, rebuilding, generation, sources}``."""
-        generation = self.storage.generation()
-        sources: dict[str, Any] = {}
-        lag = 0
-        with system_rpc(self.config, self.name) as rpc_client:
-            for source in SOURCES:
-                tracker = self.storage.tracker(generation, source)
-                position = tracker.last_position()
-                behind = len(getattr(rpc_client, source).read_events(position, 1000)["events"])
-                sources[source] = {"last_position": position, "lag_events": behind}
-                lag += behind
-        rebuild = self.storage.generations.rebuild()
-        return {"last_position": sources["invoice"]["last_position"], "lag_events": lag,
-                "rebuilding": bool(rebuild and rebuild.get("state") == "running"),
-                "generation": generation, "sources": sources,
-                "consumers": [consumer_name(generation, s) for s in SOURCES]}
+        return self._application().projection_status()

@@ -16,8 +16,9 @@ from pymongo.database import Database
 
 from approval.adapters.webhooks import MongoDeliveries
 from approval.domain.events import STREAM_REQUEST
-from approval.domain.notifications import Notification, notifications_for
+from approval.domain.notifications import notifications_for
 from approval.domain.request import PENDING, ApprovalRequest
+from approval.domain.webhooks import webhook_events
 from shared.errors import NotFound
 from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
@@ -149,17 +150,6 @@ class MongoNotificationStore:
         result = self.collection.update_many({"_id": {"$in": ids}, "recipient": {"$in": recipients}},
                                              {"$addToSet": {"read_by": reader}})
         return int(result.matched_count)
-
-
-def webhook_events(request: ApprovalRequest, notes: list[Notification]) -> list[dict[str, Any]]:
-    """One webhook event per notification kind of an append (its recipients listed)."""
-    by_kind: dict[str, list[Notification]] = {}
-    for note in notes:
-        by_kind.setdefault(note.kind, []).append(note)
-    return [{"event_id": f"{request.id}:{request.version}:{kind}", "kind": kind,
-             "request_id": request.id, "invoice_id": request.invoice_id, "stage": group[0].stage,
-             "message": group[0].message, "recipients": [n.recipient for n in group],
-             "created_at": request.updated_at} for kind, group in by_kind.items()]
 
 
 def _internal(doc: dict[str, Any]) -> dict[str, Any]:

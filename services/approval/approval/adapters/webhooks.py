@@ -16,7 +16,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from approval.domain.webhooks import PENDING, body_for
+from approval.domain.webhooks import PENDING, deliveries_for
 
 
 class MongoWebhooks:
@@ -52,16 +52,8 @@ class MongoDeliveries:
         """One delivery per matching webhook and event, inside the caller's transaction."""
         if not events:
             return 0
-        docs = []
-        for webhook in self.webhooks.for_kinds({e["kind"] for e in events}, session):
-            for event in events:
-                if event["kind"] in webhook["events"]:
-                    event_id = f"{event['event_id']}:{webhook['id']}"
-                    body = body_for(webhook["format"], dict(event, event_id=event_id))
-                    docs.append({"_id": event_id, "webhook_id": webhook["id"], "url": webhook["url"],
-                                 "body": body.decode(), "status": PENDING, "attempts": 0,
-                                 "next_at": at, "created_at": at, "first_attempt_at": None,
-                                 "claimed_until": None, "last_error": None})
+        webhooks = self.webhooks.for_kinds({e["kind"] for e in events}, session)
+        docs = [dict(d, _id=d.pop("id")) for d in deliveries_for(webhooks, events, at)]
         if docs:
             self.collection.insert_many(docs, session=session)
         return len(docs)

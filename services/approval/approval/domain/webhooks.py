@@ -12,8 +12,11 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from approval.domain.notifications import Notification
+from approval.domain.request import ApprovalRequest
 
 FORMATS = ("json", "wecom", "dingtalk")
 KINDS = ("approval_needed", "request_opened", "request_approved", "request_rejected",
@@ -31,6 +34,34 @@ def body_for(format_: str, event: Mapping[str, Any]) -> bytes:
     else:
         payload = dict(event)
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def webhook_events(request: ApprovalRequest, notes: list[Notification]) -> list[dict[str, Any]]:
+    """One webhook event per notification kind of an append (its recipients listed)."""
+    by_kind: dict[str, list[Notification]] = {}
+    for note in notes:
+        by_kind.setdefault(note.kind, []).append(note)
+    return [{"event_id": f"{request.id}:{request.version}:{kind}", "kind": kind,
+             "request_id": request.id, "invoice_id": request.invoice_id, "stage": group[0].stage,
+             "message": group[0].message, "recipients": [n.recipient for n in group],
+             "created_at": request.updated_at} for kind, group in by_kind.items()]
+
+
+def deliveries_for(webhooks: Iterable[Mapping[str, Any]], events: list[dict[str, Any]],
+                   at: str) -> list[dict[str, Any]]:
+    """One pending delivery per webhook and event of a kind it lists, due ``at``; its id
+    (the ``X-Event-Id``) is the event's and the webhook's."""
+    found = []
+    for webhook in webhooks:
+        for event in events:
+            if event["kind"] in webhook["events"]:
+                event_id = f"{event['event_id']}:{webhook['id']}"
+                body = body_for(webhook["format"], dict(event, event_id=event_id))
+                found.append({"id": event_id, "webhook_id": webhook["id"], "url": webhook["url"],
+                              "body": body.decode(), "status": PENDING, "attempts": 0,
+                              "next_at": at, "created_at": at, "first_attempt_at": None,
+                              "claimed_until": None, "last_error": None})
+    return found
 
 
 def signature(secret: str, body: bytes) -> str:

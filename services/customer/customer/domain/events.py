@@ -1,28 +1,16 @@
-"""Customer-side event types. Names are past tense; each carries a schema version.
-
-Event data shapes (schema_version 1). Other services (the invoice service's replica,
-search projections) read these exactly, so they stay plain:
-- CustomerCreated: {name, code, industry, phone, address, owner_id, department_id}
-- CustomerUpdated: {changes: {<customer field>: {from, to}}}
-- ContractCreated: {customer_id, number, title, amount (Decimal), signed_on, owner_id,
-  department_id}
-- PaymentReceived: {contract_id, customer_id, amount (Decimal), received_on, method,
-  reference, note}
-
-The stream id is the record's id; the stream type is ``customer``, ``contract`` or
-``payment``.
-"""
+"""Customer-side event types: the names, data shapes, field catalogue and fold live in
+shared.customer_events (a cross-service contract); the upcasters here."""
 from __future__ import annotations
 
+from shared.customer_events import (  # noqa: F401 - the names live in shared: others consume them
+    CONTRACT_CREATED,
+    CUSTOMER_CREATED,
+    CUSTOMER_UPDATED,
+    PAYMENT_RECEIVED,
+    STREAM_CONTRACT,
+    STREAM_CUSTOMER,
+    STREAM_PAYMENT,
+)
 from shared.events.upcasting import UpcasterRegistry
-
-CUSTOMER_CREATED = "CustomerCreated"
-CUSTOMER_UPDATED = "CustomerUpdated"
-CONTRACT_CREATED = "ContractCreated"
-PAYMENT_RECEIVED = "PaymentReceived"
-
-STREAM_CUSTOMER = "customer"
-STREAM_CONTRACT = "contract"
-STREAM_PAYMENT = "payment"
 
 upcasters = UpcasterRegistry()

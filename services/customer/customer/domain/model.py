@@ -1,9 +1,9 @@
 """Customers, contracts and payments received, each rebuilt by replaying its events.
 
 Public command methods check the rules and decide which event to record (``pending``);
-one small ``_apply_*`` method per event type changes state and nothing else. State
-moves forward only through ``apply`` with a stored envelope, so what a command sees is
-always exactly the fold of the store.
+the fields move by the one customer-side fold in shared.customer_events. State moves
+forward only through ``apply`` with a stored envelope, so what a command sees is always
+exactly the fold of the store.
 
 A contract is opened by its customer and a payment is received on its contract: the
 links (``customer_id``, ``contract_id``) come from the record that owns them, never
@@ -18,15 +18,22 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from customer.domain import events as ev
+from shared.customer_events import (  # noqa: F401 - the catalogue lives in shared
+    CONTRACT_FIELDS,
+    CUSTOMER_FIELDS,
+    PAYMENT_FIELDS,
+    fold,
+)
 from shared.errors import Conflict, ValidationError
 from shared.events.aggregate import Aggregate, Apply, differs
 
-# Fields a caller may set, in display order.
-CUSTOMER_FIELDS = ("name", "code", "industry", "phone", "address", "owner_id", "department_id")
-CONTRACT_FIELDS = ("customer_id", "number", "title", "amount", "signed_on", "owner_id",
-                   "department_id")
-PAYMENT_FIELDS = ("contract_id", "customer_id", "amount", "received_on", "method",
-                  "reference", "note")
+
+def folding(event_type: str) -> Apply:
+    """The apply method of one event type: the shared customer-side fold of the fields."""
+    def apply(record: Any, data: Mapping[str, Any]) -> None:
+        record.fields = fold(record.fields, {"type": event_type, "data": data})
+    return apply
+
 
 @dataclass
 class Record(Aggregate):
@@ -44,9 +51,6 @@ class Record(Aggregate):
 
     def _record_created(self, event_type: str, values: Mapping[str, Any]) -> None:
         self.record(event_type, {name: copy.deepcopy(values.get(name)) for name in self.FIELDS})
-
-    def _apply_created(self, data: Mapping[str, Any]) -> None:
-        self.fields = {name: copy.deepcopy(data.get(name)) for name in self.FIELDS}
 
 
 @dataclass
@@ -85,14 +89,8 @@ class Customer(Record):
         contract._record_created(ev.CONTRACT_CREATED, dict(values, customer_id=self.id))
         return contract
 
-    def _apply_updated(self, data: Mapping[str, Any]) -> None:
-        for name, change in data["changes"].items():
-            self.fields[name] = copy.deepcopy(change["to"])
-
-    APPLY: ClassVar[dict[str, Apply]] = {
-        ev.CUSTOMER_CREATED: Record._apply_created,
-        ev.CUSTOMER_UPDATED: _apply_updated,
-    }
+    APPLY: ClassVar[dict[str, Apply]] = {ev.CUSTOMER_CREATED: folding(ev.CUSTOMER_CREATED),
+                                         ev.CUSTOMER_UPDATED: folding(ev.CUSTOMER_UPDATED)}
 
 
 @dataclass
@@ -101,7 +99,7 @@ class Contract(Record):
 
     STREAM_TYPE: ClassVar[str] = ev.STREAM_CONTRACT
     FIELDS: ClassVar[tuple[str, ...]] = CONTRACT_FIELDS
-    APPLY: ClassVar[dict[str, Apply]] = {ev.CONTRACT_CREATED: Record._apply_created}
+    APPLY: ClassVar[dict[str, Apply]] = {ev.CONTRACT_CREATED: folding(ev.CONTRACT_CREATED)}
 
     @property
     def customer_id(self) -> str:
@@ -128,7 +126,7 @@ class Payment(Record):
 
     STREAM_TYPE: ClassVar[str] = ev.STREAM_PAYMENT
     FIELDS: ClassVar[tuple[str, ...]] = PAYMENT_FIELDS
-    APPLY: ClassVar[dict[str, Apply]] = {ev.PAYMENT_RECEIVED: Record._apply_created}
+    APPLY: ClassVar[dict[str, Apply]] = {ev.PAYMENT_RECEIVED: folding(ev.PAYMENT_RECEIVED)}
 
 
 def number_taken(number: Any) -> Conflict:

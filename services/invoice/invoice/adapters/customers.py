@@ -12,6 +12,8 @@ from typing import Any
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from shared.customer_events import CUSTOMER_EVENTS, values_set
+
 KINDS = ("customer", "contract", "payment")
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
 
@@ -27,13 +29,9 @@ class CustomerReplica:
 
     def apply(self, envelope: Mapping[str, Any], session: ClientSession) -> None:
         kind = envelope.get("stream_type")
-        if kind not in KINDS:
+        if kind not in KINDS or envelope["type"] not in CUSTOMER_EVENTS:
             return
-        data = envelope["data"]
-        if "changes" in data:
-            values = {name: change["to"] for name, change in data["changes"].items()}
-        else:
-            values = dict(data)
+        values = values_set(envelope)
         values.pop("_id", None)
         self.collection(kind).update_one({"_id": envelope["stream_id"]}, {"$set": values},
                                          upsert=True, session=session)

@@ -6,19 +6,26 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.web.page import Page
+from shared import invoice_events
 from shared.errors import Forbidden, NotFound
 
 # The buyer (抬头) and tax fields a VAT invoice type may require (issue 15).
 VAT_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate")
 TAX_RATES = ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13")
 
-EDITABLE_FIELDS = ("title", "content", "type", "amount", "issued_on", "customer_id",
-                   "contract_id", "tracking_number", "courier", "invoice_no",
-                   "department_id", "owner_id", "remarks", *VAT_FIELDS)
+# Catalogue fields that are not a row of their own on the pages: each custom field is one
+# (``custom.<key>``); payments and VAT lines are set through the API.
+NOT_A_ROW = ("payment_ids", "custom", "lines")
 LIST_COLUMNS = ("number", "title", "type", "amount", "issued_on", "customer_name",
                 "contract_number", "tracking_number", "invoice_no", "department_id",
                 "owner_id", "approval_status")
 TEXTAREA_FIELDS = ("content", "remarks")
+
+
+def editable_fields() -> tuple[str, ...]:
+    """The invoice fields the panel shows and a flow may watch, in the catalogue's display
+    order (read at each call: a field added to the catalogue shows without a page edit)."""
+    return tuple(name for name in invoice_events.INVOICE_FIELDS if name not in NOT_A_ROW)
 
 
 def invoice_types(page: Page, include_inactive: bool = True) -> dict[str, dict[str, Any]]:

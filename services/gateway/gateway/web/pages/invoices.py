@@ -10,13 +10,13 @@ from werkzeug.wrappers import Response
 from gateway.api.invoices import ATTACHMENT_MAX_BYTES
 from gateway.web.page import Page, policy
 from gateway.web.pages.common import (
-    EDITABLE_FIELDS,
     LIST_COLUMNS,
     TAX_RATES,
     TEXTAREA_FIELDS,
     VAT_FIELDS,
     custom_fields,
     customers,
+    editable_fields,
     error_page,
     field_label,
     invoice_types,
@@ -84,7 +84,7 @@ def invoice_panel(page: Page, invoice_id: str, types: dict[str, Any],
         "tax_rate": [("", "—")] + [(rate, rate) for rate in TAX_RATES],
     }
     fields = []
-    for name in EDITABLE_FIELDS:
+    for name in editable_fields():
         value = invoice.get(name)
         kind = ("select" if name in options else "date" if name == "issued_on"
                 else "money" if name == "amount" else "textarea" if name in TEXTAREA_FIELDS else "text")

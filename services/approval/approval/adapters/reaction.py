@@ -1,0 +1,47 @@
+"""The approval store's repositories bound to one transaction: what the invoice-event
+reaction works with inside the StreamTracker's transaction (ports.ReactionRepositories),
+so that the reaction itself never holds a session."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pymongo.client_session import ClientSession
+
+from approval.adapters.flows import MongoFlowRepository
+from approval.adapters.invoice_replica import InvoiceReplica
+from approval.adapters.requests import MongoRequestRepository
+from approval.domain.request import ApprovalRequest
+from shared.events.envelope import Metadata
+
+
+class MongoReactionRepositories:
+    def __init__(self, session: ClientSession, replica: InvoiceReplica,
+                 flows: MongoFlowRepository, requests: MongoRequestRepository) -> None:
+        self.session, self.replica, self.flows, self.requests = session, replica, flows, requests
+
+    def invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        return self.replica.get(invoice_id, self.session)
+
+    def put_invoice(self, state: Mapping[str, Any]) -> None:
+        self.replica.put(state, self.session)
+
+    def active_flows(self) -> list[dict[str, Any]]:
+        return self.flows.active(self.session)
+
+    def pending_requests(self, invoice_id: str, held: bool) -> list[str]:
+        return self.requests.pending_for_invoice(invoice_id, self.session, held=held)
+
+    def load_request(self, request_id: str) -> ApprovalRequest:
+        return self.requests.load_in(self.session, request_id)
+
+    def save_request(self, request: ApprovalRequest, meta: Metadata) -> None:
+        self.requests.save_in(self.session, request, meta)
+
+
+def in_transaction(replica: InvoiceReplica, flows: MongoFlowRepository,
+                   requests: MongoRequestRepository) -> Callable[[Any], MongoReactionRepositories]:
+    """The repositories inside a tracker's transaction (its session)."""
+    def bind(session: Any) -> MongoReactionRepositories:
+        return MongoReactionRepositories(session, replica, flows, requests)
+    return bind

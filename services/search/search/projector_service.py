@@ -1,0 +1,30 @@
+"""The search projector as a nameko service: invoice and customer events -> the views.
+``nameko run search.service`` starts it beside the read service (search.service imports
+it); it is a service of its own so that its workers, which wait for the projection lock,
+never take the workers the read calls need."""
+from __future__ import annotations
+
+from typing import Any
+
+from search.dependencies import SearchStorage, SearchStore
+from shared import ops
+from shared.events.consumer import event_stream
+
+
+class SearchProjector:
+    """Applies each delivered event (and any missed before it) to the served views."""
+
+    name = "search_projector"
+
+    observer = ops.WorkerObserver()
+    storage: SearchStorage = SearchStore(catch_up=True)
+
+    @event_stream("invoice")
+    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
+        """Invoices, invoice types and custom fields -> views and buckets."""
+        self.storage.project("invoice", envelope)
+
+    @event_stream("customer")
+    def on_customer_event(self, envelope: dict[str, Any]) -> None:
+        """Customers, contracts and payments -> their views and the invoices' joins."""
+        self.storage.project("customer", envelope)

@@ -26,7 +26,8 @@ from shared.idempotency_store import MongoIdempotencyKeys
 from shared.mongo import CODEC_OPTIONS
 
 A = TypeVar("A", bound=Aggregate)
-SAVE_ATTEMPTS = 8
+SAVE_ATTEMPTS = 12
+RETRY_PAUSE_CAP = 0.2  # seconds: 12 tries wait ~1.3 s at most in all
 
 
 class AggregateRepository(Generic[A]):
@@ -153,12 +154,18 @@ class Turns:
 TURNS = Turns()
 
 
+def save_pause(attempt: int) -> float:
+    """The jittered pause before try ``attempt + 2`` of a lost save."""
+    return random.uniform(0.5, 1.0) * min(0.005 * 2 ** attempt, RETRY_PAUSE_CAP)
+
+
 def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
                     save: Callable[[A], Any], expected_version: int | None,
                     record_id: str | None = None) -> A:
     """Load, check ``expected_version``, decide, save. Without ``expected_version`` the
     caller asked for "apply to the latest": a race is decided again on the new state,
-    up to SAVE_ATTEMPTS tries, with a jittered back-off (5 ms doubling, ~0.6 s in all)
+    up to SAVE_ATTEMPTS tries, with a jittered back-off (5 ms doubling, capped at 200 ms;
+    ~1.3 s in all at most)
     so losers do not collide in lockstep; with it, the conflict is the answer. With
     ``record_id`` the writers of that record in this process take turns
     (``Turns``), so only writers in other instances can make a try fail."""
@@ -177,7 +184,7 @@ def decide_and_save(load: Callable[[], A], decide: Callable[[A], Any],
             except ConcurrencyConflict:
                 if expected_version is not None or attempt == SAVE_ATTEMPTS - 1:
                     raise
-                time.sleep(random.uniform(0.5, 1.0) * 0.005 * 2 ** attempt)
+                time.sleep(save_pause(attempt))
     raise AssertionError("unreachable")
 
 

@@ -34,9 +34,8 @@ sys.path[:0] = [str(ROOT)]
 
 from bench.audit_check import audit_section  # noqa: E402
 from bench.catchup_bench import catch_up_section  # noqa: E402
+from bench.results import save_report  # noqa: E402
 from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
 
 
 def clients(amqp_uri: str, operation: str, concurrency: int, seconds: float,
@@ -213,10 +212,7 @@ def main() -> int:
               "(create_invoice = 2 reads + 1 such transaction, plus the RPC)")
         print("RSS per service (target <= 150 MB):",
               ", ".join(f"{k} {v} MB" for k, v in memory.items()))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"bench-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        print(f"saved {path.relative_to(ROOT)}")
+        save_report("bench", report)
         return 0
     finally:
         for process in services.values():

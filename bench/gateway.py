@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "services" / "gateway")]
 
-RESULTS = ROOT / "bench" / "results"
+from bench.results import save_report  # noqa: E402
 
 
 # -- one client process -------------------------------------------------------------
@@ -244,10 +244,7 @@ def main() -> int:
                   "cpus": os.cpu_count(), "rows": rows, "export": exported,
                   "targets": {"throughput_ratio_min": 0.8, "p99_ratio_max": 2.0,
                               "export_peak_rss_mb_max": 200}}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"gateway-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        print(f"saved {path.relative_to(ROOT)}")
+        save_report("gateway", report)
         return 0
     finally:
         gateway.stop()

@@ -15,7 +15,6 @@ import argparse
 import csv
 import datetime as dt
 import io
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "services" / "gateway")]
 
-RESULTS = ROOT / "bench" / "results"
+from bench.results import save_report  # noqa: E402
 
 
 def csv_rows(customer_name: str, count: int) -> bytes:
@@ -96,10 +95,7 @@ def main() -> int:
         assert resent["skipped"] == options.rows and resent["created"] == 0, resent
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "rows": options.rows,
                   "cpus": os.cpu_count(), "passes": passes}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"imports-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        print(f"saved {path.relative_to(ROOT)}")
+        save_report("imports", report)
         return 0
     finally:
         gateway.stop()

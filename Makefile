@@ -24,6 +24,7 @@ test: venv rabbitmq tools browser lint
 ## bench: the benchmarks (bench/)
 bench: venv rabbitmq
 	$(PYTHON_VENV) -m bench
+	$(PYTHON_VENV) -m bench.write_path
 	$(PYTHON_VENV) -m bench.gateway
 	$(PYTHON_VENV) -m bench.imports
 

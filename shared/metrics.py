@@ -38,6 +38,10 @@ EVENTS_APPENDED = Counter("crm_events_appended", "Events appended to a service's
 STORE_TX_SECONDS = Histogram("crm_store_transaction_seconds",
                              "Duration of an appending store transaction", ["store"],
                              buckets=LATENCY_BUCKETS)
+STORE_TRANSACTIONS = Counter("crm_store_transactions",
+                             "Appending store transactions run (tries included)", ["store"])
+STORE_GROUP_SIZE = Histogram("crm_store_group_size", "Appends committed together (group commit)",
+                             ["store"], buckets=(1, 2, 4, 8, 16, 32, 64))
 RELAY_PUBLISHED = Counter("crm_relay_published", "Events the outbox relay published", ["store"])
 CONSUMER_EVENTS = Counter(
     "crm_consumer_events", "Events a consumer's tracker saw, by result: applied, duplicate (skipped)",

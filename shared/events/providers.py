@@ -38,6 +38,7 @@ class EventStoreProvider(DependencyProvider):
         self.store = EventStore(self.db, signer, self.upcasters, keys=load_key_ring(config))
         self.relay = OutboxRelay(self.store, publisher)
         self.store.on_append = self.relay.wake
+        self.store.on_commit = self.relay.hand
         self.store.ensure_indexes()
         self.ensure_indexes(self.db)
         self.target = self.build(self.db, self.store)

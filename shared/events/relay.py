@@ -6,16 +6,23 @@ service database holds a lease at a time (several service instances may run; the
 wait to take over), so a crash between store and publish, or a broker outage, delays
 delivery but never loses it. Delivery is at least once: after a crash the new lease
 holder republishes from the last checkpoint, and consumers drop what they have seen.
+
+The store hands the relay what each commit of this process stored (``hand``); the
+relay publishes those without reading them back as long as they continue its position
+without a gap. Anything else (another instance's events, a consumer's ``append_in``,
+a relay that just took the lease) is read from the store as before.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kombu import Connection, Producer
@@ -29,6 +36,7 @@ from shared.events.store import EventStore
 log = logging.getLogger(__name__)
 
 LEASE_ID = "outbox"
+HANDED_MAX = 2000  # handed events kept while not publishing (no lease); the rest is read
 Clock = Callable[[], dt.datetime]
 
 
@@ -137,10 +145,34 @@ class OutboxRelay:
         self.position: int | None = None  # None: not holding the lease
         self._saved_at = 0.0
         self.published = 0
+        self.reads = 0  # batches read from the store (not handed over)
+        self._handed: deque[dict[str, Any]] = deque()
+        self._handed_lock = threading.Lock()
 
     def wake(self) -> None:
         """Called after a local append so the event goes out without waiting for a poll."""
         self._wake.set()
+
+    def hand(self, envelopes: Iterable[Mapping[str, Any]]) -> None:
+        """Take what a commit of this process just stored (in position order), to publish
+        it without reading it back; wakes the relay."""
+        copies = [copy.deepcopy(dict(e)) for e in envelopes]  # the writer keeps its own
+        with self._handed_lock:
+            self._handed.extend(copies)
+            while len(self._handed) > HANDED_MAX:
+                self._handed.popleft()
+        self._wake.set()
+
+    def _take_handed(self, after: int) -> list[dict[str, Any]]:
+        """The handed events right after ``after``, without a gap (else none)."""
+        batch: list[dict[str, Any]] = []
+        with self._handed_lock:
+            while self._handed and int(self._handed[0]["position"]) <= after:
+                self._handed.popleft()
+            while self._handed and len(batch) < self.batch_size \
+                    and int(self._handed[0]["position"]) == after + len(batch) + 1:
+                batch.append(self._handed.popleft())
+        return batch
 
     def stop(self) -> None:
         self._stopped.set()
@@ -197,7 +229,10 @@ class OutboxRelay:
         elif time.monotonic() - self._saved_at >= self.flush_seconds and not self.flush():
             return 0
         assert self.position is not None
-        batch = self.store.read_all(after_position=self.position, limit=self.batch_size)
+        batch = self._take_handed(self.position)
+        if not batch:
+            batch = self.store.read_all(after_position=self.position, limit=self.batch_size)
+            self.reads += 1
         for envelope in batch:
             self.publisher.publish(envelope)
         if batch:

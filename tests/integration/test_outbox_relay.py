@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kombu.exceptions import OperationalError
 
-from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash
+from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
 from tests.support.amqp import EventTap
@@ -125,3 +125,34 @@ def test_a_relay_that_dies_before_its_checkpoint_leads_to_a_resend_not_a_loss(
 
     ids = [b["event_id"] for b in received()]
     assert ids == [e["event_id"] for e in events] * 2  # at least once; consumers dedupe
+
+
+def test_what_the_store_hands_over_is_published_without_reading_it_back(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    relay = OutboxRelay(store, publisher(vhost.amqp_uri, service_name))
+    store.on_commit = relay.hand
+
+    events = append_events(store, 3)
+
+    assert relay.run_once() == 3 and relay.reads == 0
+    bodies = received()
+    stored = store.read_all()
+    assert bodies == [envelope_to_wire(e) for e in stored]
+    assert [b["event_id"] for b in bodies] == [e["event_id"] for e in events]
+
+
+def test_a_gap_in_the_handed_events_is_read_from_the_store_and_nothing_is_skipped(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    relay = OutboxRelay(store, publisher(vhost.amqp_uri, service_name))
+    store.on_commit = relay.hand
+    first = append_events(store, 1)
+    with store.db.client.start_session() as session:  # a consumer's reaction: not handed
+        between = session.with_transaction(lambda s: store.append_in(
+            s, "reaction", "thing", StreamHead(), [PendingEvent("Reacted", {})], META))
+    last = append_events(store, 1)
+
+    assert relay.run_once() == 1 and relay.reads == 0      # the handed first one
+    assert relay.run_once() == 2 and relay.reads == 1      # the gap: read, with what follows
+    assert relay.run_once() == 0
+
+    assert [b["event_id"] for b in received()] == [e["event_id"] for e in first + between + last]

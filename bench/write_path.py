@@ -1,0 +1,159 @@
+"""The write path at the store's limit (issue 14), measured in one run on this machine.
+
+    .venv/bin/python -m bench.write_path [--seconds 5] [--concurrency 1 4 16] [--watched-rate 10]
+
+Starts a private store (on disk, --sync-on-commit), a private vhost, all four services
+and a bare echo service; measures the store's raw rate of one append-shaped transaction
+per command (``bench.__main__.store_round_trips``, sequential), then calls/s of echo,
+``create_invoice`` and ``update_field`` at each client concurrency (separate client
+processes), each as a ratio to echo at the same concurrency and to that raw rate.
+Targets (issue 14): at concurrency 16 >= 1.5x the raw rate and >= 0.5x echo; at
+concurrency 1 >= 0.8x the raw rate.
+
+It also counts, from the services' ``/metrics``, the appending store transactions
+(``crm_store_transactions_total``) against the appends (``crm_store_group_size_sum``:
+what one-transaction-per-append, the store before group commit, would have run), per
+command and per watched-field change (``bench.approval`` at ``--watched-rate``).
+Consumers' own transactions (projections, trackers) are not in these counters. A
+measurement's window also holds its clients' warm-up calls (3 each) and, for
+``update_field``, the invoice each client creates first, so per-call figures run high
+at concurrency 16; transactions per append is exact.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# bench.__main__ imports the test fakes, which import every service's domain
+sys.path[:0] = [str(ROOT)] + [str(ROOT / "services" / name)
+                              for name in ("invoice", "customer", "approval", "search")]
+
+from bench.__main__ import approval_latency, clients, measure, store_round_trips  # noqa: E402
+from bench.results import save_report  # noqa: E402
+from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
+
+SERVICES = ("customer", "invoice", "approval", "search")
+COUNTERS = {"transactions": re.compile(r'^crm_store_transactions_total\{[^}]*\} (\S+)$'),
+            "appends": re.compile(r'^crm_store_group_size_sum\{[^}]*\} (\S+)$')}
+
+
+def store_counts(run_dir: str) -> dict[str, float]:
+    """Appending transactions and appends so far, summed over every service process."""
+    totals = dict.fromkeys(COUNTERS, 0.0)
+    for port_file in Path(run_dir).glob("*.port"):
+        url = json.loads(port_file.read_text())["metrics_url"]
+        with urllib.request.urlopen(url, timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                for name, pattern in COUNTERS.items():
+                    if (match := pattern.match(line)):
+                        totals[name] += float(match.group(1))
+    return totals
+
+
+def counted(run_dir: str, action: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    before = store_counts(run_dir)
+    result = action()
+    after = store_counts(run_dir)
+    return result, {name: after[name] - before[name] for name in COUNTERS}
+
+
+def start(run_dir: str) -> tuple[MongoProcess, RabbitVhost, dict[str, ServiceProcess]]:
+    mongo, vhost = MongoProcess(on_disk=True), RabbitVhost()
+    log_dir = tempfile.mkdtemp(prefix="bench-write-")
+    env = service_env(vhost, mongo.url, "benchw_")
+    env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
+    env["RUN_DIR"] = run_dir  # this run's port files only: their /metrics are counted
+    for key in [k for k in env if k.startswith("APPROVAL_")]:
+        env.pop(key)  # the services' own timer intervals, not the tests' fast ones
+    services = {name: ServiceProcess(name, env, log_dir).start() for name in SERVICES}
+    echo = ServiceProcess("bench_echo", env, log_dir)
+    echo.proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "nameko", "run",
+                                  "--broker", vhost.amqp_uri, "echo_service"],
+                                 cwd=ROOT / "bench", env=env,
+                                 stdout=open(echo.log_path, "ab"), stderr=subprocess.STDOUT)
+    services["bench_echo"] = echo
+    return mongo, vhost, services
+
+
+def per_command(row: dict[str, Any], counts: dict[str, float]) -> dict[str, Any]:
+    calls = row["calls"] or 1
+    return dict(row, store_transactions=int(counts["transactions"]), appends=int(counts["appends"]),
+                transactions_per_call=round(counts["transactions"] / calls, 2),
+                appends_per_call=round(counts["appends"] / calls, 2),
+                transactions_per_append=round(counts["transactions"] / (counts["appends"] or 1), 2))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--watched-rate", type=float, default=10.0,
+                        help="watched-field changes/s for the per-change count")
+    options = parser.parse_args()
+
+    print("bench.write_path: starting a private store, vhost and the four services ...", flush=True)
+    run_dir = tempfile.mkdtemp(prefix="bench-write-run-")
+    mongo, vhost, services = start(run_dir)
+    try:
+        fixture: dict[str, Any] = clients(vhost.amqp_uri, "setup", 1, 0, {})[0][0]  # type: ignore[assignment]
+        raw = store_round_trips(mongo.url)
+        raw_rate = round(1000 / raw["append_transaction_ms"], 1)
+        print(f"  store alone: one append-shaped transaction {raw['append_transaction_ms']} ms "
+              f"= {raw_rate} commands/s (raw rate)", flush=True)
+        rows = []
+        for concurrency in options.concurrency:
+            for operation in ("echo", "create_invoice", "update_field"):
+                row, counts = counted(run_dir, lambda o=operation, c=concurrency: measure(
+                    vhost.amqp_uri, o, c, options.seconds, fixture))
+                rows.append(per_command(row, counts))
+        for row in rows:
+            echo = next(r for r in rows if r["operation"] == "echo" and r["concurrency"] == row["concurrency"])
+            row["ratio_to_echo"] = round(row["calls_per_s"] / echo["calls_per_s"], 3)
+            row["ratio_to_raw"] = round(row["calls_per_s"] / raw_rate, 3)
+        print("\n  call            c   calls/s   p50 ms   p99 ms  x echo  x raw  "
+              "store tx/call (appends/call) tx/append")
+        for row in rows:
+            tx = "" if row["operation"] == "echo" else \
+                f"{row['transactions_per_call']:.2f} ({row['appends_per_call']:.2f}) " \
+                f"{row['transactions_per_append']:.2f}"
+            print(f"  {row['operation']:15} {row['concurrency']:2}  {row['calls_per_s']:8.1f} "
+                  f"{row['p50_ms']:8.2f} {row['p99_ms']:8.2f}  {row['ratio_to_echo']:5.2f}  "
+                  f"{row['ratio_to_raw']:5.2f}  {tx}", flush=True)
+        print(f"\nwatched-field changes at {options.watched_rate}/s (approval flow holding them):", flush=True)
+        watched, counts = counted(run_dir, lambda: approval_latency(
+            vhost.amqp_uri, options.watched_rate, options.seconds))
+        changes = max(1, int(watched.get("changes") or watched.get("seen") or 1))
+        watched.update(appends_per_change=round(counts["appends"] / changes, 2),
+                       transactions_per_change=round(counts["transactions"] / changes, 2))
+        # the window includes creating the invoice each held change needs (bench.approval)
+        print(f"  appending store transactions per watched change: {watched['transactions_per_change']} "
+              f"(one per append, as before group commit: {watched['appends_per_change']}; "
+              "both include creating the change's invoice)", flush=True)
+        report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "load_average": os.getloadavg(),
+                  "cpus": os.cpu_count(), "seconds": options.seconds, "store": raw,
+                  "raw_rate": raw_rate, "rows": rows, "watched": watched,
+                  "targets": {"c16_ratio_to_raw_min": 1.5, "c16_ratio_to_echo_min": 0.5,
+                              "c1_ratio_to_raw_min": 0.8}}
+        save_report("write-path", report)
+        print(f"load average {os.getloadavg()}")
+        return 0
+    finally:
+        for process in services.values():
+            process.stop()
+        mongo.stop()
+        vhost.delete()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

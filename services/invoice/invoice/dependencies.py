@@ -14,8 +14,6 @@ from invoice.adapters.flows import MongoFlowRules
 from invoice.adapters.invoices import MongoInvoiceRepository
 from invoice.adapters.settings import MongoSettingsRepository
 from invoice.domain.events import upcasters
-from invoice.settings_application import SettingsApplication
-from shared.auth import Actor, Policy
 from shared.events.catchup import CatchUp, CatchUpCheckpoint, retrying, rpc_source, until_caught_up
 from shared.events.consumer import StreamTracker, signatures_of, wait_for_queues
 from shared.events.providers import EventStoreProvider
@@ -26,7 +24,6 @@ from shared.rpc import system_rpc
 log = logging.getLogger(__name__)
 
 REPLICA_CONSUMER = "invoice.customer_replica"
-SYSTEM_ACTOR = Actor(id="system:invoice", name="invoice service", roles=("admin",))
 
 
 @dataclass
@@ -66,11 +63,6 @@ class InvoiceStore(EventStoreProvider):
         CATCH_UPS.expect(REPLICA_CONSUMER)
 
     def start(self) -> None:
-        storage: InvoiceStorage = self.target
-        policy = Policy.load(self.container.config.get("POLICY_FILE") or None)
-        created = SettingsApplication(storage.settings, policy, SYSTEM_ACTOR).seed_invoice_types()
-        if created:
-            log.info("seeded %d invoice types", created)
         super().start()
         self.container.spawn_managed_thread(self._catch_up_customer_events)
         self.container.spawn_managed_thread(self._catch_up_flow_rules)

@@ -11,6 +11,7 @@ from nameko.dependency_providers import Config
 
 from invoice.adapters.customers import ReplicatedCustomerDirectory
 from invoice.application import InvoiceApplication
+from invoice.bootstrap import seed_defaults
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.domain.importing import MAX_ROWS_PER_CALL, ImportRow
 from invoice.schemas import (
@@ -31,6 +32,7 @@ from invoice.schemas import (
 from invoice.settings_application import SettingsApplication
 from shared import ops
 from shared.auth import Actor, Policy
+from shared.bootstrap import on_start
 from shared.dates import parse_timestamp
 from shared.errors import NotFound, ValidationError
 from shared.events.consumer import event_stream
@@ -69,6 +71,11 @@ class InvoiceService(ops.OpsEndpoints):
     storage: InvoiceStorage = InvoiceStore()
     customer_rpc = RpcProxy("customer")
     config = Config()
+
+    @on_start
+    def bootstrap(self) -> None:
+        """Seed the defaults once at start-up (idempotent: another instance may too)."""
+        seed_defaults(self.storage.settings, self.policy)
 
     def _app(self) -> InvoiceApplication:
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)

@@ -70,18 +70,28 @@ STREAM_INVOICE = "invoice"
 STREAM_INVOICE_TYPE = "invoice_type"
 STREAM_CUSTOM_FIELD = "custom_field"
 
-# Fields a caller may set, in display order.
-INVOICE_FIELDS = (
+# The invoice field catalogue: every list of invoice fields elsewhere is made from these.
+GENERAL_FIELDS = (
     "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
     "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
-    "department_id", "remarks", "custom",
-    "buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate",
-    "lines",
+    "department_id", "remarks",
 )
+CUSTOM = "custom"  # {key: value}; each defined custom field is ``custom.<key>`` elsewhere
+# The buyer (抬头) and tax fields a VAT invoice type may require (issue 15).
+VAT_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate")
+LINES = "lines"
+# Fields a caller may set, in display order.
+INVOICE_FIELDS = GENERAL_FIELDS + (CUSTOM,) + VAT_FIELDS + (LINES,)
+# The legal VAT rates (canonical decimal strings); an invoice whose lines differ: MIXED.
+TAX_RATES = ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13")
+MIXED = "mixed"
 # Fields the invoice service computes and records with the caller's (VAT: from amount,
 # tax_rate and lines; see services/invoice/invoice/domain/vat.py). Money as the amount.
 DERIVED_FIELDS = ("tax_amount", "amount_excluding_tax")
 RECORDED_FIELDS = INVOICE_FIELDS + DERIVED_FIELDS
+# Stored money fields besides the lines' (decimal strings in events and views).
+MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax", "credited_amount",
+                "credited_tax_amount")
 # Fields an invoice type may require (its ``required_fields``).
 REQUIRABLE_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone",
                      "buyer_bank_account", "tax_rate", "lines", "contract_id", "invoice_no",
@@ -99,6 +109,13 @@ EXTRA_KEYS = CREDIT_KEYS + ("attachments",)
 STATE_KEYS = ("id", "number", "status", "void_reason", "approval_status", "approval_request_id",
               "approval_order", "pending_change", "version", "created_at", "created_by", "updated_at",
               "updated_by") + EXTRA_KEYS
+
+
+def watchable_fields() -> tuple[str, ...]:
+    """The fields an approval flow may watch (``custom.<key>`` besides): every field a
+    caller sets one by one (the lines change through amount and tax_rate). Read at each
+    call: a field added to the catalogue is watchable without another edit."""
+    return tuple(name for name in INVOICE_FIELDS if name not in (CUSTOM, LINES))
 
 
 def custom_key(field_name: str) -> str | None:

@@ -22,6 +22,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.errors import ValidationError
+from shared.invoice_events import (
+    APPROVAL_STATUSES,
+    CREDIT,
+    INVOICE,
+    MIXED,
+    STATUSES,
+    TAX_RATES,
+)
 from shared.parsing import parse_date, parse_money, parse_number, parse_timestamp
 
 MAX_FILTERS = 50
@@ -76,15 +84,15 @@ INVOICE_FIELDS: dict[str, FieldSpec] = {
     "buyer_tax_id": FieldSpec("text"),
     "buyer_address_phone": FieldSpec("text"),
     "buyer_bank_account": FieldSpec("text"),
-    "tax_rate": FieldSpec("keyword", ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13", "mixed")),
+    "tax_rate": FieldSpec("keyword", TAX_RATES + (MIXED,)),
     "tax_amount": FieldSpec("money"),
     "amount_excluding_tax": FieldSpec("money"),
-    "status": FieldSpec("keyword", ("active", "void", "credited")),
-    "kind": FieldSpec("keyword", ("invoice", "credit")),
+    "status": FieldSpec("keyword", STATUSES),
+    "kind": FieldSpec("keyword", (INVOICE, CREDIT)),
     "credits_invoice_id": FieldSpec("id"),
     "credited_amount": FieldSpec("money"),
     "net_amount": FieldSpec("money"),
-    "approval_status": FieldSpec("keyword", ("none", "pending", "approved", "rejected")),
+    "approval_status": FieldSpec("keyword", APPROVAL_STATUSES),
     "version": FieldSpec("int"),
     "created_at": FieldSpec("timestamp"),
     "created_by": FieldSpec("id"),

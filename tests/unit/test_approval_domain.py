@@ -400,3 +400,13 @@ def test_a_timeout_without_escalate_to_or_due_hours_is_refused() -> None:
     assert "escalate_to" in str(refused.value)
     with pytest.raises(ValidationError):
         load_flow(definition(stages=[{"name": "x", "approvers": ["role:finance"], "due_in_hours": 0}]))
+
+
+def test_a_flow_may_watch_every_invoice_field_the_settings_page_offers() -> None:
+    from gateway.web.pages.common import editable_fields
+
+    offered = list(editable_fields())
+
+    checked = validate_definition(definition(watched_fields=offered), CATALOG, ROLES)
+
+    assert checked["watched_fields"] == offered

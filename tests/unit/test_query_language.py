@@ -137,3 +137,11 @@ def test_a_caller_may_translate_single_conditions_itself() -> None:
                         {"field": "type", "op": "eq", "value": "receipt"})
     mongo = to_mongo(parsed, "any", lambda c: {"terms": "abc"} if c.op == "contains" else None)
     assert mongo == {"$or": [{"terms": "abc"}, {"type": {"$eq": "receipt"}}]}
+
+
+def test_every_field_the_invoice_catalogue_records_can_be_filtered_on() -> None:
+    from shared.invoice_events import CUSTOM, RECORDED_FIELDS
+
+    catalog = invoice_catalog()
+
+    assert [name for name in RECORDED_FIELDS if name != CUSTOM and catalog.kind(name) is None] == ["lines"]

@@ -12,6 +12,7 @@ from marshmallow import validates_schema
 from invoice.domain.attachments import MAX_SIZE, check_filename
 from invoice.domain.settings import COLOR_PATTERN, CUSTOM_KINDS, KEY_PATTERN
 from invoice.domain.vat import MAX_LINES, MIXED, check_tax_id, parse_tax_rate
+from shared import invoice_events
 from shared.errors import ValidationError
 from shared.events.envelope import to_wire
 from shared.invoice_events import CREDIT_KEYS, REQUIRABLE_FIELDS
@@ -319,5 +320,4 @@ def dump_invoice(invoice: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax", "credited_amount",
-                "credited_tax_amount", "net_amount")
+MONEY_FIELDS = (*invoice_events.MONEY_FIELDS, "net_amount")

@@ -15,6 +15,7 @@ from approval.domain import events as ev
 from shared.errors import ValidationError
 from shared.events.aggregate import Aggregate
 from shared.flow_rules import condition_parts, parse_condition
+from shared.invoice_events import watchable_fields
 from shared.query import Catalog, Condition, parse_filters, parse_match
 
 APPROVER_PATTERN = re.compile(r"(user|role):[A-Za-z0-9_\-.@:]{1,64}\Z")
@@ -22,12 +23,6 @@ MODES = ("any", "all")
 ON_TIMEOUT = ("remind", "escalate", "approve", "reject")
 DEFINITION_KEYS = ("name", "watched_fields", "trigger_on_create", "condition",
                    "condition_kinds", "stages", "cc", "active", "hold")
-# Invoice fields a flow may watch (the editable ones; custom.<key> besides).
-WATCHABLE_FIELDS = (
-    "title", "content", "type", "amount", "issued_on", "customer_id", "contract_id",
-    "payment_ids", "invoice_no", "tracking_number", "courier", "owner_id",
-    "department_id", "remarks",
-)
 
 
 @dataclass
@@ -87,7 +82,7 @@ def validate_definition(definition: Mapping[str, Any], catalog: Catalog,
     roles = set(known_roles)
     watched = list(definition.get("watched_fields") or [])
     for index, name in enumerate(watched):
-        if not (name in WATCHABLE_FIELDS or (name.startswith("custom.") and catalog.kind(name))):
+        if not (name in watchable_fields() or (name.startswith("custom.") and catalog.kind(name))):
             errors.setdefault("watched_fields", {})[str(index)] = [
                 f"unknown field {name!r}" + ("" if not name.startswith("custom.")
                                              else ": no custom field with that key")]

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.export import FORMULA_START
+from shared import invoice_events
 
-INPUT_COLUMNS = ("title", "content", "type", "amount", "issued_on", "customer_id",
-                 "contract_id", "payment_ids", "invoice_no", "tracking_number", "courier",
-                 "owner_id", "department_id", "remarks", "buyer_name", "buyer_tax_id",
-                 "buyer_address_phone", "buyer_bank_account", "tax_rate", "external_id")
+# the invoice fields (custom ones: ``custom.<key>`` columns; no lines) and the row's own id
+INPUT_COLUMNS = (*invoice_events.GENERAL_FIELDS, *invoice_events.VAT_FIELDS, "external_id")
 LOOKUP_COLUMNS = ("customer_name", "contract_number", "type_label")
 # written by the export, made by the services: ignored on import
 SYSTEM_COLUMNS = ("id", "number", "status", "approval_status", "void_reason", "created_at",

@@ -13,10 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from shared.errors import ValidationError
+from shared.invoice_events import MIXED, TAX_RATES
 from shared.money import parse_money
 
-TAX_RATES = ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13")
-MIXED = "mixed"
 CENT = Decimal("0.01")
 MAX_LINES = 1000
 LINE_TEXT_LIMITS = {"name": 200, "spec": 100, "unit": 20}

@@ -22,6 +22,7 @@ from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     INVOICE_TYPE_CREATED,
     INVOICE_TYPE_UPDATED,
     INVOICE_VOIDED,
+    MONEY_FIELDS,
     fold,
 )
 
@@ -31,8 +32,6 @@ SETTING_EVENTS = {INVOICE_TYPE_CREATED: "invoice_type", INVOICE_TYPE_UPDATED: "i
 TEXT_FIELDS = ("number", "title", "content", "type", "invoice_no", "tracking_number",
                "courier", "remarks", "customer_name", "contract_number", "type_label",
                "buyer_name", "buyer_tax_id")
-MONEY_FIELDS = ("amount", "tax_amount", "amount_excluding_tax", "credited_amount",
-                "credited_tax_amount")
 INTERNAL_FIELDS = ("_id", "terms", "month")
 NUMERIC_CUSTOM_KINDS = ("money", "number")
 

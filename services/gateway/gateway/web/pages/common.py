@@ -9,9 +9,9 @@ from gateway.web.page import Page
 from shared import invoice_events
 from shared.errors import Forbidden, NotFound
 
-# The buyer (抬头) and tax fields a VAT invoice type may require (issue 15).
-VAT_FIELDS = ("buyer_name", "buyer_tax_id", "buyer_address_phone", "buyer_bank_account", "tax_rate")
-TAX_RATES = ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13")
+# The buyer (抬头) and tax fields a VAT invoice type may require (issue 15), the legal rates.
+VAT_FIELDS = invoice_events.VAT_FIELDS
+TAX_RATES = invoice_events.TAX_RATES
 
 # Catalogue fields that are not a row of their own on the pages: each custom field is one
 # (``custom.<key>``); payments and VAT lines are set through the API.

@@ -253,3 +253,12 @@ def test_a_field_added_to_the_catalogue_shows_on_the_panel_and_in_the_watchable_
     hub.answers.update({"approval.list_flows": []})
     admin = page_for("/settings", hub, roles=("admin",))
     assert 'value="po_number"' in settings.settings_page(admin).get_data(as_text=True)
+
+
+def test_a_field_added_to_the_catalogue_is_offered_by_the_search_builder(monkeypatch: Any) -> None:
+    from shared import invoice_events
+    monkeypatch.setattr(invoice_events, "INVOICE_FIELDS", (*invoice_events.INVOICE_FIELDS, "po_number"))
+
+    html = invoices.invoice_list(page_for("/invoices", hub_with(an_invoice()))).get_data(as_text=True)
+
+    assert '<option value="po_number"' in html

@@ -20,6 +20,8 @@ LIST_COLUMNS = ("number", "title", "type", "amount", "issued_on", "customer_name
                 "contract_number", "tracking_number", "invoice_no", "department_id",
                 "owner_id", "approval_status")
 TEXTAREA_FIELDS = ("content", "remarks")
+# What the search builder offers besides the panel's fields.
+SEARCH_ONLY_FIELDS = ("number", "customer_name", "contract_number", "approval_status", "status")
 
 
 def editable_fields() -> tuple[str, ...]:
@@ -48,11 +50,9 @@ def field_label(page: Page, name: str, custom: list[dict[str, Any]]) -> str:
 
 
 def searchable_fields(page: Page, custom: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(field, label) for the search builder: every field, custom ones included."""
-    names = ["title", "content", "number", "type", "amount", "issued_on", "customer_name",
-             "contract_number", "customer_id", "contract_id", "invoice_no", "tracking_number",
-             "courier", "department_id", "owner_id", "remarks", "approval_status", "status",
-             *VAT_FIELDS]
+    """(field, label) for the search builder: every field of the panel (the catalogue's),
+    then the number, the names the views join and the statuses, then the custom ones."""
+    names = [*editable_fields(), *SEARCH_ONLY_FIELDS]
     names += [f"custom.{d['key']}" for d in custom]
     return [(name, field_label(page, name, custom)) for name in names]
 

@@ -31,8 +31,8 @@ from search.adapters.views import (  # noqa: E402
     collection_name,
     ensure_indexes,
 )
+from search.application.queries import Queries  # noqa: E402
 from search.domain.views import apply_invoice_event  # noqa: E402
-from search.queries import Queries  # noqa: E402
 from search.rebuild import apply_page  # noqa: E402
 from shared.auth import Actor, Policy  # noqa: E402
 from shared.mongo import connect, database  # noqa: E402

@@ -8,8 +8,7 @@ import gridfs
 
 from invoice.adapters.attachments import GridFSAttachmentStore
 from invoice.adapters.invoices import MongoInvoiceRepository
-from invoice.application import InvoiceApplication
-from invoice.settings_application import SettingsApplication
+from invoice.application import InvoiceApplication, SettingsApplication
 from shared.auth import Actor, Policy
 from shared.events.store import EventStore
 from tests.support.fakes import FakeCustomerDirectory, FakeSettingsRepository, InMemoryEventLog

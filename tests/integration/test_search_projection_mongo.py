@@ -12,8 +12,8 @@ from bson import decode
 from pymongo.database import Database
 
 from search.adapters.views import MongoViews, ensure_indexes
+from search.application.planner import bucket_driver, invoice_driver
 from search.domain.buckets import FAMILIES
-from search.planner import bucket_driver, invoice_driver
 from search.projector import Projector
 from shared.events.consumer import StreamTracker
 from shared.events.envelope import GENESIS_HASH, compute_hash
@@ -137,7 +137,7 @@ def test_buckets_follow_every_change_and_redelivery_changes_nothing(db: Database
 
 def test_stats_sum_the_tax_figures_from_buckets_and_from_views_alike(
         db: Database[Any], views: MongoViews) -> None:
-    from search.queries import Queries
+    from search.application.queries import Queries
     from shared.auth import Actor, Policy
 
     project(db, [
@@ -165,7 +165,7 @@ def test_stats_sum_the_tax_figures_from_buckets_and_from_views_alike(
 
 def test_stats_calendar_and_reconciliation_count_credit_notes_against_their_invoice(
         db: Database[Any], views: MongoViews) -> None:
-    from search.queries import Queries
+    from search.application.queries import Queries
     from shared.auth import Actor, Policy
 
     fields = {"contract_id": "con_9", "customer_id": "cus_9"}

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from invoice.application import InvoiceApplication
+from invoice.application import InvoiceApplication, SettingsApplication
 from invoice.domain.model import Invoice
-from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
 from shared.errors import ConcurrencyConflict, Conflict, Forbidden, NotFound, ValidationError
 from shared.events.envelope import Metadata

@@ -130,9 +130,9 @@ def test_the_computed_figures_are_not_editable() -> None:
 
 
 def test_a_type_seeded_before_required_fields_gets_the_standard_ones_once() -> None:
+    from invoice.application import SettingsApplication
     from invoice.domain import events as ev
     from invoice.domain.settings import Setting
-    from invoice.settings_application import SettingsApplication
     from shared.events.envelope import Metadata
     from tests.support.fakes import FakeSettingsRepository, InMemoryEventLog
     from tests.unit.test_invoice_application import POLICY

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from search.application.planner import invoice_driver
 from search.domain.buckets import deltas, family_for, month_aligned
 from search.domain.terms import document_terms, has_term, query_terms
 from search.domain.views import apply_invoice_event, covered_payments, public
-from search.planner import invoice_driver
 from search.schemas import decode_cursor, encode_cursor, load_query
 from shared.errors import ValidationError
 from shared.query import invoice_catalog, parse_filters

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from invoice.application import SettingsApplication
 from invoice.ports import SettingsRepository
-from invoice.settings_application import SettingsApplication
 from shared.auth import Actor, Policy
 
 log = logging.getLogger(__name__)

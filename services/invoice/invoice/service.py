@@ -10,7 +10,7 @@ from typing import Any
 from nameko.dependency_providers import Config
 
 from invoice.adapters.customers import ReplicatedCustomerDirectory
-from invoice.application import InvoiceApplication
+from invoice.application import InvoiceApplication, SettingsApplication
 from invoice.bootstrap import seed_defaults
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.domain.importing import MAX_ROWS_PER_CALL, ImportRow
@@ -29,7 +29,6 @@ from invoice.schemas import (
     dump_invoice,
     load_changes,
 )
-from invoice.settings_application import SettingsApplication
 from shared import ops
 from shared.auth import Actor, Policy
 from shared.bootstrap import on_start

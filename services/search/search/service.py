@@ -13,10 +13,10 @@ from typing import Any
 from nameko.dependency_providers import Config
 
 from search.application import SearchApplication
+from search.application.queries import Queries
 from search.dependencies import SOURCES, SearchStorage, SearchStore
 from search.ports import ReadPage
 from search.projector_service import SearchProjector  # noqa: F401 - `nameko run search.service` starts both
-from search.queries import Queries
 from search.schemas import DEFAULT_LIMIT, MAX_LIMIT
 from shared import ops
 from shared.auth import Actor, Policy

@@ -1,4 +1,4 @@
-"""Views held in memory: the target of an as-of fold (search.as_of). The same reads
+"""Views held in memory: the target of an as-of fold (search.application.as_of). The same reads
 and writes the projector and the queries use on MongoViews; a query's driver filter is
 ignored (every invoice is a candidate: the queries check the whole query on each), and
 there are no buckets (as-of queries count from the views)."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.adapters.memory import MemoryViews
+from search.application.queries import Queries
 from search.projector import Projector
-from search.queries import Queries
 from shared.dates import parse_timestamp
 from shared.errors import ValidationError
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from search.as_of import AsOfQueries, fold, moment_arg
+from search.application.as_of import AsOfQueries, fold, moment_arg
+from search.application.queries import Queries
 from search.ports import EventSources, Projection, Views
-from search.queries import Queries
 from shared.auth import Actor, Policy
 
 # How far behind the projector is counted, per source, at the most.

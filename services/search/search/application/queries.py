@@ -10,10 +10,10 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any
 
+from search.application.planner import bucket_driver, invoice_driver
 from search.domain import buckets
 from search.domain.terms import has_term, query_terms
 from search.domain.views import public
-from search.planner import bucket_driver, invoice_driver
 from search.ports import Views
 from search.schemas import (
     GROUPS,

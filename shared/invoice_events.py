@@ -46,6 +46,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from shared.events.aggregate import is_empty
+
 INVOICE_CREATED = "InvoiceCreated"
 INVOICE_FIELDS_CHANGED = "InvoiceFieldsChanged"
 INVOICE_VOIDED = "InvoiceVoided"
@@ -116,6 +118,17 @@ def watchable_fields() -> tuple[str, ...]:
     caller sets one by one (the lines change through amount and tax_rate). Read at each
     call: a field added to the catalogue is watchable without another edit."""
     return tuple(name for name in INVOICE_FIELDS if name not in (CUSTOM, LINES))
+
+
+def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An invoice without its empty fields (None, "", [], {}), inside ``custom`` too
+    (the pages' 仅显示已填信息, ``only_filled=True``)."""
+    result = {k: v for k, v in data.items() if not is_empty(v)}
+    if isinstance(result.get(CUSTOM), dict):
+        result[CUSTOM] = {k: v for k, v in result[CUSTOM].items() if not is_empty(v)}
+        if not result[CUSTOM]:
+            del result[CUSTOM]
+    return result
 
 
 def custom_key(field_name: str) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from invoice.domain import events as ev
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
-from shared.events.aggregate import Aggregate, differs, is_empty
+from shared.events.aggregate import Aggregate, differs
 from shared.events.envelope import StreamHead
 from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     ACTIVE,
@@ -26,6 +26,7 @@ from shared.invoice_events import (  # noqa: F401 - re-exported for this service
     custom_key,
     fold,
     is_stale_report,
+    only_filled_values,
 )
 
 
@@ -362,12 +363,3 @@ def initial_fields(values: Mapping[str, Any]) -> dict[str, Any]:
 def awaits_approval(request_id: str) -> Conflict:
     return Conflict({"message": "a change awaits approval", "request_id": request_id})
 
-
-def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Leave out empty fields (None, "", [], {}), inside ``custom`` too."""
-    result = {k: v for k, v in data.items() if not is_empty(v)}
-    if isinstance(result.get("custom"), dict):
-        result["custom"] = {k: v for k, v in result["custom"].items() if not is_empty(v)}
-        if not result["custom"]:
-            del result["custom"]
-    return result

@@ -27,6 +27,7 @@ from search.schemas import (
 from shared.auth import Actor, Policy
 from shared.errors import Forbidden, NotFound, ValidationError
 from shared.events.envelope import to_wire
+from shared.invoice_events import only_filled_values
 from shared.money import money_str
 from shared.query import Catalog, Condition, FieldSpec, evaluate, invoice_catalog, value_at
 
@@ -266,17 +267,6 @@ class Queries:
         return {"items": items, "total": len(items)}
 
 
-
-def only_filled_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Leave out empty fields (None, "", [], {}), inside ``custom`` too."""
-    def empty(v: Any) -> bool:
-        return v is None or (isinstance(v, (str, list, dict)) and not v)
-    result = {k: v for k, v in data.items() if not empty(v)}
-    if isinstance(result.get("custom"), dict):
-        result["custom"] = {k: v for k, v in result["custom"].items() if not empty(v)}
-        if not result["custom"]:
-            del result["custom"]
-    return result
 
 
 __all__ = ["Queries", "GROUPS", "FieldSpec"]

@@ -7,6 +7,15 @@ runs), and never drops a failed message: it is republished with an attempt count
 backoff) and after the last attempt parked on a dead-letter queue ``<queue>.dlq`` that
 an operator can list and replay (``python -m shared.dlq``).
 
+``@event_stream(source, batch=True)`` hands the method a *list* of envelopes: the handler
+keeps up to ``EVENT_BATCH_SIZE`` delivered events (its queue's prefetch is at least that)
+and hands them over when the buffer is full or no further event arrived for
+``EVENT_BATCH_LINGER_MS`` (so a quiet queue adds milliseconds, not a batch's worth of
+waiting); the method applies them with ``StreamTracker.handle_batch``, one transaction
+for the run and its checkpoints, and every message of the batch is acked once the method
+returned. When a batch fails, its events are handed over again one by one, each on the
+path above (retried, parked): one bad event neither holds nor loses the others.
+
 ``StreamTracker`` makes the handler idempotent and restores per-stream order: it keeps,
 per stream, the last version applied (and its event id), applies an event and advances
 the checkpoint in one transaction, skips what it has seen, and when an event arrives
@@ -21,10 +30,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import eventlet
 from kombu import Connection, Exchange, Queue, binding
 from kombu.messaging import Producer
+from nameko.containers import WorkerContext
+from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 from pymongo.client_session import ClientSession
@@ -41,6 +54,9 @@ log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-crm-attempts"
 ERROR_HEADER = "x-crm-error"
 DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_BATCH_SIZE = 50          # events per batch; a batch commits well inside 3 s
+DEFAULT_BATCH_LINGER_MS = 5.0    # a batch is handed over after this long without a new event
+MAX_LINGERS = 10                 # ... and at the latest this many lingers after its first
 
 
 class Rejected(Exception):
@@ -64,17 +80,39 @@ def queue_name(source_service: str, service_name: str, method_name: str) -> str:
     return f"evt-{source_service}--{service_name}.{method_name}"
 
 
+def batch_size(config: Mapping[str, Any]) -> int:
+    return max(1, int(config.get("EVENT_BATCH_SIZE") or DEFAULT_BATCH_SIZE))
+
+
+class EventQueueConsumer(TolerantQueueConsumer):
+    """The event handlers' own queue consumer (RPC keeps its own): its prefetch is at
+    least the batch size, so a batch can fill from what the broker already sent."""
+
+    @property
+    def prefetch_count(self) -> int:
+        return max(int(self.container.max_workers), batch_size(self.container.config))
+
+
+Delivery = tuple[Any, Any]  # (body, message)
+
+
 class EventStreamHandler(Consumer):
     """``@event_stream("invoice")``: receive every event of a source service (or only
-    ``event_types``) as wire envelopes, in one queue for this service's method."""
+    ``event_types``) as wire envelopes, in one queue for this service's method; with
+    ``batch=True`` the method gets a list of envelopes (see the module's docstring)."""
 
-    queue_consumer = TolerantQueueConsumer()
+    queue_consumer = EventQueueConsumer()
 
     def __init__(self, source_service: str, event_types: Iterable[str] | None = None,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, **kwargs: Any) -> None:
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, batch: bool = False,
+                 **kwargs: Any) -> None:
         self.source_service = source_service
         self.event_types = list(event_types) if event_types else ["#"]
         self.max_attempts = max_attempts
+        self.batch = batch
+        self._buffer: list[Delivery] = []
+        self._first = self._last = 0.0
+        self._flusher: Any = None
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self) -> None:
@@ -85,8 +123,16 @@ class EventStreamHandler(Consumer):
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""), routing_key=f"{name}.dlq",
                                        durable=True, auto_delete=False)
         self.keys: KeyRing = load_key_ring(self.container.config)
+        self.batch_size = batch_size(self.container.config) if self.batch else 1
+        self.linger = float(self.container.config.get("EVENT_BATCH_LINGER_MS")
+                            or DEFAULT_BATCH_LINGER_MS) / 1000
         metrics.STATE.watch_queue(name, self.dead_letter_queue.name, self.container.config["AMQP_URI"])
         super().setup()
+
+    def stop(self) -> None:
+        if self._buffer:  # hand over what is buffered: the workers finish before the stop
+            self._flush()
+        super().stop()
 
     def handle_message(self, body: Any, message: Any) -> None:
         problems = self.keys.problems(body, self.source_service) if isinstance(body, dict) \
@@ -102,7 +148,68 @@ class EventStreamHandler(Consumer):
                 return
             self.queue_consumer.ack_message(message)
             return
-        super().handle_message(body, message)
+        if not self.batch:
+            super().handle_message(body, message)
+            return
+        self._last = time.monotonic()
+        if not self._buffer:
+            self._first = self._last
+        self._buffer.append((body, message))
+        if len(self._buffer) >= self.batch_size:
+            self._flush()
+        elif self._flusher is None:
+            self._flusher = self.container.spawn_managed_thread(
+                self._flush_when_quiet, identifier=f"{self.method_name}.flush_when_quiet")
+
+    def _flush_when_quiet(self) -> None:
+        """Hand the buffer over once no event arrived for ``linger`` (or its first has
+        waited ``MAX_LINGERS`` lingers)."""
+        try:
+            while self._buffer:
+                due = min(self._last + self.linger, self._first + MAX_LINGERS * self.linger)
+                wait = due - time.monotonic()
+                if wait > 0:
+                    eventlet.sleep(wait)
+                else:
+                    self._flush()
+        finally:
+            self._flusher = None
+
+    def _flush(self) -> None:
+        deliveries, self._buffer = self._buffer, []
+        metrics.observe_batch(self.queue.name, len(deliveries))
+        self._spawn(deliveries)
+
+    def _spawn(self, deliveries: list[Delivery]) -> None:
+        """One worker for ``deliveries``: the method gets their envelopes as a list."""
+        try:
+            self.container.spawn_worker(
+                self, ([body for body, _ in deliveries],), {},
+                context_data=self.unpack_message_headers(deliveries[0][1]),
+                handle_result=partial(self._batch_done, deliveries))
+        except ContainerBeingKilled:
+            for _, message in deliveries:
+                self.queue_consumer.requeue_message(message)
+
+    def _batch_done(self, deliveries: list[Delivery], worker_ctx: WorkerContext,
+                    result: Any = None, exc_info: Any = None) -> tuple[Any, Any]:
+        if exc_info is None:  # committed: ack every message of the batch
+            for _, message in deliveries:
+                self.queue_consumer.ack_message(message)
+        elif len(deliveries) == 1:
+            self.handle_message_processed(deliveries[0][1], result, exc_info)
+        else:
+            log.warning("a batch of %d events on %s failed (%s: %s): applying them one by one",
+                        len(deliveries), self.queue.name, exc_info[0].__name__, exc_info[1])
+            metrics.count_failure(self.queue.name, "batch_split")
+            # not from this worker: spawning waits for a free worker, which may be this one
+            self.container.spawn_managed_thread(
+                partial(self._one_by_one, deliveries), identifier=f"{self.method_name}.one_by_one")
+        return result, exc_info
+
+    def _one_by_one(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            self._spawn([delivery])
 
     def handle_undecodable(self, message: Any, reason: str) -> None:
         """A body that cannot be decoded is parked as it came, bytes and content type."""

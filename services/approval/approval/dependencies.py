@@ -56,11 +56,13 @@ class ApprovalStorage:
     deliveries: MongoDeliveries
     replica: InvoiceReplica
 
-    def handle_invoice_event(self, envelope: dict[str, Any], fetch: Any) -> int:
-        """Exactly once per invoice stream version (missing predecessors fetched)."""
-        if not is_invoice_event(envelope):
+    def handle_invoice_events(self, envelopes: Sequence[Mapping[str, Any]], fetch: Fetch) -> int:
+        """Exactly once per invoice stream version (missing predecessors fetched), the
+        batch in one transaction with its checkpoints."""
+        wanted = [e for e in envelopes if is_invoice_event(e)]
+        if not wanted:
             return 0
-        applied = self.tracker.handle(envelope, self.reaction.apply, fetch)
+        applied = self.tracker.handle_batch(wanted, self.reaction.apply, fetch)
         if applied:
             self.log.appended()  # a request may have been opened: wake the relay
         return applied

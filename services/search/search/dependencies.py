@@ -81,13 +81,15 @@ class SearchStorage:
         return StreamTracker(self.db, consumer=consumer_name(generation, source),
                              signatures=self.signatures[source])
 
-    def project(self, source: str, envelope: Mapping[str, Any]) -> int:
-        """Apply one delivered event (and any missing predecessors) to the served views."""
+    def project(self, source: str, envelopes: Sequence[Mapping[str, Any]]) -> int:
+        """Apply delivered events (and any missing predecessors) to the served views, in
+        one transaction with their checkpoints (the catch-up's batch path)."""
         with self.projection_lock:
             generation = self.generation()
             projector = Projector(lambda session: self.views(generation, session))
-            return self.tracker(generation, source).handle(
-                envelope, projector.apply, lambda stream, after: self.fetch(source, stream, after))
+            return self.tracker(generation, source).handle_batch(
+                envelopes, projector.apply, lambda stream, after: self.fetch(source, stream, after),
+                buffered_apply(self.db, generation))
 
     def fetch(self, source: str, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         with system_rpc(self.config, "search") as rpc_client:

@@ -46,6 +46,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import metrics
 from shared.events.envelope import GENESIS_HASH, compute_hash
+from shared.events.unit_of_work import Transaction, UnitOfWork
 from shared.intake import TolerantQueueConsumer
 from shared.keys import KeyRing, load_key_ring
 
@@ -291,10 +292,12 @@ class OutOfOrder(Exception):
 
 
 Fetch = Callable[[str, int], list[dict[str, Any]]]
-Apply = Callable[[Mapping[str, Any], ClientSession], None]
+# applies one event inside the unit of work's transaction (its repositories bind to it)
+Apply = Callable[[Mapping[str, Any], Transaction], None]
 # applies a run of checked, in-order events in one transaction (a consumer that can
 # write a batch more cheaply than event by event: search's buffered views)
-ApplyBatch = Callable[[Sequence[Mapping[str, Any]], ClientSession], None]
+ApplyBatch = Callable[[Sequence[Mapping[str, Any]], Transaction], None]
+MayAppend = Callable[[Mapping[str, Any]], bool]
 
 
 class StreamTracker:
@@ -302,14 +305,23 @@ class StreamTracker:
 
     ``signatures`` (``signatures_of(config, producer)``) checks who signed each event;
     without it only hashes and links are checked (the handler checked the delivered
-    event's signature; catch-up pages and fetched events need the tracker's)."""
+    event's signature; catch-up pages and fetched events need the tracker's).
+
+    Each application runs in a ``unit_of_work`` (by default one without an event store:
+    a projection); a consumer whose reaction appends to its own store passes the store's,
+    and ``may_append`` -- a cheap look at an event -- lets the events that cannot append
+    skip its append lock."""
 
     def __init__(self, db: Database[Any], consumer: str,
-                 signatures: Signatures | None = None) -> None:
+                 signatures: Signatures | None = None,
+                 unit_of_work: UnitOfWork | None = None,
+                 may_append: MayAppend | None = None) -> None:
         self.db = db
         self.collection = db["tracking"]
         self.consumer = consumer
         self.signatures = signatures
+        self.unit_of_work = unit_of_work or UnitOfWork(db)
+        self.may_append = may_append
 
     def check(self, envelope: Mapping[str, Any]) -> None:
         """Raise Rejected unless ``envelope`` is unaltered (and signed by its producer)."""
@@ -373,9 +385,9 @@ class StreamTracker:
             metrics.count_consumer(self.consumer, "duplicate", len(envelopes))
             return 0
         try:
-            with self.db.client.start_session() as session:
-                count = int(session.with_transaction(
-                    lambda s: self._apply_batch(todo, apply_batch or _one_by_one(apply), s)))
+            count = int(self.unit_of_work.run(
+                lambda tx: self._apply_batch(todo, apply_batch or _one_by_one(apply), tx),
+                self._may_append(todo)))
         except (DuplicateKeyError, OutOfOrder):
             return sum(self._handle(envelope, apply, fetch) for envelope in envelopes)
         metrics.count_consumer(self.consumer, "applied", count)
@@ -403,10 +415,14 @@ class StreamTracker:
         prefix = len(self._key(""))
         return {str(d["_id"])[prefix:]: int(d["version"]) for d in docs}
 
+    def _may_append(self, envelopes: Sequence[Mapping[str, Any]]) -> bool:
+        return self.may_append is None or any(self.may_append(e) for e in envelopes)
+
     def _apply_batch(self, todo: list[Mapping[str, Any]], apply_batch: ApplyBatch,
-                     session: ClientSession) -> int:
+                     tx: Transaction) -> int:
         """Inside the transaction: re-read the checkpoints, apply what is still new,
         then move each stream's checkpoint once (guarded by the version read)."""
+        session = tx.session
         checkpoints = {str(d["_id"]): d for d in self.collection.find(
             {"_id": {"$in": sorted({self._key(str(e["stream_id"])) for e in todo})}},
             session=session)}
@@ -418,7 +434,7 @@ class StreamTracker:
             if self._is_next(envelope, heads.get(key) or checkpoints.get(key)):
                 new.append(envelope)
                 heads[key] = envelope
-        apply_batch(new, session)
+        apply_batch(new, tx)
         for key, envelope in heads.items():
             self.collection.update_one({"_id": key, "version": read.get(key, 0)},
                                        {"$set": _checkpoint(envelope)}, upsert=True, session=session)
@@ -444,19 +460,18 @@ class StreamTracker:
     def _apply_one(self, envelope: Mapping[str, Any], apply: Apply) -> int:
         stream_id, version = envelope["stream_id"], int(envelope["version"])
 
-        def step(session: ClientSession) -> int:
-            checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=session)
+        def step(tx: Transaction) -> int:
+            checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=tx.session)
             if not self._is_next(envelope, checkpoint):
                 return 0
             self.collection.update_one(
                 {"_id": self._key(stream_id), "version": version - 1},
-                {"$set": _checkpoint(envelope)}, upsert=True, session=session)
-            apply(envelope, session)
+                {"$set": _checkpoint(envelope)}, upsert=True, session=tx.session)
+            apply(envelope, tx)
             return 1
 
         try:
-            with self.db.client.start_session() as session:
-                applied = int(session.with_transaction(step))
+            applied = int(self.unit_of_work.run(step, self._may_append([envelope])))
         except DuplicateKeyError:
             return 0  # another instance applied it at the same moment
         self._advance_position(int(envelope.get("position") or 0))
@@ -488,9 +503,9 @@ class StreamTracker:
 
 
 def _one_by_one(apply: Apply) -> ApplyBatch:
-    def apply_all(envelopes: Sequence[Mapping[str, Any]], session: ClientSession) -> None:
+    def apply_all(envelopes: Sequence[Mapping[str, Any]], tx: Transaction) -> None:
         for envelope in envelopes:
-            apply(envelope, session)
+            apply(envelope, tx)
     return apply_all
 
 

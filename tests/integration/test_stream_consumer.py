@@ -50,11 +50,11 @@ class Projection(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> Projection:
         return self
 
-    def apply(self, envelope: Any, session: Any) -> None:
+    def apply(self, envelope: Any, tx: Any) -> None:
         self.db["things"].update_one({"_id": envelope["stream_id"]},
                                      {"$push": {"versions": envelope["version"],
                                                 "data": envelope["data"]}},
-                                     upsert=True, session=session)
+                                     upsert=True, session=tx.session)
 
     def fetch(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         return [envelope_to_wire(e) for e in self.source.stream(stream_id, after_version=after_version)]

@@ -77,7 +77,7 @@ def log_source(store: EventStore) -> Source:
 def consumer(db: Database[Any], name: str, generation: int) -> tuple[LockedTracker, Projector]:
     ensure_indexes(db, generation)
     tracker = LockedTracker(db, name, Semaphore(1))
-    return tracker, Projector(lambda session: MongoViews(db, generation, session))
+    return tracker, Projector(lambda tx: MongoViews(db, generation, tx.session))
 
 
 def run(stored: int, missed: int, compare: int = 200, per_invoice: int = 5) -> dict[str, Any]:

@@ -47,8 +47,12 @@ CONSUMER_EVENTS = Counter(
     "crm_consumer_events", "Events a consumer's tracker saw, by result: applied, duplicate (skipped)",
     ["consumer", "result"])
 QUEUE_FAILURES = Counter(
-    "crm_queue_failures", "Failed deliveries on a consumer queue, by what happened: retried, parked",
+    "crm_queue_failures",
+    "Failed deliveries on a consumer queue, by what happened: retried, parked, batch_split",
     ["queue", "result"])
+CONSUMER_BATCH_SIZE = Histogram(
+    "crm_consumer_batch_size", "Events a batched consumer handed to one worker (one transaction)",
+    ["queue"], buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 
 
 def count_consumer(consumer: str, result: str, amount: int = 1) -> None:
@@ -57,6 +61,10 @@ def count_consumer(consumer: str, result: str, amount: int = 1) -> None:
 
 def count_failure(queue: str, result: str) -> None:
     QUEUE_FAILURES.labels(queue, result).inc()
+
+
+def observe_batch(queue: str, size: int) -> None:
+    CONSUMER_BATCH_SIZE.labels(queue).observe(size)
 
 
 class StateCollector(Collector):

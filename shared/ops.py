@@ -76,9 +76,33 @@ class WorkerObserver(DependencyProvider):
         else:
             metrics.EVENTS_HANDLED.labels(service, method, outcome).inc()
             kind = "event" if isinstance(entrypoint, Consumer) else "worker"
-        log.info("%s %s.%s %s in %.1f ms", kind, service, method, outcome, seconds * 1000,
-                 extra={"kind": kind, "method": method, "duration_ms": round(seconds * 1000, 3),
-                        "outcome": outcome})
+        extra = {"kind": kind, "method": method, "duration_ms": round(seconds * 1000, 3),
+                 "outcome": outcome}
+        batch = batch_of(worker_ctx)
+        if batch is None:
+            log.info("%s %s.%s %s in %.1f ms", kind, service, method, outcome, seconds * 1000,
+                     extra=extra)
+            return
+        # one line per call the batch's events came from, so each stays traceable by its id
+        ids: list[str | None] = [*correlation_ids(batch)] or [logs.CORRELATION_ID.get()]
+        for correlation_id in ids:
+            logs.CORRELATION_ID.set(correlation_id)
+            log.info("%s %s.%s %s in %.1f ms (batch of %d)", kind, service, method, outcome,
+                     seconds * 1000, len(batch), extra={**extra, "batch": len(batch)})
+
+
+def batch_of(worker_ctx: Any) -> list[Any] | None:
+    """The envelopes of a batched event handler's worker (``event_stream(batch=True)``)."""
+    if getattr(worker_ctx.entrypoint, "batch", False) and worker_ctx.args \
+            and isinstance(worker_ctx.args[0], list):
+        return list(worker_ctx.args[0])
+    return None
+
+
+def correlation_ids(envelopes: list[Any]) -> list[str]:
+    """The distinct correlation ids of ``envelopes``, in order of appearance."""
+    return list(dict.fromkeys(str(e["correlation_id"]) for e in envelopes
+                              if isinstance(e, dict) and e.get("correlation_id")))
 
 
 class Readiness:

@@ -7,6 +7,15 @@ runs), and never drops a failed message: it is republished with an attempt count
 backoff) and after the last attempt parked on a dead-letter queue ``<queue>.dlq`` that
 an operator can list and replay (``python -m shared.dlq``).
 
+``@event_stream(source, batch=True)`` hands the method a *list* of envelopes: the handler
+keeps up to ``EVENT_BATCH_SIZE`` delivered events (its queue's prefetch is at least that)
+and hands them over when the buffer is full or no further event arrived for
+``EVENT_BATCH_LINGER_MS`` (so a quiet queue adds milliseconds, not a batch's worth of
+waiting); the method applies them with ``StreamTracker.handle_batch``, one transaction
+for the run and its checkpoints, and every message of the batch is acked once the method
+returned. When a batch fails, its events are handed over again one by one, each on the
+path above (retried, parked): one bad event neither holds nor loses the others.
+
 ``StreamTracker`` makes the handler idempotent and restores per-stream order: it keeps,
 per stream, the last version applied (and its event id), applies an event and advances
 the checkpoint in one transaction, skips what it has seen, and when an event arrives
@@ -21,10 +30,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import eventlet
 from kombu import Connection, Exchange, Queue, binding
 from kombu.messaging import Producer
+from nameko.containers import WorkerContext
+from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 from pymongo.client_session import ClientSession
@@ -33,6 +46,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import metrics
 from shared.events.envelope import GENESIS_HASH, compute_hash
+from shared.events.unit_of_work import Transaction, UnitOfWork
 from shared.intake import TolerantQueueConsumer
 from shared.keys import KeyRing, load_key_ring
 
@@ -41,6 +55,9 @@ log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-crm-attempts"
 ERROR_HEADER = "x-crm-error"
 DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_BATCH_SIZE = 50          # events per batch; a batch commits well inside 3 s
+DEFAULT_BATCH_LINGER_MS = 5.0    # a batch is handed over after this long without a new event
+MAX_LINGERS = 10                 # ... and at the latest this many lingers after its first
 
 
 class Rejected(Exception):
@@ -64,17 +81,39 @@ def queue_name(source_service: str, service_name: str, method_name: str) -> str:
     return f"evt-{source_service}--{service_name}.{method_name}"
 
 
+def batch_size(config: Mapping[str, Any]) -> int:
+    return max(1, int(config.get("EVENT_BATCH_SIZE") or DEFAULT_BATCH_SIZE))
+
+
+class EventQueueConsumer(TolerantQueueConsumer):
+    """The event handlers' own queue consumer (RPC keeps its own): its prefetch is at
+    least the batch size, so a batch can fill from what the broker already sent."""
+
+    @property
+    def prefetch_count(self) -> int:
+        return max(int(self.container.max_workers), batch_size(self.container.config))
+
+
+Delivery = tuple[Any, Any]  # (body, message)
+
+
 class EventStreamHandler(Consumer):
     """``@event_stream("invoice")``: receive every event of a source service (or only
-    ``event_types``) as wire envelopes, in one queue for this service's method."""
+    ``event_types``) as wire envelopes, in one queue for this service's method; with
+    ``batch=True`` the method gets a list of envelopes (see the module's docstring)."""
 
-    queue_consumer = TolerantQueueConsumer()
+    queue_consumer = EventQueueConsumer()
 
     def __init__(self, source_service: str, event_types: Iterable[str] | None = None,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, **kwargs: Any) -> None:
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, batch: bool = False,
+                 **kwargs: Any) -> None:
         self.source_service = source_service
         self.event_types = list(event_types) if event_types else ["#"]
         self.max_attempts = max_attempts
+        self.batch = batch
+        self._buffer: list[Delivery] = []
+        self._first = self._last = 0.0
+        self._flusher: Any = None
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self) -> None:
@@ -85,8 +124,16 @@ class EventStreamHandler(Consumer):
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""), routing_key=f"{name}.dlq",
                                        durable=True, auto_delete=False)
         self.keys: KeyRing = load_key_ring(self.container.config)
+        self.batch_size = batch_size(self.container.config) if self.batch else 1
+        self.linger = float(self.container.config.get("EVENT_BATCH_LINGER_MS")
+                            or DEFAULT_BATCH_LINGER_MS) / 1000
         metrics.STATE.watch_queue(name, self.dead_letter_queue.name, self.container.config["AMQP_URI"])
         super().setup()
+
+    def stop(self) -> None:
+        if self._buffer:  # hand over what is buffered: the workers finish before the stop
+            self._flush()
+        super().stop()
 
     def handle_message(self, body: Any, message: Any) -> None:
         problems = self.keys.problems(body, self.source_service) if isinstance(body, dict) \
@@ -102,7 +149,68 @@ class EventStreamHandler(Consumer):
                 return
             self.queue_consumer.ack_message(message)
             return
-        super().handle_message(body, message)
+        if not self.batch:
+            super().handle_message(body, message)
+            return
+        self._last = time.monotonic()
+        if not self._buffer:
+            self._first = self._last
+        self._buffer.append((body, message))
+        if len(self._buffer) >= self.batch_size:
+            self._flush()
+        elif self._flusher is None:
+            self._flusher = self.container.spawn_managed_thread(
+                self._flush_when_quiet, identifier=f"{self.method_name}.flush_when_quiet")
+
+    def _flush_when_quiet(self) -> None:
+        """Hand the buffer over once no event arrived for ``linger`` (or its first has
+        waited ``MAX_LINGERS`` lingers)."""
+        try:
+            while self._buffer:
+                due = min(self._last + self.linger, self._first + MAX_LINGERS * self.linger)
+                wait = due - time.monotonic()
+                if wait > 0:
+                    eventlet.sleep(wait)
+                else:
+                    self._flush()
+        finally:
+            self._flusher = None
+
+    def _flush(self) -> None:
+        deliveries, self._buffer = self._buffer, []
+        metrics.observe_batch(self.queue.name, len(deliveries))
+        self._spawn(deliveries)
+
+    def _spawn(self, deliveries: list[Delivery]) -> None:
+        """One worker for ``deliveries``: the method gets their envelopes as a list."""
+        try:
+            self.container.spawn_worker(
+                self, ([body for body, _ in deliveries],), {},
+                context_data=self.unpack_message_headers(deliveries[0][1]),
+                handle_result=partial(self._batch_done, deliveries))
+        except ContainerBeingKilled:
+            for _, message in deliveries:
+                self.queue_consumer.requeue_message(message)
+
+    def _batch_done(self, deliveries: list[Delivery], worker_ctx: WorkerContext,
+                    result: Any = None, exc_info: Any = None) -> tuple[Any, Any]:
+        if exc_info is None:  # committed: ack every message of the batch
+            for _, message in deliveries:
+                self.queue_consumer.ack_message(message)
+        elif len(deliveries) == 1:
+            self.handle_message_processed(deliveries[0][1], result, exc_info)
+        else:
+            log.warning("a batch of %d events on %s failed (%s: %s): applying them one by one",
+                        len(deliveries), self.queue.name, exc_info[0].__name__, exc_info[1])
+            metrics.count_failure(self.queue.name, "batch_split")
+            # not from this worker: spawning waits for a free worker, which may be this one
+            self.container.spawn_managed_thread(
+                partial(self._one_by_one, deliveries), identifier=f"{self.method_name}.one_by_one")
+        return result, exc_info
+
+    def _one_by_one(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            self._spawn([delivery])
 
     def handle_undecodable(self, message: Any, reason: str) -> None:
         """A body that cannot be decoded is parked as it came, bytes and content type."""
@@ -184,10 +292,12 @@ class OutOfOrder(Exception):
 
 
 Fetch = Callable[[str, int], list[dict[str, Any]]]
-Apply = Callable[[Mapping[str, Any], ClientSession], None]
+# applies one event inside the unit of work's transaction (its repositories bind to it)
+Apply = Callable[[Mapping[str, Any], Transaction], None]
 # applies a run of checked, in-order events in one transaction (a consumer that can
 # write a batch more cheaply than event by event: search's buffered views)
-ApplyBatch = Callable[[Sequence[Mapping[str, Any]], ClientSession], None]
+ApplyBatch = Callable[[Sequence[Mapping[str, Any]], Transaction], None]
+MayAppend = Callable[[Mapping[str, Any]], bool]
 
 
 class StreamTracker:
@@ -195,14 +305,23 @@ class StreamTracker:
 
     ``signatures`` (``signatures_of(config, producer)``) checks who signed each event;
     without it only hashes and links are checked (the handler checked the delivered
-    event's signature; catch-up pages and fetched events need the tracker's)."""
+    event's signature; catch-up pages and fetched events need the tracker's).
+
+    Each application runs in a ``unit_of_work`` (by default one without an event store:
+    a projection); a consumer whose reaction appends to its own store passes the store's,
+    and ``may_append`` -- a cheap look at an event -- lets the events that cannot append
+    skip its append lock."""
 
     def __init__(self, db: Database[Any], consumer: str,
-                 signatures: Signatures | None = None) -> None:
+                 signatures: Signatures | None = None,
+                 unit_of_work: UnitOfWork | None = None,
+                 may_append: MayAppend | None = None) -> None:
         self.db = db
         self.collection = db["tracking"]
         self.consumer = consumer
         self.signatures = signatures
+        self.unit_of_work = unit_of_work or UnitOfWork(db)
+        self.may_append = may_append
 
     def check(self, envelope: Mapping[str, Any]) -> None:
         """Raise Rejected unless ``envelope`` is unaltered (and signed by its producer)."""
@@ -266,9 +385,9 @@ class StreamTracker:
             metrics.count_consumer(self.consumer, "duplicate", len(envelopes))
             return 0
         try:
-            with self.db.client.start_session() as session:
-                count = int(session.with_transaction(
-                    lambda s: self._apply_batch(todo, apply_batch or _one_by_one(apply), s)))
+            count = int(self.unit_of_work.run(
+                lambda tx: self._apply_batch(todo, apply_batch or _one_by_one(apply), tx),
+                self._may_append(todo)))
         except (DuplicateKeyError, OutOfOrder):
             return sum(self._handle(envelope, apply, fetch) for envelope in envelopes)
         metrics.count_consumer(self.consumer, "applied", count)
@@ -296,10 +415,14 @@ class StreamTracker:
         prefix = len(self._key(""))
         return {str(d["_id"])[prefix:]: int(d["version"]) for d in docs}
 
+    def _may_append(self, envelopes: Sequence[Mapping[str, Any]]) -> bool:
+        return self.may_append is None or any(self.may_append(e) for e in envelopes)
+
     def _apply_batch(self, todo: list[Mapping[str, Any]], apply_batch: ApplyBatch,
-                     session: ClientSession) -> int:
+                     tx: Transaction) -> int:
         """Inside the transaction: re-read the checkpoints, apply what is still new,
         then move each stream's checkpoint once (guarded by the version read)."""
+        session = tx.session
         checkpoints = {str(d["_id"]): d for d in self.collection.find(
             {"_id": {"$in": sorted({self._key(str(e["stream_id"])) for e in todo})}},
             session=session)}
@@ -311,7 +434,7 @@ class StreamTracker:
             if self._is_next(envelope, heads.get(key) or checkpoints.get(key)):
                 new.append(envelope)
                 heads[key] = envelope
-        apply_batch(new, session)
+        apply_batch(new, tx)
         for key, envelope in heads.items():
             self.collection.update_one({"_id": key, "version": read.get(key, 0)},
                                        {"$set": _checkpoint(envelope)}, upsert=True, session=session)
@@ -337,19 +460,18 @@ class StreamTracker:
     def _apply_one(self, envelope: Mapping[str, Any], apply: Apply) -> int:
         stream_id, version = envelope["stream_id"], int(envelope["version"])
 
-        def step(session: ClientSession) -> int:
-            checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=session)
+        def step(tx: Transaction) -> int:
+            checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=tx.session)
             if not self._is_next(envelope, checkpoint):
                 return 0
             self.collection.update_one(
                 {"_id": self._key(stream_id), "version": version - 1},
-                {"$set": _checkpoint(envelope)}, upsert=True, session=session)
-            apply(envelope, session)
+                {"$set": _checkpoint(envelope)}, upsert=True, session=tx.session)
+            apply(envelope, tx)
             return 1
 
         try:
-            with self.db.client.start_session() as session:
-                applied = int(session.with_transaction(step))
+            applied = int(self.unit_of_work.run(step, self._may_append([envelope])))
         except DuplicateKeyError:
             return 0  # another instance applied it at the same moment
         self._advance_position(int(envelope.get("position") or 0))
@@ -381,9 +503,9 @@ class StreamTracker:
 
 
 def _one_by_one(apply: Apply) -> ApplyBatch:
-    def apply_all(envelopes: Sequence[Mapping[str, Any]], session: ClientSession) -> None:
+    def apply_all(envelopes: Sequence[Mapping[str, Any]], tx: Transaction) -> None:
         for envelope in envelopes:
-            apply(envelope, session)
+            apply(envelope, tx)
     return apply_all
 
 

@@ -16,7 +16,7 @@ from approval.adapters.reaction import in_transaction
 from approval.adapters.requests import MongoRequestRepository
 from approval.adapters.webhooks import MongoDeliveries, MongoWebhooks
 from approval.application import DeliveryApplication
-from approval.dependencies import AppendingTracker
+from approval.dependencies import reaction_tracker
 from approval.domain.flow import Flow, validate_definition
 from approval.reactions import InvoiceEventReaction, Reconciler
 from shared.auth import Actor
@@ -61,7 +61,7 @@ def parts(db: Database[Any], store: EventStore) -> dict[str, Any]:
                   "events": ["approval_needed"], "format": "json", "created_at": "2026-05-01"})
     return {"reaction": reaction, "requests": requests, "replica": replica, "webhooks": webhooks,
             "deliveries": deliveries,
-            "tracker": AppendingTracker(db, "test.invoices", store, reaction.may_open)}
+            "tracker": reaction_tracker(db, "test.invoices", store, reaction)}
 
 
 def envelope(version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:

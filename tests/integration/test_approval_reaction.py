@@ -12,7 +12,7 @@ from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
 from approval.adapters.reaction import in_transaction
 from approval.adapters.requests import MongoNotificationStore, MongoRequestRepository
-from approval.dependencies import AppendingTracker
+from approval.dependencies import reaction_tracker
 from approval.domain.flow import Flow, validate_definition
 from approval.reactions import InvoiceEventReaction
 from shared.events.envelope import Metadata
@@ -38,7 +38,7 @@ def parts(db: Database[Any], store: EventStore) -> dict[str, Any]:
         "cc": [], "active": True}, invoice_catalog([], view_fields=False), {"finance"})), ADMIN)
     return {"reaction": reaction, "requests": requests, "store": store,
             "notices": MongoNotificationStore(db),
-            "tracker": AppendingTracker(db, "test.invoices", store, reaction.may_open)}
+            "tracker": reaction_tracker(db, "test.invoices", store, reaction)}
 
 
 def feed(parts: dict[str, Any], event: dict[str, Any], fetch: Any = None) -> int:

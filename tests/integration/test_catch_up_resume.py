@@ -63,10 +63,10 @@ def expected(events: list[dict[str, Any]]) -> dict[str, list[int]]:
 
 
 def apply_to(db: Database[Any]) -> Any:
-    def apply(envelope: Any, session: Any) -> None:
+    def apply(envelope: Any, tx: Any) -> None:
         db["things"].update_one({"_id": envelope["stream_id"]},
                                 {"$push": {"versions": envelope["version"]}},
-                                upsert=True, session=session)
+                                upsert=True, session=tx.session)
     return apply
 
 

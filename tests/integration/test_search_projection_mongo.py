@@ -74,7 +74,7 @@ def chained(events: list[dict[str, Any]]) -> None:
 def project(db: Database[Any], events: list[dict[str, Any]]) -> None:
     chained(events)
     tracker = StreamTracker(db, "search.g0.invoice")
-    projector = Projector(lambda session: MongoViews(db, 0, session))
+    projector = Projector(lambda tx: MongoViews(db, 0, tx.session))
     for event in events:
         tracker.handle(event, projector.apply, lambda stream, after: [])
 

@@ -1,7 +1,8 @@
 """The consumer base in real nameko containers on real RabbitMQ and the real store:
 duplicates and shuffled versions converge to one in-order application; failures end
 up on a dead-letter queue instead of vanishing; two instances apply each event once;
-only events signed by their producer, in its chain, are ever applied."""
+only events signed by their producer, in its chain, are ever applied; a batched
+consumer applies many queued events per store transaction, one bad event parked alone."""
 from __future__ import annotations
 
 import random
@@ -14,6 +15,8 @@ import pytest
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
+from prometheus_client import REGISTRY
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from shared.auth import bearer, service_token
@@ -31,6 +34,7 @@ from shared.events.consumer import (
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
 from shared.events.relay import AmqpPublisher
 from shared.events.store import EventStore
+from shared.mongo import database
 from shared.rpc import CurrentActor
 from tests.support.infra import SECRET, key_ring, keys_dir, signing_key, wait_for
 
@@ -46,11 +50,11 @@ class Projection(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> Projection:
         return self
 
-    def apply(self, envelope: Any, session: Any) -> None:
+    def apply(self, envelope: Any, tx: Any) -> None:
         self.db["things"].update_one({"_id": envelope["stream_id"]},
                                      {"$push": {"versions": envelope["version"],
                                                 "data": envelope["data"]}},
-                                     upsert=True, session=session)
+                                     upsert=True, session=tx.session)
 
     def fetch(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         return [envelope_to_wire(e) for e in self.source.stream(stream_id, after_version=after_version)]
@@ -345,3 +349,115 @@ def test_catching_up_applies_what_no_queue_delivered_and_is_harmless_to_repeat(
 
     assert first == len(events) and again == 0
     assert until_projected(db, events)()
+
+
+class Commits(monitoring.CommandListener):
+    """Counts the store transactions a client committed (``commitTransaction`` answered)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.command_name == "commitTransaction":
+            self.count += 1
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+def counted(mongo_server: Any, db: Database[Any]) -> Any:
+    """The test's database through a client that counts its committed transactions."""
+    commits = Commits()
+    client: MongoClient[Any] = MongoClient(mongo_server.url, event_listeners=[commits])
+    yield database(client, db.name), commits
+    client.close()
+
+
+POISON = "POISON"
+
+
+def batched_service(source_service: str, db: Database[Any], source: EventStore) -> type:
+    """A consumer applying its deliveries in batches; an event whose data is POISON
+    cannot be applied."""
+    projection = Projection(db, source)
+
+    def apply(envelope: Any, session: Any) -> None:
+        if envelope["data"].get("v") == POISON:
+            raise RuntimeError("cannot apply this one")
+        projection.apply(envelope, session)
+
+    class BatchedProjector:
+        name = f"batched{uuid.uuid4().hex[:6]}"
+        actor = CurrentActor()
+
+        @event_stream(source_service, max_attempts=2, batch=True)
+        def on_event(self, envelopes: list[dict[str, Any]]) -> None:
+            StreamTracker(db, "test", signatures_of(config(None), source_service)).handle_batch(
+                envelopes, apply, projection.fetch)
+
+    return BatchedProjector
+
+
+def test_a_batched_consumer_applies_queued_events_once_in_order_in_fewer_transactions(
+        container_factory: Any, vhost: Any, counted: Any, store: EventStore,
+        source_service: str) -> None:
+    # given 60 events of 6 streams published (and a third of them again) before the
+    # consumer starts: its queue holds them all
+    db, commits = counted
+    events = stored_streams(store, streams=6, versions=10)
+    service = batched_service(source_service, db, store)
+    container = container_factory(service, config(vhost))
+    container.start()
+    container.stop()  # the queue is declared; now fill it
+    publish_all(vhost, source_service, events + random.sample(events, len(events) // 3))
+
+    # when the consumer runs
+    commits.count = 0
+    container_factory(service, config(vhost)).start()
+
+    # then every event is applied once, in version order, in far fewer transactions
+    wait_for(lambda: drained(vhost, service.name), timeout=30, interval=0.2,
+             message="the queue to drain")
+    assert until_projected(db, events)()
+    assert commits.count <= len(events) // 5, f"{commits.count} transactions for {len(events)} events"
+
+
+def test_a_poisoned_event_in_a_batch_is_parked_and_the_others_are_applied(
+        container_factory: Any, vhost: Any, db: Database[Any], store: EventStore,
+        source_service: str) -> None:
+    # given a queue holding 20 good events and, among them, one that cannot be applied
+    good = stored_streams(store, streams=4, versions=5)
+    poisoned = store.append(f"s-{uuid.uuid4().hex[:8]}", "thing", StreamHead(),
+                            [PendingEvent("Happened", {"v": POISON})], META)
+    service = batched_service(source_service, db, store)
+    container = container_factory(service, config(vhost))
+    container.start()
+    container.stop()
+    publish_all(vhost, source_service, good[:10] + poisoned + good[10:])
+
+    # when the consumer runs
+    container_factory(service, config(vhost)).start()
+
+    # then the poisoned one is parked after its attempts, and all the others applied once,
+    # none of them retried
+    queue = queue_name(source_service, service.name, "on_event")
+    dlq = f"{queue}.dlq"
+    wait_for(lambda: parked_count(vhost, dlq) == 1, timeout=30, message="the poisoned event parked")
+    with Connection(vhost.amqp_uri) as connection:
+        message = connection.SimpleQueue(dlq).get(timeout=5)
+        message.ack()
+    assert message.payload["event_id"] == poisoned[0]["event_id"]
+    assert message.headers[ATTEMPTS_HEADER] == 2
+    wait_for(lambda: drained(vhost, service.name), timeout=30, interval=0.2,
+             message="the queues to drain")
+    assert until_projected(db, good)()
+    assert failures(queue, "retried") == 1 and failures(queue, "parked") == 1
+    assert failures(queue, "batch_split") >= 1
+
+
+def failures(queue: str, result: str) -> float:
+    return REGISTRY.get_sample_value("crm_queue_failures_total", {"queue": queue, "result": result}) or 0

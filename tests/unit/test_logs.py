@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import logging
+from types import SimpleNamespace
 
 import pytest
 
 from shared import logs
+from shared.events.consumer import EventStreamHandler
+from shared.ops import WorkerObserver
 
 
 def formatted(message: str, **extra: object) -> str:
@@ -35,3 +38,27 @@ def test_text_format_is_one_plain_line_for_a_terminal(monkeypatch: pytest.Monkey
     monkeypatch.setenv("LOG_FORMAT", "text")
     line = formatted("hello")
     assert not line.startswith("{") and "INFO" in line and line.endswith("invoice.application: hello")
+
+
+def test_a_batched_event_worker_logs_one_line_per_correlation_id_of_its_events(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # given a batched handler's worker with events of two calls (one of them twice)
+    observer = WorkerObserver()
+    observer.container = SimpleNamespace(service_name="search_projector", config={})
+    observer.setup()
+    entrypoint = EventStreamHandler("invoice", batch=True)
+    entrypoint.method_name = "on_invoice_event"
+    envelopes = [{"correlation_id": "call-1"}, {"correlation_id": "call-2"}, {"correlation_id": "call-1"}]
+    worker = SimpleNamespace(entrypoint=entrypoint, args=(envelopes,), data={}, call_id="w-1",
+                             service=None)
+    caplog.handler.addFilter(logs.ContextFilter())
+
+    # when it has run
+    with caplog.at_level(logging.INFO, logger="shared.ops"):
+        observer.worker_setup(worker)
+        observer.worker_result(worker)
+
+    # then each call's id has its line, naming the batch
+    lines = [r for r in caplog.records if r.name == "shared.ops"]
+    assert [r.__dict__["correlation_id"] for r in lines] == ["call-1", "call-2"]
+    assert all(r.__dict__["batch"] == 3 and r.__dict__["method"] == "on_invoice_event" for r in lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,6 @@ from shared import metrics
 from shared.dates import parse_timestamp, utc_now
 from shared.events.catchup import CatchUp, CatchUpCheckpoint, rpc_source, until_caught_up
 from shared.events.consumer import (
-    Apply,
-    ApplyBatch,
     Fetch,
     Signatures,
     StreamTracker,
@@ -34,6 +32,7 @@ from shared.events.consumer import (
 )
 from shared.events.providers import EventStoreProvider
 from shared.events.store import EventStore
+from shared.events.unit_of_work import UnitOfWork
 from shared.health import CATCH_UPS
 from shared.rpc import system_rpc
 
@@ -56,42 +55,21 @@ class ApprovalStorage:
     deliveries: MongoDeliveries
     replica: InvoiceReplica
 
-    def handle_invoice_event(self, envelope: dict[str, Any], fetch: Any) -> int:
-        """Exactly once per invoice stream version (missing predecessors fetched)."""
-        if not is_invoice_event(envelope):
+    def handle_invoice_events(self, envelopes: Sequence[Mapping[str, Any]], fetch: Fetch) -> int:
+        """Exactly once per invoice stream version (missing predecessors fetched), the
+        batch in one transaction with its checkpoints."""
+        wanted = [e for e in envelopes if is_invoice_event(e)]
+        if not wanted:
             return 0
-        applied = self.tracker.handle(envelope, self.reaction.apply, fetch)
-        if applied:
-            self.log.appended()  # a request may have been opened: wake the relay
-        return applied
+        return self.tracker.handle_batch(wanted, self.reaction.apply, fetch)
 
 
-class AppendingTracker(StreamTracker):
-    """A tracker whose ``apply`` may append to this service's store (through
-    ``append_in``): it holds the store's append lock for each tracked transaction, so
-    this process's writers do not keep colliding on the position counter. The lock is
-    for speed only (transactions keep it correct), so events that cannot open a request
-    skip it."""
-
-    def __init__(self, db: Database[Any], consumer: str, store: EventStore,
-                 may_append: Callable[[Mapping[str, Any]], bool],
-                 signatures: Signatures | None = None) -> None:
-        super().__init__(db, consumer, signatures)
-        self.store = store
-        self.may_append = may_append
-
-    def handle(self, envelope: Mapping[str, Any], apply: Apply, fetch: Fetch) -> int:
-        if not self.may_append(envelope):
-            return super().handle(envelope, apply, fetch)
-        with self.store.append_lock:
-            return super().handle(envelope, apply, fetch)
-
-    def handle_batch(self, envelopes: Sequence[Mapping[str, Any]], apply: Apply,
-                     fetch: Fetch, apply_batch: ApplyBatch | None = None) -> int:
-        if not any(self.may_append(e) for e in envelopes):
-            return super().handle_batch(envelopes, apply, fetch, apply_batch)
-        with self.store.append_lock:
-            return super().handle_batch(envelopes, apply, fetch, apply_batch)
+def reaction_tracker(db: Database[Any], consumer: str, store: EventStore,
+                     reaction: InvoiceEventReaction, signatures: Signatures | None = None) -> StreamTracker:
+    """The invoice-event reaction's tracker: its transactions are units of work on this
+    service's store (the append lock held, the relay woken after a commit), and events
+    that cannot open a request (``may_open``) skip the lock."""
+    return StreamTracker(db, consumer, signatures, UnitOfWork(db, store), may_append=reaction.may_open)
 
 
 class ApprovalStore(EventStoreProvider):
@@ -112,7 +90,7 @@ class ApprovalStore(EventStoreProvider):
         metrics.STATE.watch_gauges(f"{db.name}.requests", lambda: open_request_gauges(requests))
         return ApprovalStorage(
             flows=flows, requests=requests, notices=MongoNotificationStore(db), reaction=reaction,
-            tracker=AppendingTracker(db, INVOICE_CONSUMER, store, reaction.may_open,
+            tracker=reaction_tracker(db, INVOICE_CONSUMER, store, reaction,
                                      signatures_of(self.container.config, "invoice")),
             log=store, webhooks=webhooks, deliveries=deliveries, replica=replica)
 
@@ -185,11 +163,8 @@ class ApprovalStore(EventStoreProvider):
 
         def attempt() -> int:
             with rpc_source(self.container.config, "approval", "invoice") as source:
-                applied = CatchUp.of(storage.tracker, storage.reaction.apply,
-                                     wanted=is_invoice_event).run(source)
-            if applied:
-                storage.log.appended()  # requests may have been opened: wake the relay
-            return applied
+                return CatchUp.of(storage.tracker, storage.reaction.apply,
+                                  wanted=is_invoice_event).run(source)
         until_caught_up(INVOICE_CONSUMER, attempt, ready=lambda: wait_for_queues(self.container),
                         completed=CatchUpCheckpoint(storage.tracker.db, storage.tracker.consumer).completed)
 

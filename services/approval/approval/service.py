@@ -239,10 +239,10 @@ class ApprovalService(ops.OpsEndpoints):
         return HistoryApplication(self.storage.log, self.policy, self.actor)
 
     # -- events ----------------------------------------------------------------------
-    @event_stream("invoice", event_types=INVOICE_EVENTS)
-    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
+    @event_stream("invoice", event_types=INVOICE_EVENTS, batch=True)
+    def on_invoice_event(self, envelopes: list[dict[str, Any]]) -> None:
         """Fold the invoice replica; open (and supersede) requests when a flow triggers."""
-        self.storage.handle_invoice_event(envelope, self._fetch_invoice_events)
+        self.storage.handle_invoice_events(envelopes, self._fetch_invoice_events)
 
     @event_stream("approval", event_types=OUTCOME_EVENTS)
     def on_request_outcome(self, envelope: dict[str, Any]) -> None:

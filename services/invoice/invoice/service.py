@@ -288,10 +288,11 @@ class InvoiceService(ops.OpsEndpoints):
         return self._settings().update_custom_field(_id(key, "key"), changes_arg(SCHEMAS.custom_field_changes, changes))
 
     # -- events from the customer service --------------------------------------------
-    @event_stream("customer")
-    def on_customer_event(self, envelope: dict[str, Any]) -> None:
+    @event_stream("customer", batch=True)
+    def on_customer_event(self, envelopes: list[dict[str, Any]]) -> None:
         """Keep the local customer/contract/payment replica used for link checks."""
-        self.storage.tracker.handle(envelope, self.storage.replica.apply, self._fetch_customer_events)
+        self.storage.tracker.handle_batch(envelopes, self.storage.replica.apply,
+                                          self._fetch_customer_events)
 
     def _fetch_customer_events(self, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         with system_rpc(self.config, self.name) as rpc_client:

@@ -17,6 +17,7 @@ from search.adapters.views import Generations, MongoViews, ensure_indexes
 from search.projector import Projector
 from shared.events.catchup import CatchUp, CatchUpCheckpoint, rpc_source, until_caught_up
 from shared.events.consumer import ApplyBatch, Signatures, StreamTracker, signatures_of, wait_for_queues
+from shared.events.unit_of_work import Transaction
 from shared.health import CATCH_UPS
 from shared.mongo import connect, database, database_name
 from shared.rpc import system_rpc
@@ -81,13 +82,15 @@ class SearchStorage:
         return StreamTracker(self.db, consumer=consumer_name(generation, source),
                              signatures=self.signatures[source])
 
-    def project(self, source: str, envelope: Mapping[str, Any]) -> int:
-        """Apply one delivered event (and any missing predecessors) to the served views."""
+    def project(self, source: str, envelopes: Sequence[Mapping[str, Any]]) -> int:
+        """Apply delivered events (and any missing predecessors) to the served views, in
+        one transaction with their checkpoints (the catch-up's batch path)."""
         with self.projection_lock:
             generation = self.generation()
-            projector = Projector(lambda session: self.views(generation, session))
-            return self.tracker(generation, source).handle(
-                envelope, projector.apply, lambda stream, after: self.fetch(source, stream, after))
+            projector = Projector(lambda tx: self.views(generation, tx.session))
+            return self.tracker(generation, source).handle_batch(
+                envelopes, projector.apply, lambda stream, after: self.fetch(source, stream, after),
+                buffered_apply(self.db, generation))
 
     def fetch(self, source: str, stream_id: str, after_version: int) -> list[dict[str, Any]]:
         with system_rpc(self.config, "search") as rpc_client:
@@ -100,7 +103,7 @@ class SearchStorage:
     def catch_up(self, source: str, generation: int | None = None) -> int:
         """Project what ``source`` stored after this generation's catch-up checkpoint."""
         generation = self.generation() if generation is None else generation
-        projector = Projector(lambda session: self.views(generation, session))
+        projector = Projector(lambda tx: self.views(generation, tx.session))
         tracker = LockedTracker(self.db, consumer_name(generation, source), self.projection_lock,
                                 self.signatures[source])
         with rpc_source(self.config, "search", source) as events:
@@ -111,11 +114,11 @@ class SearchStorage:
 def buffered_apply(db: Database[Any], generation: int) -> ApplyBatch:
     """A catch-up batch through buffered views: read once, written in bulk at the end
     of the batch's transaction (the rebuild's fold, with the join locks kept)."""
-    def apply_all(envelopes: Sequence[Mapping[str, Any]], session: ClientSession) -> None:
-        views = BufferedViews(db, generation, session, locks=True)
+    def apply_all(envelopes: Sequence[Mapping[str, Any]], tx: Transaction) -> None:
+        views = BufferedViews(db, generation, tx.session, locks=True)
         projector = Projector(lambda _: views)
         for envelope in envelopes:
-            projector.apply(envelope, session)
+            projector.apply(envelope, tx)
         views.flush()
     return apply_all
 

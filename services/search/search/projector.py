@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pymongo.client_session import ClientSession
-
 from search.adapters.views import MongoViews
 from search.domain import buckets
 from search.domain.views import (
@@ -25,17 +23,18 @@ from shared.customer_events import (
     values_set,
 )
 
-ViewsFor = Callable[[ClientSession | None], MongoViews]
+# the views inside the tracker's unit of work (its transaction, opaque here)
+ViewsFor = Callable[[Any], MongoViews]
 
 
 class Projector:
-    """``apply(envelope, session)`` for the StreamTracker; one per generation."""
+    """``apply(envelope, transaction)`` for the StreamTracker; one per generation."""
 
     def __init__(self, views_for: ViewsFor) -> None:
         self.views_for = views_for
 
-    def apply(self, envelope: Mapping[str, Any], session: ClientSession | None) -> None:
-        views = self.views_for(session)
+    def apply(self, envelope: Mapping[str, Any], transaction: Any) -> None:
+        views = self.views_for(transaction)
         kind = envelope["type"]
         if kind in INVOICE_EVENTS:
             self._invoice_event(views, envelope)

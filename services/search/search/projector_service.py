@@ -12,19 +12,20 @@ from shared.events.consumer import event_stream
 
 
 class SearchProjector:
-    """Applies each delivered event (and any missed before it) to the served views."""
+    """Applies the delivered events (and any missed before them) to the served views, a
+    batch of them per transaction (``event_stream(batch=True)``)."""
 
     name = "search_projector"
 
     observer = ops.WorkerObserver()
     storage: SearchStorage = SearchStore(catch_up=True)
 
-    @event_stream("invoice")
-    def on_invoice_event(self, envelope: dict[str, Any]) -> None:
+    @event_stream("invoice", batch=True)
+    def on_invoice_event(self, envelopes: list[dict[str, Any]]) -> None:
         """Invoices, invoice types and custom fields -> views and buckets."""
-        self.storage.project("invoice", envelope)
+        self.storage.project("invoice", envelopes)
 
-    @event_stream("customer")
-    def on_customer_event(self, envelope: dict[str, Any]) -> None:
+    @event_stream("customer", batch=True)
+    def on_customer_event(self, envelopes: list[dict[str, Any]]) -> None:
         """Customers, contracts and payments -> their views and the invoices' joins."""
-        self.storage.project("customer", envelope)
+        self.storage.project("customer", envelopes)

@@ -1,24 +1,24 @@
-"""The approval store's repositories bound to one transaction: what the invoice-event
-reaction works with inside the StreamTracker's transaction (ports.ReactionRepositories),
-so that the reaction itself never holds a session."""
+"""The approval store's repositories bound to one unit of work's transaction: what the
+invoice-event reaction works with inside the StreamTracker's transaction
+(ports.ReactionRepositories), so that the reaction itself never holds a session."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from pymongo.client_session import ClientSession
 
 from approval.adapters.flows import MongoFlowRepository
 from approval.adapters.invoice_replica import InvoiceReplica
 from approval.adapters.requests import MongoRequestRepository
 from approval.domain.request import ApprovalRequest
 from shared.events.envelope import Metadata
+from shared.events.unit_of_work import Transaction
 
 
 class MongoReactionRepositories:
-    def __init__(self, session: ClientSession, replica: InvoiceReplica,
+    def __init__(self, tx: Transaction, replica: InvoiceReplica,
                  flows: MongoFlowRepository, requests: MongoRequestRepository) -> None:
-        self.session, self.replica, self.flows, self.requests = session, replica, flows, requests
+        self.tx, self.session = tx, tx.session
+        self.replica, self.flows, self.requests = replica, flows, requests
 
     def invoice(self, invoice_id: str) -> dict[str, Any] | None:
         return self.replica.get(invoice_id, self.session)
@@ -36,12 +36,12 @@ class MongoReactionRepositories:
         return self.requests.load_in(self.session, request_id)
 
     def save_request(self, request: ApprovalRequest, meta: Metadata) -> None:
-        self.requests.save_in(self.session, request, meta)
+        self.requests.save_in(self.tx, request, meta)
 
 
 def in_transaction(replica: InvoiceReplica, flows: MongoFlowRepository,
                    requests: MongoRequestRepository) -> Callable[[Any], MongoReactionRepositories]:
-    """The repositories inside a tracker's transaction (its session)."""
-    def bind(session: Any) -> MongoReactionRepositories:
-        return MongoReactionRepositories(session, replica, flows, requests)
+    """The repositories inside a tracker's unit of work (its transaction)."""
+    def bind(tx: Any) -> MongoReactionRepositories:
+        return MongoReactionRepositories(tx, replica, flows, requests)
     return bind

@@ -3,7 +3,7 @@
 Request streams live in the shared store; a ``requests`` state collection (the inbox:
 ``waiting_on``, ``involved``) and the ``notifications`` a change causes are written in
 the same transaction as the events, by a command (``save``) or by the invoice-event
-reaction inside its tracked transaction (``save_in``)."""
+reaction inside its tracked unit of work (``save_in``)."""
 from __future__ import annotations
 
 import copy
@@ -23,6 +23,7 @@ from shared.errors import NotFound
 from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
+from shared.events.unit_of_work import Transaction
 
 MAX_LIST = 500
 
@@ -71,16 +72,15 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
     def load_in(self, session: ClientSession, request_id: str) -> ApprovalRequest:
         return ApprovalRequest.replay(request_id, self.store.stream(request_id, session=session))
 
-    def save_in(self, session: ClientSession, request: ApprovalRequest,
+    def save_in(self, tx: Transaction, request: ApprovalRequest,
                 meta: Metadata) -> ApprovalRequest:
-        """Append and write state inside the caller's transaction; returns the new state."""
-        envelopes = self.store.append_in(session, request.id, request.stream_type(),
-                                         request.head, request.pending, meta)
+        """Append and write state inside the caller's unit of work; returns the new state."""
+        envelopes = tx.append(request.id, request.stream_type(), request.head, request.pending, meta)
         after = copy.deepcopy(request)
         after.pending.clear()
         for envelope in envelopes:
             after.apply(envelope)
-        self.write_state(request, after, session)
+        self.write_state(request, after, tx.session)
         return after
 
     # -- reading ---------------------------------------------------------------------

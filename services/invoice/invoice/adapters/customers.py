@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from shared.customer_events import CUSTOMER_EVENTS, values_set
+from shared.events.unit_of_work import Transaction
 
 KINDS = ("customer", "contract", "payment")
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
@@ -27,14 +27,14 @@ class CustomerReplica:
     def collection(self, kind: str) -> Any:
         return self.db[f"replica_{kind}s"]
 
-    def apply(self, envelope: Mapping[str, Any], session: ClientSession) -> None:
+    def apply(self, envelope: Mapping[str, Any], tx: Transaction) -> None:
         kind = envelope.get("stream_type")
         if kind not in KINDS or envelope["type"] not in CUSTOMER_EVENTS:
             return
         values = values_set(envelope)
         values.pop("_id", None)
         self.collection(kind).update_one({"_id": envelope["stream_id"]}, {"$set": values},
-                                         upsert=True, session=session)
+                                         upsert=True, session=tx.session)
 
     def get(self, kind: str, record_id: str) -> dict[str, Any] | None:
         doc = self.collection(kind).find_one({"_id": record_id})

@@ -1,0 +1,90 @@
+"""The unit of work on the real store: what a work appends and writes commits together or
+not at all, under the store's append lock, and the relay is woken once it committed."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pymongo.database import Database
+
+from shared.events.envelope import Metadata, PendingEvent, StreamHead
+from shared.events.store import EventStore
+from shared.events.unit_of_work import Transaction, UnitOfWork
+from tests.support.infra import key_ring, signing_key
+
+META = Metadata(actor={"id": "u1", "name": "Ann"}, correlation_id="corr-1")
+
+
+class Wakes:
+    """Counts the relay's wake-ups."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def woken(db: Database[Any]) -> tuple[EventStore, Wakes]:
+    wakes = Wakes()
+    store = EventStore(db, signing_key("teststore"), keys=key_ring(), on_append=wakes)
+    store.ensure_indexes()
+    return store, wakes
+
+
+def open_two(db: Database[Any], fail: bool = False) -> Callable[[Transaction], list[dict[str, Any]]]:
+    """A work: events of two streams and a checkpoint, then perhaps a failure."""
+    def work(tx: Transaction) -> list[dict[str, Any]]:
+        first = tx.append("r1", "thing", StreamHead(), [PendingEvent("Opened", {})], META)
+        second = tx.append("r2", "thing", StreamHead(), [PendingEvent("Opened", {}),
+                                                         PendingEvent("Noted", {})], META)
+        db["tracking"].update_one({"_id": "c"}, {"$set": {"version": 1}}, upsert=True,
+                                  session=tx.session)
+        if fail:
+            raise RuntimeError("the work failed after appending")
+        return first + second
+    return work
+
+
+def test_what_a_work_appends_commits_with_its_writes_and_wakes_the_relay_once(
+        db: Database[Any], woken: tuple[EventStore, Wakes]) -> None:
+    store, wakes = woken
+
+    appended = UnitOfWork(db, store).run(open_two(db))
+
+    assert [e["position"] for e in appended] == [1, 2, 3]
+    assert store.stream("r1") == appended[:1] and store.stream("r2") == appended[1:]
+    assert db["tracking"].find_one({"_id": "c"}) == {"_id": "c", "version": 1}
+    assert wakes.count == 1
+
+
+def test_a_work_that_fails_leaves_nothing_and_wakes_nothing(
+        db: Database[Any], woken: tuple[EventStore, Wakes]) -> None:
+    store, wakes = woken
+
+    with pytest.raises(RuntimeError):
+        UnitOfWork(db, store).run(open_two(db, fail=True))
+
+    assert store.stream("r1") == [] and store.stream("r2") == [] and store.last_position() == 0
+    assert db["tracking"].count_documents({}) == 0
+    assert wakes.count == 0
+
+
+def test_a_work_that_may_append_holds_the_append_lock_and_one_that_cannot_does_not(
+        db: Database[Any], woken: tuple[EventStore, Wakes]) -> None:
+    store, _ = woken
+
+    held = UnitOfWork(db, store).run(lambda tx: store.append_lock.locked())
+    skipped = UnitOfWork(db, store).run(lambda tx: store.append_lock.locked(), may_append=False)
+    projection = UnitOfWork(db).run(lambda tx: store.append_lock.locked())
+
+    assert (held, skipped, projection) == (True, False, False)
+
+
+def test_a_unit_of_work_without_a_store_cannot_append(db: Database[Any]) -> None:
+    with pytest.raises(RuntimeError, match="no event store"):
+        UnitOfWork(db).run(lambda tx: tx.append("r1", "thing", StreamHead(),
+                                                [PendingEvent("Opened", {})], META))
+    assert db["events"].count_documents({}) == 0

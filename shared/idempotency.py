@@ -8,6 +8,10 @@ same transaction as the record's first event, under a unique ``_id`` (``scope_id
 two instances racing with one key cannot both create, and a restart forgets nothing.
 Keys are kept ``KEY_TTL`` (24 h, as the gateway's ``Idempotency-Key``).
 
+An import's ``external_id`` (issue 15) rides the same path: an ``ImportKey`` is claimed
+in the same transaction as the record's first event, but kept for good (no TTL, no
+payload hash): a row imported once is skipped however long after it is sent again.
+
 Pure: the MongoDB side is ``shared.idempotency_store``.
 """
 from __future__ import annotations
@@ -39,6 +43,17 @@ class IdempotencyKey:
 
     scope_id: str
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class ImportKey:
+    """An imported row's ``external_id`` and who imported it: one record per id, forever."""
+
+    external_id: str
+    imported_by: str | None = None
+
+
+RecordKey = IdempotencyKey | ImportKey
 
 
 @dataclass(frozen=True)

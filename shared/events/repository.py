@@ -21,8 +21,8 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.events.aggregate import Aggregate
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
-from shared.idempotency import IdempotencyKey, KeyRecord
-from shared.idempotency_store import MongoIdempotencyKeys
+from shared.idempotency import IdempotencyKey, ImportKey, KeyRecord, RecordKey
+from shared.idempotency_store import MongoIdempotencyKeys, MongoImportKeys
 from shared.mongo import CODEC_OPTIONS
 
 A = TypeVar("A", bound=Aggregate)
@@ -41,6 +41,7 @@ class AggregateRepository(Generic[A]):
         self.store = store
         self.states = states
         self.keys = MongoIdempotencyKeys(states.database)
+        self.import_keys = MongoImportKeys(states.database)
 
     def load(self, aggregate_id: str) -> A:
         events = self.store.stream(aggregate_id)
@@ -49,12 +50,13 @@ class AggregateRepository(Generic[A]):
         return self.aggregate_type.replay(aggregate_id, events)  # type: ignore[return-value]
 
     def save(self, aggregate: A, meta: Metadata,
-             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+             key: RecordKey | None = None) -> list[dict[str, Any]]:
         """Append the pending events and write the state; then apply them to ``aggregate``.
-        With ``key``, store it in the same transaction (KeyTaken if another call has it)."""
+        With ``key`` (an idempotency key or an import's external_id), store it in the same
+        transaction (KeyTaken if another call has it)."""
         def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
             if key is not None:  # first: a racing second call fails here, nothing written
-                self.keys.claim_in(session, key, aggregate.id)
+                self.claim_in(session, key, aggregate.id)
             # Fold onto a copy: the transaction may be retried with fresh envelopes.
             after = copy.deepcopy(aggregate)
             for envelope in envelopes:
@@ -71,6 +73,13 @@ class AggregateRepository(Generic[A]):
             aggregate.apply(envelope)
         aggregate.pending.clear()
         return envelopes
+
+    def claim_in(self, session: ClientSession, key: RecordKey, record_id: str) -> None:
+        """Store ``key`` in its collection inside the append's transaction."""
+        if isinstance(key, ImportKey):
+            self.import_keys.claim_in(session, key, record_id)
+        else:
+            self.keys.claim_in(session, key, record_id)
 
     def created_with(self, key: IdempotencyKey) -> KeyRecord | None:
         """What an earlier save with this idempotency key stored, if one did."""

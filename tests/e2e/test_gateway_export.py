@@ -9,7 +9,7 @@ from typing import Any
 
 import openpyxl
 
-from gateway.export import columns_for, plain_text
+from gateway.export import MONEY_COLUMNS, columns_for, plain_text
 from tests.e2e.search_support import settled
 from tests.support.factories import customer_data, invoice_data
 from tests.support.gateway import Api, problem
@@ -29,7 +29,7 @@ def every_match(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def expected_rows(api: Api, items: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     columns = columns_for(api.get("/api/custom-fields").json())
-    rows = [[plain_text((item.get("custom") or {}).get(c[7:]) if c.startswith("custom.") else item.get(c))
+    rows = [[plain_text((item.get("custom") or {}).get(c[7:]) if c.startswith("custom.") else item.get(c), c)
              for c in columns] for item in items]
     return columns, rows
 
@@ -93,8 +93,8 @@ def test_xlsx_export_holds_every_match_with_custom_columns(api: Api, admin: Any)
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
     columns, rows = expected_rows(api, every_match(api, params))
     assert values[0] == columns
-    amount = columns.index("amount")
-    as_text = [[f"{v:.2f}" if i == amount else ("" if v is None else str(v))
+    money = {columns.index(name) for name in MONEY_COLUMNS}
+    as_text = [[f"{v:.2f}" if i in money and isinstance(v, float | int) else ("" if v is None else str(v))
                 for i, v in enumerate(row)] for row in values[1:]]
     assert as_text == rows and len(rows) == 4
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from tests.support.gateway import Api, GatewayProcess, problem
 from tests.support.infra import wait_for
 
 IMPORT = "/api/invoices/import"
-HEADER = ["external_id", *COLUMNS, "buyer_name", "buyer_tax_id", "tax_rate"]
+HEADER = ["external_id", *COLUMNS]
 
 
 def csv_file(rows: list[dict[str, str]], header: list[str] = HEADER) -> bytes:
@@ -115,11 +116,22 @@ def test_a_commit_creates_the_valid_rows_and_sending_it_again_creates_nothing_tw
     assert (one["amount"], one["number"]) == ("100.50", first["rows"][0]["number"])
 
 
+VAT_LINES = [{"name": "软件", "spec": "v1", "unit": "套", "quantity": "2", "unit_price": "50.00",
+              "amount": "100.00", "tax_rate": "0.13"},
+             {"name": "服务", "spec": "", "unit": "次", "quantity": "1", "unit_price": "10.60",
+              "amount": "10.60", "tax_rate": "0.06"}]
+
+
 def test_an_export_imports_back_as_csv_and_as_xlsx(api: Api, admin: Any, customer: dict[str, Any]) -> None:
     for n in range(2):
         made = api.post("/api/invoices", json=invoice_data(customer["id"], title=f"导出 {n}",
                                                            type="receipt", amount=f"{n + 1}.25"))
         assert made.status_code == 201, made.text
+    vat = api.post("/api/invoices", json=invoice_data(
+        customer["id"], title="导出 专票", amount="110.60", issued_on="2026-03-01",
+        buyer_address_phone="福州市 0591-1234567", buyer_bank_account="工行 1234", tax_rate="mixed",
+        lines=VAT_LINES))
+    assert vat.status_code == 201, vat.text
     settled(admin)
     exported_csv = api.get("/api/invoices/export.csv", params={"customer_id": customer["id"]})
     exported_xlsx = api.get("/api/invoices/export.xlsx", params={"customer_id": customer["id"]})
@@ -128,10 +140,14 @@ def test_an_export_imports_back_as_csv_and_as_xlsx(api: Api, admin: Any, custome
     from_xlsx = api.post(IMPORT, files={"file": ("x.xlsx", exported_xlsx.content)}).json()
 
     for job in (from_csv, from_xlsx):
-        assert [r["status"] for r in job["rows"]] == ["ok", "ok"], job["rows"]
+        assert [r["status"] for r in job["rows"]] == ["ok", "ok", "ok"], job["rows"]
+        assert job["ignored_columns"] == []
+        values = job["rows"][-1]["values"]
+        assert (values["buyer_tax_id"], values["buyer_bank_account"], values["tax_rate"]) == (
+            "91350100M000100Y43", "工行 1234", "mixed")
+        assert [line["amount"] for line in json.loads(values["lines"])] == ["100.00", "10.60"]
     assert (from_csv["format"], from_xlsx["format"]) == ("csv", "xlsx")
-    assert {r["values"]["amount"] for r in from_xlsx["rows"]} == {"1.25", "2.25"}
-    assert "id" not in from_csv["ignored_columns"]
+    assert {r["values"]["amount"] for r in from_xlsx["rows"]} == {"1.25", "2.25", "110.6"}
 
 
 def test_a_bad_file_is_refused_naming_the_field(api: Api, customer: dict[str, Any]) -> None:

@@ -2,15 +2,19 @@
 
 What can fail is read before the response starts (custom fields, the counts per month
 or the first page), so a bad query or a missing permission is still a proper status;
-then each page is written out and dropped, so memory stays flat however many rows match. Columns: the invoice fields, then one per
-custom field definition (``custom.<key>``). Scope is the search service's: a caller
-only ever exports what they may view.
+then each page is written out and dropped, so memory stays flat however many rows match.
+Columns: the invoice field catalogue (shared/invoice_events.py: the fields a caller sets,
+each id followed by the name it stands for, the derived VAT amounts, the credit-note
+keys and ``net_amount``), then one per custom field definition (``custom.<key>``);
+``lines`` is a JSON list, so the import reads it back. Scope is the search service's: a
+caller only ever exports what they may view.
 """
 from __future__ import annotations
 
 import calendar
 import csv
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,22 +26,32 @@ import xlsxwriter
 from werkzeug.wrappers import Response
 
 from gateway.hub import ServiceHub
+from shared.invoice_events import CREDIT_KEYS, DERIVED_FIELDS, INVOICE_FIELDS
 
 PAGE_SIZE = 500
 CHUNK_BYTES = 64 * 1024
-COLUMNS = ("id", "number", "invoice_no", "type", "type_label", "title", "amount", "issued_on",
-           "status", "approval_status", "customer_id", "customer_name", "contract_id",
-           "contract_number", "payment_ids", "tracking_number", "courier", "owner_id",
-           "department_id", "content", "remarks", "void_reason", "created_at", "created_by",
-           "updated_at", "updated_by", "version")
-MONEY_COLUMNS = frozenset({"amount"})
+# the name the search view joins to an id field, written next to it
+LOOKUP_OF = {"type": "type_label", "customer_id": "customer_name", "contract_id": "contract_number"}
+HEAD_COLUMNS = ("id", "number")
+STATE_COLUMNS = ("status", "approval_status", "void_reason", "created_at", "created_by",
+                 "updated_at", "updated_by", "version")
+COLUMNS = (*HEAD_COLUMNS,
+           *(name for field in INVOICE_FIELDS if field != "custom"
+             for name in (field, *([LOOKUP_OF[field]] if field in LOOKUP_OF else []))),
+           *DERIVED_FIELDS, *CREDIT_KEYS, "net_amount", *STATE_COLUMNS)
+MONEY_COLUMNS = frozenset({"amount", *DERIVED_FIELDS, "credited_amount", "credited_tax_amount",
+                           "net_amount"})
+JSON_COLUMNS = frozenset({"lines"})
 # A cell starting with one of these is a formula to a spreadsheet: written with a
 # leading apostrophe so that opening an export never runs anything.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def plain_text(value: Any) -> str:
-    """One value as export text: lists joined by ';', users by name, None empty."""
+def plain_text(value: Any, name: str = "") -> str:
+    """One value as export text: lists joined by ';', users by name, None empty; a
+    ``JSON_COLUMNS`` list (the VAT lines) as JSON."""
+    if name in JSON_COLUMNS and isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, default=str) if value else ""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -49,9 +63,9 @@ def plain_text(value: Any) -> str:
     return str(value)
 
 
-def cell_text(value: Any) -> str:
+def cell_text(value: Any, name: str = "") -> str:
     """``plain_text`` for CSV, where a leading formula character is defused."""
-    text = plain_text(value)
+    text = plain_text(value, name)
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
@@ -61,7 +75,7 @@ def columns_for(custom_fields: list[dict[str, Any]]) -> list[str]:
 
 def row_of(item: dict[str, Any], columns: list[str]) -> list[str]:
     custom = item.get("custom") or {}
-    return [cell_text(custom.get(name[7:]) if name.startswith("custom.") else item.get(name))
+    return [cell_text(custom.get(name[7:]) if name.startswith("custom.") else item.get(name), name)
             for name in columns]
 
 
@@ -192,7 +206,7 @@ def _write_workbook(path: str, columns: list[str], all_pages: Iterator[list[dict
                         except (InvalidOperation, ValueError):
                             pass
                     # strings_to_formulas=False: text stays text, nothing to defuse here
-                    sheet.write_string(row, col, plain_text(value))
+                    sheet.write_string(row, col, plain_text(value, name))
                 row += 1
     finally:
         workbook.close()

@@ -10,7 +10,8 @@ from typing import Any
 from nameko.dependency_providers import Config
 
 from invoice.adapters.customers import ReplicatedCustomerDirectory
-from invoice.application import InvoiceApplication, SettingsApplication
+from invoice.adapters.parallel import green_runner
+from invoice.application import InvoiceApplication, RowRunner, SettingsApplication, in_order
 from invoice.bootstrap import seed_defaults
 from invoice.dependencies import InvoiceStorage, InvoiceStore
 from invoice.domain.importing import MAX_ROWS_PER_CALL, ImportRow
@@ -36,6 +37,7 @@ from shared.dates import parse_timestamp
 from shared.errors import NotFound, ValidationError
 from shared.events.consumer import event_stream
 from shared.events.envelope import to_wire
+from shared.events.store import MAX_GROUP
 from shared.rpc import CorrelationId, CurrentActor, PolicyProvider, RpcProxy, rpc, system_rpc
 from shared.schemas import ReadEventsInput, changes_arg, flag_arg, heads_args, id_arg, load, version_arg
 
@@ -57,6 +59,8 @@ class SCHEMAS:
     flow_rule_input = FlowRuleInput()
 
 
+# rows of one import call run at once: as many as one group commit takes
+IMPORT_CONCURRENCY = MAX_GROUP
 CUSTOMER_GETTERS = {"customer": "get_customer", "contract": "get_contract",
                     "payment": "get_payment"}
 
@@ -76,11 +80,12 @@ class InvoiceService(ops.OpsEndpoints):
         """Seed the defaults once at start-up (idempotent: another instance may too)."""
         seed_defaults(self.storage.settings, self.policy)
 
-    def _app(self) -> InvoiceApplication:
+    def _app(self, run_rows: RowRunner = in_order) -> InvoiceApplication:
         directory = ReplicatedCustomerDirectory(self.storage.replica, self._lookup_customer_side)
         return InvoiceApplication(self.storage.invoices, self.storage.settings, directory,
                                   self.storage.log, self.policy, self.actor, self.correlation_id,
-                                  flows=self.storage.flows, attachments=self.storage.attachments)
+                                  flows=self.storage.flows, attachments=self.storage.attachments,
+                                  run_rows=run_rows)
 
     def _settings(self) -> SettingsApplication:
         return SettingsApplication(self.storage.settings, self.policy, self.actor, self.correlation_id)
@@ -109,8 +114,9 @@ class InvoiceService(ops.OpsEndpoints):
         ``{"status": "skipped", "message", "invoice_id"?}`` and creates nothing."""
         if not isinstance(rows, list) or len(rows) > MAX_ROWS_PER_CALL:
             raise ValidationError.field("rows", f"a list of at most {MAX_ROWS_PER_CALL} rows")
-        return self._app().import_invoices([_import_row(row) for row in rows],
-                                           flag_arg(commit, "commit"))
+        # rows run concurrently: group commit appends them in few store transactions
+        return self._app(green_runner(IMPORT_CONCURRENCY)).import_invoices(
+            [_import_row(row) for row in rows], flag_arg(commit, "commit"))
 
     @rpc
     def create_credit_note(self, invoice_id: str, data: Any) -> dict[str, Any]:

@@ -1,6 +1,10 @@
 """From a file's rows to ``invoice.import_invoices`` rows, in the export's columns.
 
-System columns of the export (``id``, ``number``, ``status`` …) are ignored; customers
+The columns come from the same catalogue as the export's (shared/invoice_events.py):
+the fields a caller sets are read (``lines`` as the export's JSON list), the export's
+other columns (``id``, ``number``, ``status``, the derived VAT amounts …) are ignored,
+and a credit note's row (``kind: credit``) is refused: a credit note is made with
+``create_credit_note`` against its original, not imported. Customers
 are matched by ``customer_id`` or by ``customer_name``, contracts by ``contract_id`` or
 by ``contract_number``, types by ``type`` or ``type_label``; ``custom.<key>`` columns
 become the ``custom`` object. A row repeating an earlier row's ``external_id`` (or
@@ -9,20 +13,18 @@ time, the file is seen whole only here.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from gateway.export import FORMULA_START
-from shared import invoice_events
+from gateway.export import COLUMNS, FORMULA_START, LOOKUP_OF
+from shared.invoice_events import CREDIT, INVOICE_FIELDS
 
-# the invoice fields (custom ones: ``custom.<key>`` columns; no lines) and the row's own id
-INPUT_COLUMNS = (*invoice_events.GENERAL_FIELDS, *invoice_events.VAT_FIELDS, "external_id")
-LOOKUP_COLUMNS = ("customer_name", "contract_number", "type_label")
+INPUT_COLUMNS = (*(field for field in INVOICE_FIELDS if field != "custom"), "external_id")
+LOOKUP_COLUMNS = tuple(LOOKUP_OF.values())
 # written by the export, made by the services: ignored on import
-SYSTEM_COLUMNS = ("id", "number", "status", "approval_status", "void_reason", "created_at",
-                  "created_by", "updated_at", "updated_by", "version", "tax_amount",
-                  "amount_excluding_tax", "kind", "credits_invoice_id", "credited_amount",
-                  "net_amount", "type_color", "pending_change")
+SYSTEM_COLUMNS = (*(c for c in COLUMNS if c not in INPUT_COLUMNS and c not in LOOKUP_COLUMNS),
+                  "type_color", "pending_change")
 REQUIRED = (("title",), ("type", "type_label"), ("amount",), ("issued_on",),
             ("customer_id", "customer_name"))
 MAX_CUSTOMER_PAGES = 20
@@ -70,8 +72,13 @@ class RowMaker:
         before it (unknown names, repeats within the file)."""
         data: dict[str, Any] = {k: v for k, v in values.items() if k in INPUT_COLUMNS}
         errors: Errors = {}
+        if values.get("kind", "").lower() == CREDIT:
+            errors["kind"] = ["a credit note is not imported: make it with create_credit_note "
+                              "against the invoice it credits"]
         if "payment_ids" in data:
             data["payment_ids"] = [p.strip() for p in data["payment_ids"].split(";") if p.strip()]
+        if "lines" in data:
+            data["lines"] = self._lines(data["lines"], errors)
         custom = {k[7:]: v for k, v in values.items() if k.startswith("custom.")}
         if custom:
             data["custom"] = {k: self._custom_value(k, v) for k, v in custom.items()}
@@ -83,6 +90,18 @@ class RowMaker:
             self._resolve_contract(values["contract_number"], data, errors)
         self._check_repeats(line, data, errors)
         return data, errors
+
+    @staticmethod
+    def _lines(text: str, errors: Errors) -> Any:
+        """The export's JSON list of lines; anything else is an error of ``lines``."""
+        try:
+            lines = json.loads(text)
+        except ValueError:
+            lines = None
+        if not isinstance(lines, list):
+            errors["lines"] = ["not a JSON list of lines (as the export writes them)"]
+            return text
+        return lines
 
     def _check_repeats(self, line: int, data: dict[str, Any], errors: Errors) -> None:
         external_id = data.get("external_id")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -20,7 +19,7 @@ from shared.errors import Conflict, NotFound
 from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
-from shared.idempotency import IdempotencyKey
+from shared.idempotency import IdempotencyKey, ImportKey, KeyTaken
 from shared.idempotency_store import MongoIdempotencyKeys
 from shared.mongo import is_duplicate_of
 
@@ -34,8 +33,6 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
     def __init__(self, db: Database[Any], store: EventStore) -> None:
         super().__init__(store, db["invoices"])
         self.counters = db["counters"]
-        # external_id (as _id: unique) -> invoice id, written with the invoice's first event
-        self.import_keys = db["import_keys"]
         self._number_lock = threading.Lock()
         self._number_block: tuple[int, int, int] = (0, 1, 0)
 
@@ -66,38 +63,17 @@ class MongoInvoiceRepository(AggregateRepository[Invoice]):
         return Invoice.replay(invoice_id, events)
 
     def save_imported(self, invoice: Invoice, meta: Metadata, external_id: str) -> list[dict[str, Any]]:
-        """The invoice's first event, its state and its import key in one transaction:
-        a kill at any point leaves either all three or none."""
-        def also(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
-            after = copy.deepcopy(invoice)
-            for envelope in envelopes:
-                after.apply(envelope)
-            self.write_state(invoice, after, session)
-            self.import_keys.insert_one(
-                {"_id": external_id, "invoice_id": invoice.id,
-                 "imported_at": datetime.now(UTC), "imported_by": meta.actor.get("id")},
-                session=session)
-
+        """``save`` with the external_id as the key: the invoice's first event, its state
+        and its import key in one transaction (a kill at any point leaves all or none);
+        AlreadyImported, nothing written, when the external_id is stored."""
         try:
-            envelopes = self.store.append(invoice.id, invoice.stream_type(), invoice.head,
-                                          invoice.pending, meta, also=also)
-        except DuplicateKeyError as exc:
-            found = self.import_keys.find_one({"_id": external_id})
-            if found is not None:
-                raise AlreadyImported(external_id, found["invoice_id"]) from None
-            self.on_duplicate(invoice, exc)
-            raise
-        for envelope in envelopes:
-            invoice.apply(envelope)
-        invoice.pending.clear()
-        return envelopes
+            return self.save(invoice, meta, ImportKey(external_id, meta.actor.get("id")))
+        except KeyTaken:
+            found = self.import_keys.records([external_id])
+            raise AlreadyImported(external_id, found.get(external_id, "")) from None
 
     def imported(self, external_ids: Iterable[str]) -> dict[str, str]:
-        wanted = list(dict.fromkeys(external_ids))
-        if not wanted:
-            return {}
-        return {doc["_id"]: doc["invoice_id"]
-                for doc in self.import_keys.find({"_id": {"$in": wanted}}, {"invoice_id": 1})}
+        return self.import_keys.records(external_ids)
 
     def save_together(self, first: Invoice, second: Invoice, meta: Metadata,
                       key: IdempotencyKey | None = None) -> None:

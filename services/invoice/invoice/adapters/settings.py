@@ -14,7 +14,7 @@ from shared.errors import ConcurrencyConflict, Conflict
 from shared.events.envelope import Metadata, StreamHead
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
-from shared.idempotency import IdempotencyKey
+from shared.idempotency import RecordKey
 
 KINDS = ("invoice_type", "custom_field")
 STATE_KEYS = ("_id", "setting_kind", "key", "version", "head_hash", "created_at",
@@ -42,7 +42,7 @@ class MongoSettingsRepository(AggregateRepository[Setting]):
         return found
 
     def save(self, setting: Setting, meta: Metadata,
-             key: IdempotencyKey | None = None) -> list[dict[str, Any]]:
+             key: RecordKey | None = None) -> list[dict[str, Any]]:
         try:
             return super().save(setting, meta, key)
         except ConcurrencyConflict:

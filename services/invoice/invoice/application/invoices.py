@@ -7,9 +7,10 @@ customers/contracts/payments, custom field definitions, invoice_no uniqueness, v
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,15 @@ def new_request_id() -> str:
     """A held change's approval request id, chosen when the change is proposed."""
     return f"apr_{uuid.uuid4().hex}"
 
+RowTask = Callable[[], dict[str, Any]]
+RowRunner = Callable[[Sequence[RowTask]], list[dict[str, Any]]]
+
+
+def in_order(tasks: Sequence[RowTask]) -> list[dict[str, Any]]:
+    """Run an import's rows one after the other (the default; the service runs them
+    concurrently, see invoice.adapters.parallel)."""
+    return [task() for task in tasks]
+
 
 @dataclass
 class InvoiceApplication:
@@ -66,6 +76,7 @@ class InvoiceApplication:
     correlation_id: str | None = None
     flows: FlowRules | None = None  # the approval flows' replica; None: no flows
     attachments: AttachmentStore | None = None
+    run_rows: RowRunner = in_order  # how a committed import chunk's rows run
     _settings_seen: dict[str, dict[str, Setting]] | None = field(default=None, init=False)
 
     # -- invoices --------------------------------------------------------------------
@@ -120,7 +131,24 @@ class InvoiceApplication:
         the errors by field, exactly as ``create_invoice`` would refuse the row."""
         self.policy.require(self.actor, "invoice.create")
         known = self.invoices.imported([row.external_id for row in rows if row.external_id])
-        return [self._import_row(row, commit, known) for row in rows]
+        if not commit:
+            return [self._import_row(row, commit, known) for row in rows]
+        # A commit runs its rows through ``run_rows`` (concurrently in the service: the
+        # store's group commit then appends them in few transactions); a row repeating an
+        # earlier row's external_id runs after the rest, so the earlier one is created.
+        seen: set[str] = set()
+        waves: tuple[list[int], list[int]] = ([], [])
+        for n, row in enumerate(rows):
+            repeat = row.external_id is not None and row.external_id in seen
+            waves[repeat].append(n)
+            if row.external_id:
+                seen.add(row.external_id)
+        results: dict[int, dict[str, Any]] = {}
+        for wave in waves:
+            answers = self.run_rows([functools.partial(self._import_row, rows[n], commit, known)
+                                     for n in wave])
+            results.update(zip(wave, answers, strict=True))
+        return [results[n] for n in range(len(rows))]
 
     def _import_row(self, row: ImportRow, commit: bool, known: Mapping[str, str]) -> dict[str, Any]:
         if row.errors:

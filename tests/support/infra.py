@@ -234,9 +234,11 @@ class ServiceProcess:
         self.env = env
         self.log_path = Path(log_dir) / f"{name}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._terminated = False
 
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")
+        self._terminated = False
         env = dict(self.env)
         env["AMQP_URI"] = env.get(f"AMQP_URI_{self.name.upper()}") or env["AMQP_URI"]
         self.proc = subprocess.Popen(
@@ -249,9 +251,21 @@ class ServiceProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.alive():
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
+        """SIGTERM, once: nameko stops gracefully; a second SIGTERM would make it kill its
+        workers instead."""
+        if self.alive() and not self._terminated:
             assert self.proc is not None
             self.proc.send_signal(signal.SIGTERM)
+            self._terminated = True
+
+    def wait_stopped(self) -> None:
+        """Wait for the process to end after ``terminate`` (SIGKILL after 15 s)."""
+        if self.alive():
+            assert self.proc is not None
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest  # noqa: E402
 
 from tests.support.infra import MongoProcess, RabbitVhost, keys_dir  # noqa: E402
+from tests.support.stacks import close_finished_directories  # noqa: E402
 
 # In-process containers and tools read the test keys, never var/keys.
 os.environ["EVENT_KEYS_DIR"] = str(keys_dir())
@@ -34,6 +35,12 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
         for kind in ("unit", "integration", "e2e", "fuzz", "faults"):
             if f"tests/{kind}/" in str(item.fspath).replace(os.sep, "/"):
                 item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    close_finished_directories(item)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,10 @@ import pytest
 
 from tests.support.actors import Clients, token_for
 from tests.support.infra import ROOT, GaveUp, RabbitVhost, ServiceProcess, service_env, wait_for
+from tests.support.stacks import close_after_directory
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
+HERE = Path(__file__).parent  # the stack and the browser stop after the last test in here
 PASSWORD = "browser-test-pw"
 SERVICES = ("customer", "invoice", "approval", "search")
 
@@ -67,8 +69,9 @@ def web_vhost() -> Iterator[RabbitVhost]:
     """A vhost of the browser tests' own: the e2e system's services use the session's,
     and two sets of services on one vhost would share their RPC queues."""
     created = RabbitVhost()
+    delete = close_after_directory(HERE, created.delete)
     yield created
-    created.delete()
+    delete()
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +86,14 @@ def stack(mongo_server: Any, web_vhost: RabbitVhost, log_dir: str) -> Iterator[S
     services = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
     # files of more than 2 rows import as a job: the import page then follows its progress
     gateway = GatewayProcess(env, log_dir, users, GATEWAY_IMPORT_SYNC_ROWS="2")
+
+    def stop() -> None:
+        for process in [gateway.process, *services]:  # all at once: each takes seconds
+            process.terminate()
+        for process in [gateway.process, *services]:
+            process.wait_stopped()
+        shutil.rmtree(users.parent, ignore_errors=True)
+    stop_once = close_after_directory(HERE, stop)
     try:
         probes = Clients(web_vhost.client_uri)
         try:
@@ -104,10 +115,7 @@ def stack(mongo_server: Any, web_vhost: RabbitVhost, log_dir: str) -> Iterator[S
         gateway.start()
         yield Stack(gateway.url, web_vhost.client_uri)
     finally:
-        gateway.stop()
-        for process in services:
-            process.stop()
-        shutil.rmtree(users.parent, ignore_errors=True)
+        stop_once()
 
 
 class Hubs:
@@ -128,8 +136,9 @@ class Hubs:
 @pytest.fixture(scope="session")
 def hubs(stack: Stack) -> Iterator[Hubs]:
     opened = Hubs(stack.amqp_uri)
+    close = close_after_directory(HERE, opened.clients.close)
     yield opened
-    opened.clients.close()
+    close()
 
 
 @pytest.fixture(scope="session")
@@ -164,11 +173,15 @@ def driver(stack: Stack) -> Iterator[Any]:
                             {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
     browser.downloads = Path(downloads)  # type: ignore[attr-defined]
     browser.implicitly_wait(0)
+
+    def quit_browser() -> None:
+        browser.quit()
+        shutil.rmtree(downloads, ignore_errors=True)
+    quit_once = close_after_directory(HERE, quit_browser)
     try:
         yield browser
     finally:
-        browser.quit()
-        shutil.rmtree(downloads, ignore_errors=True)
+        quit_once()
 
 
 class Web:

@@ -3,6 +3,7 @@ real processes on the test store and vhost, called through RPC like another syst
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,19 +11,22 @@ import pytest
 from tests.support.actors import Clients
 from tests.support.factories import World
 from tests.support.infra import service_env
+from tests.support.stacks import close_after_directory
 from tests.support.system import E2E_SERVICES, System
+
+HERE = Path(__file__).parent  # the system and gateway stop after the last test in here
 
 
 @pytest.fixture(scope="session")
 def system(mongo_server: Any, vhost: Any, log_dir: str) -> Iterator[System]:
     env = service_env(vhost, mongo_server.url, "e2e_")
     running = System(env, log_dir, vhost.amqp_uri, vhost.client_uri)
+    stop = close_after_directory(HERE, running.stop_all)
     try:
-        for name in E2E_SERVICES:
-            running.start(name)
+        running.start_all(E2E_SERVICES)
         yield running
     finally:
-        running.stop_all()
+        stop()
 
 
 @pytest.fixture
@@ -54,11 +58,12 @@ def gateway(system: System, users_file: Any) -> Iterator[Any]:
     """One gateway process in front of the system (more: start a GatewayProcess)."""
     from tests.support.gateway import GatewayProcess, environ_without_proxy
     environ_without_proxy()
-    process = GatewayProcess(system.env, system.log_dir, users_file).start()
+    process = GatewayProcess(system.env, system.log_dir, users_file)
+    stop = close_after_directory(HERE, process.stop)
     try:
-        yield process
+        yield process.start()
     finally:
-        process.stop()
+        stop()
 
 
 @pytest.fixture

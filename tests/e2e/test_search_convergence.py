@@ -2,6 +2,7 @@
 rebuild, redelivered and reordered events, kill -9 mid-stream, two instances."""
 from __future__ import annotations
 
+import os
 import random
 import threading
 from collections.abc import Iterator
@@ -122,7 +123,10 @@ def test_kill9_during_a_stream_of_changes_with_two_instances_converges_to_the_fo
     watcher = clients.as_user(roles=["admin"], sub="watcher")
     invoices = [watcher.invoice.create_invoice(invoice_data(customer["id"], contract_id=contract["id"]))
                 for _ in range(40)]
-    changes_per_writer = 100
+    # 4 x 50 changes: the kill lands a quarter of the way in (below), so ~150 changes
+    # and creates still flow through the killed instances' queues and the restarted one;
+    # ``SEARCH_CONVERGENCE_CHANGES`` sets more per writer (it was 100)
+    changes_per_writer = int(os.environ.get("SEARCH_CONVERGENCE_CHANGES", "50"))
 
     def write(hub: Any, seed: int) -> None:
         rng = random.Random(seed)
@@ -139,8 +143,9 @@ def test_kill9_during_a_stream_of_changes_with_two_instances_converges_to_the_fo
     threads = [threading.Thread(target=write, args=(hub, n)) for n, hub in enumerate(writers)]
     for thread in threads:
         thread.start()
-    wait_for(lambda: admin_events_after(watcher, invoices) > changes_per_writer, timeout=60,
-             message="the stream of changes to be under way")
+    # each invoice starts at version 1: kill once one writer's worth of changes is stored
+    wait_for(lambda: admin_events_after(watcher, invoices) > len(invoices) + changes_per_writer,
+             timeout=60, message="the stream of changes to be under way")
     for process in search_processes(system):
         process.kill9()
     system.processes = [p for p in system.processes if p.alive()]

@@ -34,8 +34,7 @@ def system(private_rabbit: PrivateRabbit, mongo_server: MongoProcess, log_dir: s
     env = service_env(private_rabbit.amqp_uri, mongo_server.url, f"f{uuid.uuid4().hex[:6]}_")
     running = System(env, log_dir, private_rabbit.amqp_uri, private_rabbit.amqp_uri)
     try:
-        for name in E2E_SERVICES:
-            running.start(name)
+        running.start_all(E2E_SERVICES)
         yield running
     finally:
         running.stop_all()

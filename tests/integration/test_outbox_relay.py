@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from amqp.exceptions import ChannelError
+from kombu import Connection
 from kombu.exceptions import OperationalError
 
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
@@ -156,3 +158,38 @@ def test_a_gap_in_the_handed_events_is_read_from_the_store_and_nothing_is_skippe
     assert relay.run_once() == 0
 
     assert [b["event_id"] for b in received()] == [e["event_id"] for e in first + between + last]
+
+
+def test_a_batch_is_published_whole_confirmed_once_and_then_the_checkpoint_moves(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    events = append_events(store, 20)
+    sender = publisher(vhost.amqp_uri, service_name)
+    relay = OutboxRelay(store, sender, batch_size=500)
+
+    assert relay.run_once() == 20
+
+    assert sender.batches == 1 and sender.confirmed == 20  # one wait for the broker, not 20
+    assert relay.position == events[-1]["position"]
+    assert relay.flush() is True
+    assert store.db["outbox_relay"].find_one()["position"] == events[-1]["position"]
+    assert [b["event_id"] for b in received()] == [e["event_id"] for e in events]
+
+
+def test_a_batch_the_broker_does_not_confirm_leaves_the_checkpoint_and_is_sent_again(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    first = append_events(store, 2)
+    relay = OutboxRelay(store, publisher(vhost.amqp_uri, service_name))
+    assert relay.run_once() == 2 and relay.flush() is True
+    second = append_events(store, 3)
+    with Connection(vhost.amqp_uri) as admin:  # the exchange goes: the broker closes the channel
+        admin.default_channel.exchange_delete(f"{service_name}.events")
+
+    with pytest.raises(ChannelError):
+        relay.run_once()
+
+    assert relay.position == first[-1]["position"]
+    assert store.db["outbox_relay"].find_one()["position"] == first[-1]["position"]
+    relay.publisher.close()  # what run() does after a failure; the next batch declares again
+    relay.position = None
+    assert relay.run_once() == 3  # (to an exchange declared anew: the tap's binding went with the old one)
+    assert relay.position == second[-1]["position"]

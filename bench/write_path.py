@@ -57,6 +57,8 @@ from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, servi
 SERVICES = ("customer", "invoice", "approval", "search")
 COUNTERS = {"transactions": re.compile(r'^crm_store_transactions_total\{[^}]*\} (\S+)$'),
             "appends": re.compile(r'^crm_store_group_size_sum\{[^}]*\} (\S+)$')}
+COMMANDS = re.compile(r'^crm_store_commands_total\{collection="([^"]*)",command="([^"]*)",'
+                      r'database="([^"]*)"\} (\S+)$')
 
 
 def store_counts(run_dir: str) -> dict[str, float]:
@@ -69,6 +71,10 @@ def store_counts(run_dir: str) -> dict[str, float]:
                 for name, pattern in COUNTERS.items():
                     if (match := pattern.match(line)):
                         totals[name] += float(match.group(1))
+                if (match := COMMANDS.match(line)):
+                    collection, command, database, value = match.groups()
+                    key = f"{database.removeprefix('benchw_')} {command} {collection}".strip()
+                    totals[key] = totals.get(key, 0.0) + float(value)
     return totals
 
 
@@ -76,7 +82,7 @@ def counted(run_dir: str, action: Callable[[], Any]) -> tuple[Any, dict[str, flo
     before = store_counts(run_dir)
     result = action()
     after = store_counts(run_dir)
-    return result, {name: after[name] - before[name] for name in COUNTERS}
+    return result, {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 def start(run_dir: str) -> tuple[MongoProcess, RabbitVhost, dict[str, ServiceProcess]]:
@@ -126,7 +132,10 @@ def print_profile(row: dict[str, Any], name: str) -> None:
 
 def per_command(row: dict[str, Any], counts: dict[str, float]) -> dict[str, Any]:
     calls = row["calls"] or 1
-    return dict(row, store_transactions=int(counts["transactions"]), appends=int(counts["appends"]),
+    commands = {name: round(n / calls, 2) for name, n in sorted(counts.items(), key=lambda kv: -kv[1])
+                if name not in COUNTERS and n}
+    return dict(row, store_commands_per_call=commands,
+                store_commands_per_call_total=round(sum(commands.values()), 1), store_transactions=int(counts["transactions"]), appends=int(counts["appends"]),
                 transactions_per_call=round(counts["transactions"] / calls, 2),
                 appends_per_call=round(counts["appends"] / calls, 2),
                 transactions_per_append=round(counts["transactions"] / (counts["appends"] or 1), 2))
@@ -187,6 +196,12 @@ def main() -> int:
         for row in rows:
             print(f"  {row['operation']:15} {row['concurrency']:2}  " + "  ".join(
                 f"{name} {ms:.1f}" for name, ms in row["cpu_ms_per_call"].items()), flush=True)
+        print("\n  store commands per call (all processes; top 12 by database, command, collection):")
+        for row in rows:
+            if row["operation"] != "echo":
+                top = list(row["store_commands_per_call"].items())[:12]
+                print(f"  {row['operation']:15} {row['concurrency']:2}  {row['store_commands_per_call_total']} in all: "
+                      + "; ".join(f"{name} {n}" for name, n in top), flush=True)
         for row in rows:
             for name in row.get("profile", {}):
                 print_profile(row, name)

@@ -6,10 +6,12 @@ from typing import Any
 
 from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
 from bson.decimal128 import Decimal128
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.write_concern import WriteConcern
+
+from shared import metrics
 
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/?retryWrites=false"
 
@@ -31,10 +33,27 @@ CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(
     type_registry=TypeRegistry([DecimalCodec()]), tz_aware=True)
 
 
+class CommandCounter(monitoring.CommandListener):
+    """Counts every command the client sends (``crm_store_commands_total``, by database,
+    command and collection): the store round trips of a call, counted rather than timed."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        metrics.STORE_COMMANDS.labels(event.database_name, event.command_name,
+                                      target if isinstance(target, str) else "").inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
 def connect(url: str | None) -> MongoClient[Any]:
     """A client for ``url``. Writes are journaled: an acknowledged event survives a crash."""
     return MongoClient(url or DEFAULT_MONGO_URL, w=1, journal=True,
-                       serverSelectionTimeoutMS=10_000, connect=False)
+                       serverSelectionTimeoutMS=10_000, connect=False,
+                       event_listeners=[CommandCounter()])
 
 
 def database(client: MongoClient[Any], name: str) -> Database[Any]:

@@ -232,6 +232,7 @@ class OutboxRelay:
     def run(self) -> None:
         backoff = self.poll_seconds
         while not self._stopped.is_set():
+            self._wake.clear()  # a hand or wake from here on is seen by this round or ends its wait
             try:
                 sent = self.run_once()
                 backoff = self.poll_seconds
@@ -240,11 +241,13 @@ class OutboxRelay:
                             exc_info=True)
                 self.publisher.close()
                 self.position = None  # re-read the checkpoint: resend, never skip
-                self._wait(backoff)
+                self._wake.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if sent == 0:
-                self._wait(self.poll_seconds)
+            if sent < self.batch_size:
+                # a short batch was all there was: no store read until a commit hands more,
+                # an append wakes the relay, or the poll comes round (another instance's events)
+                self._wake.wait(self.poll_seconds)
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -254,10 +257,6 @@ class OutboxRelay:
             self.lease.release()
         except PyMongoError:
             log.debug("outbox relay: could not save the checkpoint on stop", exc_info=True)
-
-    def _wait(self, seconds: float) -> None:
-        self._wake.wait(seconds)
-        self._wake.clear()
 
     def flush(self) -> bool:
         """Save the position (renewing the lease); False when the lease was lost."""

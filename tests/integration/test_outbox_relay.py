@@ -3,6 +3,7 @@ exchange in order, a broken broker delays but loses nothing, one relay at a time
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_h
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
 from tests.support.amqp import EventTap
-from tests.support.infra import free_port
+from tests.support.infra import free_port, wait_for
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
 
@@ -193,3 +194,22 @@ def test_a_batch_the_broker_does_not_confirm_leaves_the_checkpoint_and_is_sent_a
     relay.position = None
     assert relay.run_once() == 3  # (to an exchange declared anew: the tap's binding went with the old one)
     assert relay.position == second[-1]["position"]
+
+
+def test_a_relay_fed_by_its_own_commits_does_not_read_the_store_after_each_batch(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    relay = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), poll_seconds=30)
+    store.on_commit = relay.hand
+    first = append_events(store, 3)
+    runner = threading.Thread(target=relay.run, daemon=True)
+    runner.start()
+    try:
+        wait_for(lambda: relay.published == 3, timeout=10)
+        last = append_events(store, 2)  # handed: wakes the relay, no poll needed
+        wait_for(lambda: relay.published == 5, timeout=10)
+    finally:
+        relay.stop()
+        runner.join(10)
+
+    assert relay.reads == 0  # a batch short of batch_size: nothing more to read until woken
+    assert [b["event_id"] for b in received()] == [e["event_id"] for e in first + last]

@@ -16,6 +16,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from pymongo.database import Database
 
+from shared import metrics
 from shared.auth import bearer, service_token
 from shared.dlq import main as dlq_main
 from shared.events.catchup import catch_up
@@ -345,3 +346,22 @@ def test_catching_up_applies_what_no_queue_delivered_and_is_harmless_to_repeat(
 
     assert first == len(events) and again == 0
     assert until_projected(db, events)()
+
+
+def test_applying_the_next_event_reads_its_stream_checkpoint_once(
+        db: Database[Any], store: EventStore) -> None:
+    # given a stream of three events, v1 applied
+    events = stored_streams(store, streams=1, versions=3)
+    projection = Projection(db, store)
+    tracker = StreamTracker(db, "one-read-test")
+    tracker.handle(events[0], projection.apply, projection.fetch)
+    reads = metrics.STORE_COMMANDS.labels(db.name, "find", "tracking")
+    before = reads._value.get()
+
+    # when v2 and v3 arrive, then a repeated v3
+    applied = [tracker.handle(e, projection.apply, projection.fetch) for e in (events[1], events[2], events[2])]
+
+    # then each costs one checkpoint read, not one outside and one inside its transaction
+    assert applied == [1, 1, 0]
+    assert reads._value.get() - before == 3
+    assert db["things"].find_one()["versions"] == [1, 2, 3]

@@ -20,6 +20,10 @@ measurement's window also holds its clients' warm-up calls (3 each) and, for
 ``update_field``, the invoice each client creates first, so per-call figures run high
 at concurrency 16; transactions per append is exact.
 
+Store commands per call (``crm_store_commands_total`` by database, command and
+collection, over every service process) are net of what the idle system sends in the
+same time (relays' polls and lease renewals, timers; measured first, 3 s with no calls).
+
 Also: each service process's CPU ms per call (/proc/<pid>/stat); projection lag
 (``bench.search_lag``: update_field at the best rate measured -> the search view shows
 it; p50/p99, with the rate reached; target p99 <= 100 ms); approval inbox latency at
@@ -38,6 +42,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -78,11 +83,25 @@ def store_counts(run_dir: str) -> dict[str, float]:
     return totals
 
 
+ELAPSED = "elapsed_s"
+
+
 def counted(run_dir: str, action: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
-    before = store_counts(run_dir)
+    """What ``action`` returns, and the counters' growth meanwhile (with ``elapsed_s``)."""
+    before, started = store_counts(run_dir), time.perf_counter()
     result = action()
     after = store_counts(run_dir)
-    return result, {name: after[name] - before.get(name, 0.0) for name in after}
+    counts = {name: after[name] - before.get(name, 0.0) for name in after}
+    counts[ELAPSED] = time.perf_counter() - started
+    return result, counts
+
+
+def idle_rates(run_dir: str, seconds: float = 3.0) -> dict[str, float]:
+    """Store commands per second with no calls at all (relays' polls, lease renewals,
+    timers), to take out of a measurement's per-call figures."""
+    _, counts = counted(run_dir, lambda: time.sleep(seconds))
+    elapsed = counts.pop(ELAPSED)
+    return {name: n / elapsed for name, n in counts.items() if name not in COUNTERS and n}
 
 
 def start(run_dir: str) -> tuple[MongoProcess, RabbitVhost, dict[str, ServiceProcess]]:
@@ -130,10 +149,14 @@ def print_profile(row: dict[str, Any], name: str) -> None:
           flush=True)
 
 
-def per_command(row: dict[str, Any], counts: dict[str, float]) -> dict[str, Any]:
+def per_command(row: dict[str, Any], counts: dict[str, float], idle: dict[str, float]) -> dict[str, Any]:
+    """The row with its store figures per call; store commands net of what the idle
+    system sends in the same time (``idle``: per second)."""
     calls = row["calls"] or 1
-    commands = {name: round(n / calls, 2) for name, n in sorted(counts.items(), key=lambda kv: -kv[1])
-                if name not in COUNTERS and n}
+    net = {name: n - idle.get(name, 0.0) * counts[ELAPSED] for name, n in counts.items()
+           if name not in COUNTERS and name != ELAPSED}
+    commands = {name: round(n / calls, 2) for name, n in sorted(net.items(), key=lambda kv: -kv[1])
+                if round(n / calls, 2) > 0}
     return dict(row, store_commands_per_call=commands,
                 store_commands_per_call_total=round(sum(commands.values()), 1), store_transactions=int(counts["transactions"]), appends=int(counts["appends"]),
                 transactions_per_call=round(counts["transactions"] / calls, 2),
@@ -167,6 +190,9 @@ def main() -> int:
         raw_rate = round(1000 / raw["append_transaction_ms"], 1)
         print(f"  store alone: one append-shaped transaction {raw['append_transaction_ms']} ms "
               f"= {raw_rate} commands/s (raw rate)", flush=True)
+        idle = idle_rates(run_dir)
+        print(f"  idle: {round(sum(idle.values()), 1)} store commands/s with no calls (taken out of the "
+              "per-call counts below)", flush=True)
         rows = []
         for concurrency in options.concurrency:
             for operation in ("echo", "create_invoice", "update_field"):
@@ -178,7 +204,7 @@ def main() -> int:
                         pids, lambda: measure(vhost.amqp_uri, o, c, options.seconds, fixture),
                         p, options.seconds)
                 row, counts = counted(run_dir, one)
-                rows.append(per_command(row, counts))
+                rows.append(per_command(row, counts, idle))
         for row in rows:
             echo = next(r for r in rows if r["operation"] == "echo" and r["concurrency"] == row["concurrency"])
             row["ratio_to_echo"] = round(row["calls_per_s"] / echo["calls_per_s"], 3)
@@ -215,6 +241,7 @@ def main() -> int:
         print(f"\nwatched-field changes at {options.watched_rate}/s (approval flow holding them):", flush=True)
         watched, counts = counted(run_dir, lambda: approval_latency(
             vhost.amqp_uri, options.watched_rate, options.seconds))
+        counts.pop(ELAPSED)
         changes = max(1, int(watched.get("changes") or watched.get("seen") or 1))
         watched.update(appends_per_change=round(counts["appends"] / changes, 2),
                        transactions_per_change=round(counts["transactions"] / changes, 2))
@@ -228,7 +255,7 @@ def main() -> int:
         report = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "load_average": os.getloadavg(),
                   "cpus": os.cpu_count(), "seconds": options.seconds, "store": raw,
                   "raw_rate": raw_rate, "rows": rows, "watched": watched, "projection_lag": lag,
-                  "rss_max_mb": memory,
+                  "rss_max_mb": memory, "idle_store_commands_per_s": idle,
                   "targets": {"c16_ratio_to_raw_min": 1.5, "c16_ratio_to_echo_min": 0.5,
                               "c1_ratio_to_raw_min": 0.8, "lag_p99_ms_max": 100,
                               "approval_p99_ms_max_at_50_per_s": 200, "rss_mb_max": 150}}

@@ -157,8 +157,13 @@ def per_command(row: dict[str, Any], counts: dict[str, float], idle: dict[str, f
            if name not in COUNTERS and name != ELAPSED}
     commands = {name: round(n / calls, 2) for name, n in sorted(net.items(), key=lambda kv: -kv[1])
                 if round(n / calls, 2) > 0}
+    appends = counts["appends"] or 1  # every command the clients sent, warm-ups included
+    per_append = {name: round(n / appends, 2) for name, n in sorted(net.items(), key=lambda kv: -kv[1])
+                  if round(n / appends, 2) > 0}
     return dict(row, store_commands_per_call=commands,
-                store_commands_per_call_total=round(sum(commands.values()), 1), store_transactions=int(counts["transactions"]), appends=int(counts["appends"]),
+                store_commands_per_call_total=round(sum(commands.values()), 1),
+                store_commands_per_append=per_append,
+                store_commands_per_append_total=round(sum(per_append.values()), 1), store_transactions=int(counts["transactions"]), appends=int(counts["appends"]),
                 transactions_per_call=round(counts["transactions"] / calls, 2),
                 appends_per_call=round(counts["appends"] / calls, 2),
                 transactions_per_append=round(counts["transactions"] / (counts["appends"] or 1), 2))
@@ -169,7 +174,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--watched-rate", type=float, default=50.0,
-                        help="watched-field changes/s asked: approval inbox latency and per-change count")
+                        help="watched-field changes/s asked: approval inbox latency and per-change count (0: skip)")
     parser.add_argument("--lag-seconds", type=float, default=None,
                         help="how long to measure projection lag (default: --seconds)")
     parser.add_argument("--profile", action="store_true",
@@ -222,11 +227,12 @@ def main() -> int:
         for row in rows:
             print(f"  {row['operation']:15} {row['concurrency']:2}  " + "  ".join(
                 f"{name} {ms:.1f}" for name, ms in row["cpu_ms_per_call"].items()), flush=True)
-        print("\n  store commands per call (all processes; top 12 by database, command, collection):")
+        print("\n  store commands per command handled (= per append, the clients' warm-up calls included;"
+              " all processes; top 12 by database, command, collection):")
         for row in rows:
             if row["operation"] != "echo":
-                top = list(row["store_commands_per_call"].items())[:12]
-                print(f"  {row['operation']:15} {row['concurrency']:2}  {row['store_commands_per_call_total']} in all: "
+                top = list(row["store_commands_per_append"].items())[:12]
+                print(f"  {row['operation']:15} {row['concurrency']:2}  {row['store_commands_per_append_total']} in all: "
                       + "; ".join(f"{name} {n}" for name, n in top), flush=True)
         for row in rows:
             for name in row.get("profile", {}):
@@ -238,17 +244,19 @@ def main() -> int:
                              options.lag_seconds or options.seconds, database="benchw_search")
         print(f"  reached {lag['rate_achieved']}/s ({lag['commands']} commands): p50 {lag['p50_ms']} ms  "
               f"p99 {lag['p99_ms']} ms  (target p99 <= 100 ms)", flush=True)
-        print(f"\nwatched-field changes at {options.watched_rate}/s (approval flow holding them):", flush=True)
-        watched, counts = counted(run_dir, lambda: approval_latency(
-            vhost.amqp_uri, options.watched_rate, options.seconds))
-        counts.pop(ELAPSED)
-        changes = max(1, int(watched.get("changes") or watched.get("seen") or 1))
-        watched.update(appends_per_change=round(counts["appends"] / changes, 2),
-                       transactions_per_change=round(counts["transactions"] / changes, 2))
-        # the window includes creating the invoice each held change needs (bench.approval)
-        print(f"  appending store transactions per watched change: {watched['transactions_per_change']} "
-              f"(one per append, as before group commit: {watched['appends_per_change']}; "
-              "both include creating the change's invoice)", flush=True)
+        watched: dict[str, Any] = {}
+        if options.watched_rate > 0:
+            print(f"\nwatched-field changes at {options.watched_rate}/s (approval flow holding them):", flush=True)
+            watched, counts = counted(run_dir, lambda: approval_latency(
+                vhost.amqp_uri, options.watched_rate, options.seconds))
+            counts.pop(ELAPSED)
+            changes = max(1, int(watched.get("changes") or watched.get("seen") or 1))
+            watched.update(appends_per_change=round(counts["appends"] / changes, 2),
+                           transactions_per_change=round(counts["transactions"] / changes, 2))
+            # the window includes creating the invoice each held change needs (bench.approval)
+            print(f"  appending store transactions per watched change: {watched['transactions_per_change']} "
+                  f"(one per append, as before group commit: {watched['appends_per_change']}; "
+                  "both include creating the change's invoice)", flush=True)
         memory = rss.stop()
         print("  RSS per process, max over the run (target <= 150 MB): "
               + ", ".join(f"{name} {mb} MB" for name, mb in memory.items()), flush=True)

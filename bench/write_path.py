@@ -110,6 +110,7 @@ def start(run_dir: str) -> tuple[MongoProcess, RabbitVhost, dict[str, ServicePro
     env = service_env(vhost, mongo.url, "benchw_")
     env["PYTHONPATH"] += os.pathsep + str(ROOT / "bench")
     env["RUN_DIR"] = run_dir  # this run's port files only: their /metrics are counted
+    env["STORE_COUNT_COMMANDS"] = "1"  # crm_store_commands_total (shared/mongo.py)
     for key in [k for k in env if k.startswith("APPROVAL_")]:
         env.pop(key)  # the services' own timer intervals, not the tests' fast ones
     services = {name: ServiceProcess(name, env, log_dir).start() for name in SERVICES}

@@ -1,6 +1,7 @@
 """MongoDB client construction: one place that knows the connection rules."""
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -49,11 +50,18 @@ class CommandCounter(monitoring.CommandListener):
         pass
 
 
+COUNT_COMMANDS_ENV = "STORE_COUNT_COMMANDS"
+
+
 def connect(url: str | None) -> MongoClient[Any]:
-    """A client for ``url``. Writes are journaled: an acknowledged event survives a crash."""
+    """A client for ``url``. Writes are journaled: an acknowledged event survives a crash.
+    With ``STORE_COUNT_COMMANDS=1`` in the environment every command is counted
+    (``CommandCounter``; off by default: pymongo then builds two event objects per
+    command, ~7 % of the invoice service's CPU in a profile of create_invoice)."""
+    counting = os.environ.get(COUNT_COMMANDS_ENV, "") not in ("", "0")
     return MongoClient(url or DEFAULT_MONGO_URL, w=1, journal=True,
                        serverSelectionTimeoutMS=10_000, connect=False,
-                       event_listeners=[CommandCounter()])
+                       event_listeners=[CommandCounter()] if counting else [])
 
 
 def database(client: MongoClient[Any], name: str) -> Database[Any]:

@@ -32,6 +32,7 @@ from shared.events.consumer import (
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
 from shared.events.relay import AmqpPublisher
 from shared.events.store import EventStore
+from shared.mongo import COUNT_COMMANDS_ENV, connect, database
 from shared.rpc import CurrentActor
 from tests.support.infra import SECRET, key_ring, keys_dir, signing_key, wait_for
 
@@ -349,11 +350,14 @@ def test_catching_up_applies_what_no_queue_delivered_and_is_harmless_to_repeat(
 
 
 def test_applying_the_next_event_reads_its_stream_checkpoint_once(
-        db: Database[Any], store: EventStore) -> None:
-    # given a stream of three events, v1 applied
+        db: Database[Any], store: EventStore, mongo_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a stream of three events, v1 applied by a tracker whose client counts commands
+    monkeypatch.setenv(COUNT_COMMANDS_ENV, "1")
+    client = connect(mongo_server.url)
+    counted = database(client, db.name)
     events = stored_streams(store, streams=1, versions=3)
-    projection = Projection(db, store)
-    tracker = StreamTracker(db, "one-read-test")
+    projection = Projection(counted, store)
+    tracker = StreamTracker(counted, "one-read-test")
     tracker.handle(events[0], projection.apply, projection.fetch)
     reads = metrics.STORE_COMMANDS.labels(db.name, "find", "tracking")
     before = reads._value.get()
@@ -365,3 +369,4 @@ def test_applying_the_next_event_reads_its_stream_checkpoint_once(
     assert applied == [1, 1, 0]
     assert reads._value.get() - before == 3
     assert db["things"].find_one()["versions"] == [1, 2, 3]
+    client.close()

@@ -34,6 +34,7 @@ sys.path[:0] = [str(ROOT)]
 
 from bench.audit_check import audit_section  # noqa: E402
 from bench.catchup_bench import catch_up_section  # noqa: E402
+from bench.profile import rss_mb  # noqa: E402
 from bench.results import save_report  # noqa: E402
 from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
 
@@ -132,14 +133,6 @@ def approval_latency(amqp_uri: str, rate: float, seconds: float) -> dict[str, An
           f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  ({row['seen']} seen, "
           f"{row['missed']} missed)", flush=True)
     return row
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def main() -> int:

@@ -53,9 +53,11 @@ def ms(values: list[float]) -> dict[str, float]:
 
 
 # -- projection lag ---------------------------------------------------------------------
-def projection_lag(amqp_uri: str, mongo_url: str, rate: float, seconds: float) -> dict[str, Any]:
+def projection_lag(amqp_uri: str, mongo_url: str, rate: float, seconds: float,
+                   database: str = "bench_search") -> dict[str, Any]:
+    """update_field at ``rate``/s (one client) -> the search view showing that version."""
     out = subprocess.run([sys.executable, "-W", "ignore", "-m", "bench.search_lag", amqp_uri, mongo_url,
-                          str(rate), str(seconds)], cwd=ROOT, capture_output=True, timeout=seconds + 180,
+                          str(rate), str(seconds), database], cwd=ROOT, capture_output=True, timeout=seconds + 180,
                          check=True).stdout
     result = json.loads(out.decode().strip().splitlines()[-1])
     return {"rate_requested": rate, "rate_achieved": round(result["achieved_rate"], 1),

@@ -1,4 +1,5 @@
-"""Projection lag client: ``python -m bench.search_lag AMQP_URI MONGO_URL RATE SECONDS``.
+"""Projection lag client: ``python -m bench.search_lag AMQP_URI MONGO_URL RATE SECONDS [DB]``
+(DB: the search service's database, default bench_search).
 
 Issues update_field commands at a steady RATE per second for SECONDS (one client,
 scheduled, not back to back) and, for each acknowledged command, polls the search
@@ -32,7 +33,7 @@ def main() -> None:
     config = {"AMQP_URI": amqp_uri, "serializer": "json"}
     context = {"authorization": token_for(roles=["admin"], sub="bench-lag")}
     client: MongoClient[Any] = MongoClient(mongo_url)
-    views = client["bench_search"]["g0_invoices"]
+    views = client[sys.argv[5] if len(sys.argv) > 5 else "bench_search"]["g0_invoices"]
     lags: list[float] = []
     pending: list[tuple[str, int, float]] = []
     done = False

@@ -42,6 +42,9 @@ STORE_TRANSACTIONS = Counter("crm_store_transactions",
                              "Appending store transactions run (tries included)", ["store"])
 STORE_GROUP_SIZE = Histogram("crm_store_group_size", "Appends committed together (group commit)",
                              ["store"], buckets=(1, 2, 4, 8, 16, 32, 64))
+STORE_COMMANDS = Counter("crm_store_commands",
+                         "Commands sent to the store (round trips), by database, command and collection",
+                         ["database", "command", "collection"])
 RELAY_PUBLISHED = Counter("crm_relay_published", "Events the outbox relay published", ["store"])
 CONSUMER_EVENTS = Counter(
     "crm_consumer_events", "Events a consumer's tracker saw, by result: applied, duplicate (skipped)",

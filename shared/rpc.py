@@ -21,7 +21,7 @@ from nameko.rpc import RpcProxy as NamekoRpcProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import metrics, rpc_errors  # noqa: F401 - rpc_errors registers the contract errors
-from shared.auth import Actor, Policy, bearer, service_token, token_verifier
+from shared.auth import Actor, Policy, TokenVerifier, bearer, service_token, token_verifier
 from shared.errors import Unauthorized, ValidationError
 from shared.intake import (
     BROKER_ERRORS,
@@ -166,7 +166,7 @@ class AuthenticatedRpc(Rpc):
 
     def setup(self) -> None:
         # Outside dev mode, no identity provider keys: the service refuses to start.
-        token_verifier(self.container.config)
+        self.verifier = token_verifier(self.container.config)  # once, not per call
         super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:
@@ -174,7 +174,7 @@ class AuthenticatedRpc(Rpc):
         if self._expired(context.get(DEADLINE)):
             self.rpc_consumer.drop_expired(message, self.method_name, context[DEADLINE])
             return
-        token_verifier(self.container.config).verify(context.get(AUTH_HEADER))
+        self.verifier.verify(context.get(AUTH_HEADER))
         super().handle_message(body, message)
 
     @staticmethod
@@ -205,11 +205,16 @@ class CurrentActor(DependencyProvider):
     never raises: an exception while injecting would kill the whole container, so a
     token that cannot be verified yields an actor without roles, allowed nothing."""
 
+    verifier: TokenVerifier | None = None
+
     def get_dependency(self, worker_ctx: Any) -> Actor:
         is_call = isinstance(worker_ctx.entrypoint, AuthenticatedRpc)
+        if self.verifier is None:
+            # once per container: building its arguments (paths, environment) cost a
+            # share of every call's CPU
+            self.verifier = token_verifier(self.container.config)
         try:
-            return token_verifier(self.container.config).verify(
-                worker_ctx.context_data.get(AUTH_HEADER), check_expiry=is_call)
+            return self.verifier.verify(worker_ctx.context_data.get(AUTH_HEADER), check_expiry=is_call)
         except Unauthorized:
             return ANONYMOUS
 

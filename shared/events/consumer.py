@@ -355,7 +355,8 @@ class StreamTracker:
         # what handle() does; subclasses that wrap handle() in a lock call this inside it
         stream_id, version = envelope["stream_id"], int(envelope["version"])
         self.check(envelope)
-        applied = self.applied_version(stream_id)
+        checkpoint = self.collection.find_one({"_id": self._key(stream_id)})
+        applied = int(checkpoint["version"]) if checkpoint else 0
         if version <= applied:
             metrics.count_consumer(self.consumer, "duplicate")
             return 0
@@ -363,7 +364,8 @@ class StreamTracker:
             self._predecessors(envelope, applied, fetch)
         count = 0
         for event in todo:
-            count += self._apply_one(event, apply)
+            count += self._apply_one(event, apply, checkpoint)
+            checkpoint = _checkpoint(event)
         metrics.count_consumer(self.consumer, "applied", count)
         if count == 0:
             metrics.count_consumer(self.consumer, "duplicate")
@@ -457,13 +459,18 @@ class StreamTracker:
             self.check(event)
         return [*todo, envelope]
 
-    def _apply_one(self, envelope: Mapping[str, Any], apply: Apply) -> int:
+    def _apply_one(self, envelope: Mapping[str, Any], apply: Apply,
+                   checkpoint: Mapping[str, Any] | None) -> int:
+        """Apply ``envelope`` after ``checkpoint`` (the stream's tracking document as read
+        before the transaction). Not read again inside it: the checkpoint's update is
+        guarded by the version it follows, so an instance that moved it meanwhile makes
+        the upsert collide (DuplicateKeyError: applied there, 0 here) or the transaction
+        conflict and retry into that collision -- one store read per event fewer."""
         stream_id, version = envelope["stream_id"], int(envelope["version"])
+        if not self._is_next(envelope, checkpoint):
+            return 0
 
         def step(tx: Transaction) -> int:
-            checkpoint = self.collection.find_one({"_id": self._key(stream_id)}, session=tx.session)
-            if not self._is_next(envelope, checkpoint):
-                return 0
             self.collection.update_one(
                 {"_id": self._key(stream_id), "version": version - 1},
                 {"$set": _checkpoint(envelope)}, upsert=True, session=tx.session)

@@ -1,5 +1,6 @@
-"""The outbox relay: publishes stored events to RabbitMQ, in position order, with
-publisher confirms, and only then advances its checkpoint.
+"""The outbox relay: publishes stored events to RabbitMQ, in position order, in batches
+with publisher confirms (one wait for the broker per batch), and only then advances its
+checkpoint.
 
 The events collection *is* the outbox: nothing is marked or deleted. One relay per
 service database holds a lease at a time (several service instances may run; the others
@@ -22,9 +23,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from amqp.exceptions import MessageNacked
 from kombu import Connection, Producer
 from nameko.standalone.events import get_event_exchange
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -85,32 +87,81 @@ class OutboxLease:
 
 
 class AmqpPublisher:
-    """Publishes wire envelopes to the service's nameko event exchange with confirms."""
+    """Publishes wire envelopes to the service's nameko event exchange with publisher
+    confirms: a batch is sent whole, then the broker's confirms for all of it are awaited
+    at once (one wait per batch, not one per event). ``publish_batch`` returns only when
+    every message of the batch is confirmed, and raises when one is refused (nack), the
+    connection breaks or ``confirm_timeout`` passes: the caller then sends it again."""
 
-    def __init__(self, amqp_uri: str, service_name: str, config: Mapping[str, Any]) -> None:
+    def __init__(self, amqp_uri: str, service_name: str, config: Mapping[str, Any],
+                 confirm_timeout: float = 30.0) -> None:
         self.amqp_uri = amqp_uri
         self.service_name = service_name
         self.exchange = get_event_exchange(service_name, config)
+        self.confirm_timeout = confirm_timeout
         self._connection: Connection | None = None
         self._producer: Producer | None = None
+        self._sent = 0  # delivery tags handed out on this channel (confirm mode: 1, 2, ...)
+        self._unconfirmed: set[int] = set()
+        self._refused = False
+        self.batches = 0  # confirm waits: one per batch
+        self.confirmed = 0
 
     def _ensure(self) -> Producer:
         if self._producer is None:
-            self._connection = Connection(self.amqp_uri,
-                                          transport_options={"confirm_publish": True})
+            self._connection = Connection(self.amqp_uri)
             self._connection.ensure_connection(max_retries=1)
-            self._producer = Producer(self._connection.channel(), exchange=self.exchange)
+            channel = self._connection.channel()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            channel.confirm_select()
+            self._sent, self._unconfirmed, self._refused = 0, set(), False
+            self._producer = Producer(channel, exchange=self.exchange)
             self.exchange(self._producer.channel).declare()
         return self._producer
 
+    def _settle(self, delivery_tag: int, multiple: bool) -> set[int]:
+        settled = {t for t in self._unconfirmed if t <= delivery_tag} if multiple \
+            else {delivery_tag} & self._unconfirmed
+        self._unconfirmed -= settled
+        return settled
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self.confirmed += len(self._settle(delivery_tag, multiple))
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        if self._settle(delivery_tag, multiple):
+            self._refused = True
+
     def publish(self, envelope: Mapping[str, Any]) -> None:
+        """One event, confirmed before it returns (a batch of one)."""
+        self.publish_batch([envelope])
+
+    def publish_batch(self, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        """Send ``envelopes`` in order, then wait until the broker confirmed all of them."""
+        if not envelopes:
+            return
         producer = self._ensure()
-        # No token: the envelope's signature says who produced it, and a bearer token
-        # on the bus is one more for anyone who can read the bus to lift.
-        headers = {"nameko.correlation_id": envelope.get("correlation_id") or ""}
-        producer.publish(envelope_to_wire(envelope), routing_key=envelope["type"],
-                         serializer="json", delivery_mode=2, headers=headers,
-                         message_id=envelope["event_id"], retry=False)
+        for envelope in envelopes:
+            # No token: the envelope's signature says who produced it, and a bearer token
+            # on the bus is one more for anyone who can read the bus to lift.
+            headers = {"nameko.correlation_id": envelope.get("correlation_id") or ""}
+            producer.publish(envelope_to_wire(envelope), routing_key=envelope["type"],
+                             serializer="json", delivery_mode=2, headers=headers,
+                             message_id=envelope["event_id"], retry=False)
+            self._sent += 1
+            self._unconfirmed.add(self._sent)
+        self.batches += 1
+        deadline = time.monotonic() + self.confirm_timeout
+        assert self._connection is not None
+        while self._unconfirmed and not self._refused:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the broker confirmed {self._sent - len(self._unconfirmed)} "
+                                   f"of {self._sent} events within {self.confirm_timeout} s")
+            self._connection.drain_events(timeout=left)
+        if self._refused:
+            raise MessageNacked("the broker refused (nack) an event of the batch")
 
     def close(self) -> None:
         try:
@@ -181,6 +232,7 @@ class OutboxRelay:
     def run(self) -> None:
         backoff = self.poll_seconds
         while not self._stopped.is_set():
+            self._wake.clear()  # a hand or wake from here on is seen by this round or ends its wait
             try:
                 sent = self.run_once()
                 backoff = self.poll_seconds
@@ -189,11 +241,13 @@ class OutboxRelay:
                             exc_info=True)
                 self.publisher.close()
                 self.position = None  # re-read the checkpoint: resend, never skip
-                self._wait(backoff)
+                self._wake.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if sent == 0:
-                self._wait(self.poll_seconds)
+            if sent < self.batch_size:
+                # a short batch was all there was: no store read until a commit hands more,
+                # an append wakes the relay, or the poll comes round (another instance's events)
+                self._wake.wait(self.poll_seconds)
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -203,10 +257,6 @@ class OutboxRelay:
             self.lease.release()
         except PyMongoError:
             log.debug("outbox relay: could not save the checkpoint on stop", exc_info=True)
-
-    def _wait(self, seconds: float) -> None:
-        self._wake.wait(seconds)
-        self._wake.clear()
 
     def flush(self) -> bool:
         """Save the position (renewing the lease); False when the lease was lost."""
@@ -233,8 +283,7 @@ class OutboxRelay:
         if not batch:
             batch = self.store.read_all(after_position=self.position, limit=self.batch_size)
             self.reads += 1
-        for envelope in batch:
-            self.publisher.publish(envelope)
+        self.publisher.publish_batch(batch)  # returns once the broker confirmed all of it
         if batch:
             self.position = int(batch[-1]["position"])
             self.published += len(batch)

@@ -3,18 +3,21 @@ exchange in order, a broken broker delays but loses nothing, one relay at a time
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from amqp.exceptions import ChannelError
+from kombu import Connection
 from kombu.exceptions import OperationalError
 
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
 from shared.events.relay import AmqpPublisher, OutboxRelay
 from shared.events.store import EventStore
 from tests.support.amqp import EventTap
-from tests.support.infra import free_port
+from tests.support.infra import free_port, wait_for
 
 META = Metadata(actor={"id": "u1", "name": "Ann"})
 
@@ -156,3 +159,57 @@ def test_a_gap_in_the_handed_events_is_read_from_the_store_and_nothing_is_skippe
     assert relay.run_once() == 0
 
     assert [b["event_id"] for b in received()] == [e["event_id"] for e in first + between + last]
+
+
+def test_a_batch_is_published_whole_confirmed_once_and_then_the_checkpoint_moves(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    events = append_events(store, 20)
+    sender = publisher(vhost.amqp_uri, service_name)
+    relay = OutboxRelay(store, sender, batch_size=500)
+
+    assert relay.run_once() == 20
+
+    assert sender.batches == 1 and sender.confirmed == 20  # one wait for the broker, not 20
+    assert relay.position == events[-1]["position"]
+    assert relay.flush() is True
+    assert store.db["outbox_relay"].find_one()["position"] == events[-1]["position"]
+    assert [b["event_id"] for b in received()] == [e["event_id"] for e in events]
+
+
+def test_a_batch_the_broker_does_not_confirm_leaves_the_checkpoint_and_is_sent_again(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    first = append_events(store, 2)
+    relay = OutboxRelay(store, publisher(vhost.amqp_uri, service_name))
+    assert relay.run_once() == 2 and relay.flush() is True
+    second = append_events(store, 3)
+    with Connection(vhost.amqp_uri) as admin:  # the exchange goes: the broker closes the channel
+        admin.default_channel.exchange_delete(f"{service_name}.events")
+
+    with pytest.raises(ChannelError):
+        relay.run_once()
+
+    assert relay.position == first[-1]["position"]
+    assert store.db["outbox_relay"].find_one()["position"] == first[-1]["position"]
+    relay.publisher.close()  # what run() does after a failure; the next batch declares again
+    relay.position = None
+    assert relay.run_once() == 3  # (to an exchange declared anew: the tap's binding went with the old one)
+    assert relay.position == second[-1]["position"]
+
+
+def test_a_relay_fed_by_its_own_commits_does_not_read_the_store_after_each_batch(
+        store: EventStore, vhost: Any, service_name: str, received: Any) -> None:
+    relay = OutboxRelay(store, publisher(vhost.amqp_uri, service_name), poll_seconds=30)
+    store.on_commit = relay.hand
+    first = append_events(store, 3)
+    runner = threading.Thread(target=relay.run, daemon=True)
+    runner.start()
+    try:
+        wait_for(lambda: relay.published == 3, timeout=10)
+        last = append_events(store, 2)  # handed: wakes the relay, no poll needed
+        wait_for(lambda: relay.published == 5, timeout=10)
+    finally:
+        relay.stop()
+        runner.join(10)
+
+    assert relay.reads == 0  # a batch short of batch_size: nothing more to read until woken
+    assert [b["event_id"] for b in received()] == [e["event_id"] for e in first + last]

@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
+from shared import metrics
 from shared.auth import bearer, service_token
 from shared.dlq import main as dlq_main
 from shared.events.catchup import catch_up
@@ -34,7 +35,7 @@ from shared.events.consumer import (
 from shared.events.envelope import Metadata, PendingEvent, StreamHead, compute_hash, envelope_to_wire
 from shared.events.relay import AmqpPublisher
 from shared.events.store import EventStore
-from shared.mongo import database
+from shared.mongo import COUNT_COMMANDS_ENV, connect, database
 from shared.rpc import CurrentActor
 from tests.support.infra import SECRET, key_ring, keys_dir, signing_key, wait_for
 
@@ -461,3 +462,26 @@ def test_a_poisoned_event_in_a_batch_is_parked_and_the_others_are_applied(
 
 def failures(queue: str, result: str) -> float:
     return REGISTRY.get_sample_value("crm_queue_failures_total", {"queue": queue, "result": result}) or 0
+
+
+def test_applying_the_next_event_reads_its_stream_checkpoint_once(
+        db: Database[Any], store: EventStore, mongo_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a stream of three events, v1 applied by a tracker whose client counts commands
+    monkeypatch.setenv(COUNT_COMMANDS_ENV, "1")
+    client = connect(mongo_server.url)
+    counted = database(client, db.name)
+    events = stored_streams(store, streams=1, versions=3)
+    projection = Projection(counted, store)
+    tracker = StreamTracker(counted, "one-read-test")
+    tracker.handle(events[0], projection.apply, projection.fetch)
+    reads = metrics.STORE_COMMANDS.labels(db.name, "find", "tracking")
+    before = reads._value.get()
+
+    # when v2 and v3 arrive, then a repeated v3
+    applied = [tracker.handle(e, projection.apply, projection.fetch) for e in (events[1], events[2], events[2])]
+
+    # then each costs one checkpoint read, not one outside and one inside its transaction
+    assert applied == [1, 1, 0]
+    assert reads._value.get() - before == 3
+    assert db["things"].find_one()["versions"] == [1, 2, 3]
+    client.close()

@@ -53,3 +53,43 @@ def test_a_triggering_change_supersedes_the_pending_request_through_the_bound_re
         (first, "superseded"), (second, "pending")]
     assert repos.invoice("inv_1")["amount"] == "30000.00"  # type: ignore[index]
     assert transactions == ["tx-0", "tx-1", "tx-2"]
+
+
+class CountingFlowRules:
+    """The flows a reaction looks at, counting how often the active ones are read."""
+
+    def __init__(self, flows: FakeFlowRepository) -> None:
+        self.flows, self.reads = flows, 0
+
+    def active(self) -> list[dict[str, Any]]:
+        self.reads += 1
+        return self.flows.active()
+
+    def load_version(self, flow_id: str, version: int) -> Flow:
+        return self.flows.load_version(flow_id, version)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_look_before_the_transaction_reads_the_active_flows_once_a_second_not_per_event() -> None:
+    flows = FakeFlowRepository(InMemoryEventLog())
+    given_a_flow_on_amounts(flows)
+    rules, clock = CountingFlowRules(flows), Clock()
+    reaction = InvoiceEventReaction(rules, lambda transaction: None, clock=clock)
+    remarks = envelope(2, "InvoiceFieldsChanged", {"changes": {"remarks": {"from": "", "to": "x"}}})
+
+    looks = [reaction.may_open(amount(2, "1.00", "20000.00")), reaction.may_open(remarks),
+             reaction.may_open(amount(3, "20000.00", "30000.00"))]
+    reads_within_a_second = rules.reads
+    clock.now += 1.0
+    reaction.may_open(remarks)
+
+    assert looks == [True, False, True]
+    assert reads_within_a_second == 1
+    assert rules.reads == 2

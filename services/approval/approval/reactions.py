@@ -18,8 +18,9 @@ invoice): the invoice ignores a report ordered before the one it applied last.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from approval.domain import events as ev
@@ -48,23 +49,38 @@ def is_invoice_event(envelope: Mapping[str, Any]) -> bool:
     return envelope.get("stream_type") == ev.STREAM_INVOICE and envelope.get("type") in ev.INVOICE_EVENTS
 
 
+LOOK_SECONDS = 1.0  # how long may_open's look at the active flows is reused
+
+
 @dataclass
 class InvoiceEventReaction:
     flows: FlowRules
     bind: Bind
+    clock: Callable[[], float] = time.monotonic
+    _look: tuple[float, list[dict[str, Any]]] | None = field(default=None, init=False, repr=False)
 
     def may_open(self, envelope: Mapping[str, Any]) -> bool:
         """A cheap look before the transaction: could this event append to a request?
-        (No: status changes, edits that touch no watched field of an active flow.)"""
+        (No: status changes, edits that touch no watched field of an active flow.)
+        It only decides whether the tracked transaction takes the append lock, which is
+        for speed (the transaction reads the flows itself and stays correct), so the
+        active flows it looks at are read at most once per ``LOOK_SECONDS``, not once
+        per event."""
         if envelope.get("type") in (ev.INVOICE_CHANGE_PROPOSED, ev.INVOICE_VOIDED):
             return True
         if envelope.get("type") == ev.INVOICE_CREATED:
             return bool(envelope["data"].get("held")) or \
-                any(f.get("trigger_on_create") for f in self.flows.active())
+                any(f.get("trigger_on_create") for f in self._active_flows())
         if envelope.get("type") == ev.INVOICE_FIELDS_CHANGED:
             changed = set(envelope["data"]["changes"])
-            return any(changed & set(f.get("watched_fields") or ()) for f in self.flows.active())
+            return any(changed & set(f.get("watched_fields") or ()) for f in self._active_flows())
         return False
+
+    def _active_flows(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        if self._look is None or now - self._look[0] >= LOOK_SECONDS:
+            self._look = (now, self.flows.active())
+        return self._look[1]
 
     def apply(self, envelope: Mapping[str, Any], transaction: Any) -> None:
         """The tracker's ``apply``: called once per invoice stream version, in order,

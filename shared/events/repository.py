@@ -21,6 +21,7 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.events.aggregate import Aggregate
 from shared.events.envelope import Metadata
 from shared.events.store import EventStore
+from shared.events.unit_of_work import Transaction
 from shared.idempotency import IdempotencyKey, ImportKey, KeyRecord, RecordKey
 from shared.idempotency_store import MongoIdempotencyKeys, MongoImportKeys
 from shared.mongo import CODEC_OPTIONS
@@ -49,11 +50,13 @@ class AggregateRepository(Generic[A]):
             raise NotFound(f"{self.aggregate_type.STREAM_TYPE} {aggregate_id} not found")
         return self.aggregate_type.replay(aggregate_id, events)  # type: ignore[return-value]
 
-    def save(self, aggregate: A, meta: Metadata,
-             key: RecordKey | None = None) -> list[dict[str, Any]]:
+    def save(self, aggregate: A, meta: Metadata, key: RecordKey | None = None,
+             tx: Transaction | None = None) -> list[dict[str, Any]]:
         """Append the pending events and write the state; then apply them to ``aggregate``.
         With ``key`` (an idempotency key or an import's external_id), store it in the same
-        transaction (KeyTaken if another call has it)."""
+        transaction (KeyTaken if another call has it). Alone, the append is the event
+        store's (group commit); with ``tx``, it is part of that unit of work's transaction
+        (a consumer's reaction), committed with whatever else the work writes."""
         def write_state(session: ClientSession, envelopes: list[dict[str, Any]]) -> None:
             if key is not None:  # first: a racing second call fails here, nothing written
                 self.claim_in(session, key, aggregate.id)
@@ -64,8 +67,13 @@ class AggregateRepository(Generic[A]):
             self.write_state(aggregate, after, session)
 
         try:
-            envelopes = self.store.append(aggregate.id, aggregate.stream_type(), aggregate.head,
-                                          aggregate.pending, meta, also=write_state)
+            if tx is None:
+                envelopes = self.store.append(aggregate.id, aggregate.stream_type(), aggregate.head,
+                                              aggregate.pending, meta, also=write_state)
+            else:
+                envelopes = tx.append(aggregate.id, aggregate.stream_type(), aggregate.head,
+                                      aggregate.pending, meta)
+                write_state(tx.session, envelopes)
         except DuplicateKeyError as exc:
             self.on_duplicate(aggregate, exc)
             raise

@@ -3,12 +3,15 @@ not at all, under the store's append lock, and the relay is woken once it commit
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 from pymongo.database import Database
 
+from shared.events.aggregate import Aggregate
 from shared.events.envelope import Metadata, PendingEvent, StreamHead
+from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
 from shared.events.unit_of_work import Transaction, UnitOfWork
 from tests.support.infra import key_ring, signing_key
@@ -88,3 +91,47 @@ def test_a_unit_of_work_without_a_store_cannot_append(db: Database[Any]) -> None
         UnitOfWork(db).run(lambda tx: tx.append("r1", "thing", StreamHead(),
                                                 [PendingEvent("Opened", {})], META))
     assert db["events"].count_documents({}) == 0
+
+
+@dataclass
+class Counter(Aggregate):
+    STREAM_TYPE: ClassVar[str] = "counter"
+    count: int = 0
+
+    def bump(self) -> None:
+        self.record("Bumped", {})
+
+    APPLY: ClassVar[dict[str, Any]] = {"Bumped": lambda self, data: setattr(self, "count", self.count + 1)}
+
+
+class Counters(AggregateRepository[Counter]):
+    aggregate_type = Counter
+
+    def state_document(self, counter: Counter) -> dict[str, Any]:
+        return {"_id": counter.id, "count": counter.count, "version": counter.version}
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_repository_saves_in_a_unit_of_work_with_its_state_or_not_at_all(
+        db: Database[Any], woken: tuple[EventStore, Wakes], fail: bool) -> None:
+    # the same save a command makes alone (group commit), here inside a consumer's work
+    store, wakes = woken
+    counters = Counters(store, db["counters"])
+
+    def work(tx: Transaction) -> None:
+        counter = Counter(id="c1")
+        counter.bump()
+        counters.save(counter, META, tx=tx)
+        if fail:
+            raise RuntimeError("the work failed after saving")
+
+    if fail:
+        with pytest.raises(RuntimeError):
+            UnitOfWork(db, store).run(work)
+        assert store.stream("c1") == [] and db["counters"].find_one({"_id": "c1"}) is None
+        assert wakes.count == 0
+    else:
+        UnitOfWork(db, store).run(work)
+        assert [e["type"] for e in store.stream("c1")] == ["Bumped"]
+        assert db["counters"].find_one({"_id": "c1"}) == {"_id": "c1", "count": 1, "version": 1}
+        assert counters.load("c1").count == 1 and wakes.count == 1

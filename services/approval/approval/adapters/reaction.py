@@ -33,10 +33,10 @@ class MongoReactionRepositories:
         return self.requests.pending_for_invoice(invoice_id, self.session, held=held)
 
     def load_request(self, request_id: str) -> ApprovalRequest:
-        return self.requests.load_in(self.session, request_id)
+        return self.requests.load(request_id, self.tx)
 
     def save_request(self, request: ApprovalRequest, meta: Metadata) -> None:
-        self.requests.save_in(self.tx, request, meta)
+        self.requests.save(request, meta, tx=self.tx)
 
 
 def in_transaction(replica: InvoiceReplica, flows: MongoFlowRepository,

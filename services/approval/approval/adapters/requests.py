@@ -3,10 +3,9 @@
 Request streams live in the shared store; a ``requests`` state collection (the inbox:
 ``waiting_on``, ``involved``) and the ``notifications`` a change causes are written in
 the same transaction as the events, by a command (``save``) or by the invoice-event
-reaction inside its tracked unit of work (``save_in``)."""
+reaction inside its tracked unit of work (``save(..., tx=...)``)."""
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +19,6 @@ from approval.domain.notifications import notifications_for
 from approval.domain.request import PENDING, ApprovalRequest
 from approval.domain.webhooks import webhook_events
 from shared.errors import NotFound
-from shared.events.envelope import Metadata
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
 from shared.events.unit_of_work import Transaction
@@ -69,23 +67,9 @@ class MongoRequestRepository(AggregateRepository[ApprovalRequest]):
             if self.outbox is not None:
                 self.outbox.enqueue(webhook_events(after, notes), str(after.updated_at), session)
 
-    def load_in(self, session: ClientSession, request_id: str) -> ApprovalRequest:
-        return ApprovalRequest.replay(request_id, self.store.stream(request_id, session=session))
-
-    def save_in(self, tx: Transaction, request: ApprovalRequest,
-                meta: Metadata) -> ApprovalRequest:
-        """Append and write state inside the caller's unit of work; returns the new state."""
-        envelopes = tx.append(request.id, request.stream_type(), request.head, request.pending, meta)
-        after = copy.deepcopy(request)
-        after.pending.clear()
-        for envelope in envelopes:
-            after.apply(envelope)
-        self.write_state(request, after, tx.session)
-        return after
-
     # -- reading ---------------------------------------------------------------------
-    def load(self, aggregate_id: str) -> ApprovalRequest:
-        events = self.store.stream(aggregate_id)
+    def load(self, aggregate_id: str, tx: Transaction | None = None) -> ApprovalRequest:
+        events = self.store.stream(aggregate_id, session=tx.session if tx is not None else None)
         if events and events[0].get("stream_type") != STREAM_REQUEST:
             raise NotFound(f"request {aggregate_id} not found")
         return ApprovalRequest.replay(aggregate_id, events)

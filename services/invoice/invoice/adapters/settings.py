@@ -14,6 +14,7 @@ from shared.errors import ConcurrencyConflict, Conflict
 from shared.events.envelope import Metadata, StreamHead
 from shared.events.repository import AggregateRepository
 from shared.events.store import EventStore
+from shared.events.unit_of_work import Transaction
 from shared.idempotency import RecordKey
 
 KINDS = ("invoice_type", "custom_field")
@@ -41,10 +42,10 @@ class MongoSettingsRepository(AggregateRepository[Setting]):
             found[doc["setting_kind"]][doc["key"]] = _from_document(doc)
         return found
 
-    def save(self, setting: Setting, meta: Metadata,
-             key: RecordKey | None = None) -> list[dict[str, Any]]:
+    def save(self, setting: Setting, meta: Metadata, key: RecordKey | None = None,
+             tx: Transaction | None = None) -> list[dict[str, Any]]:
         try:
-            return super().save(setting, meta, key)
+            return super().save(setting, meta, key, tx)
         except ConcurrencyConflict:
             if setting.version == 0:
                 raise Conflict({"key": [f"{setting.key!r} exists already"]}) from None

@@ -27,6 +27,7 @@ bench: venv rabbitmq
 	$(PYTHON_VENV) -m bench.write_path
 	$(PYTHON_VENV) -m bench.gateway
 	$(PYTHON_VENV) -m bench.imports
+	$(PYTHON_VENV) -m bench.growth
 
 ## lint: ruff and mypy (make test runs it first)
 lint: venv

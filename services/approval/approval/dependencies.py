@@ -79,6 +79,7 @@ class ApprovalStore(EventStoreProvider):
         MongoFlowRepository.ensure_indexes(db)
         MongoRequestRepository.ensure_indexes(db)
         MongoDeliveries.ensure_indexes(db)
+        InvoiceReplica.ensure_indexes(db)
 
     def build(self, db: Database[Any], store: EventStore) -> ApprovalStorage:
         webhooks = MongoWebhooks(db)

@@ -23,11 +23,11 @@ test: venv rabbitmq tools browser lint
 
 ## bench: the benchmarks (bench/)
 bench: venv rabbitmq
-	$(PYTHON_VENV) -m bench
 	$(PYTHON_VENV) -m bench.write_path
-	$(PYTHON_VENV) -m bench.gateway
-	$(PYTHON_VENV) -m bench.imports
 	$(PYTHON_VENV) -m bench.growth
+	$(PYTHON_VENV) -m bench.imports
+	$(PYTHON_VENV) -m bench
+	$(PYTHON_VENV) -m bench.gateway
 
 ## lint: ruff and mypy (make test runs it first)
 lint: venv

@@ -47,6 +47,8 @@ def test_a_csv_saved_by_excel_in_gb18030_reads_too() -> None:
     (b"title,amount\r\n", "no rows"),
     (b"title,title\r\na,b\r\n", "more than once"),
     (b"title,,amount\r\na,b,c\r\n", "no name"),
+    (b",".join(b"c%d" % n for n in range(10)) + b"\r\n" + b"a\r\n"
+     + b",".join([b"x" * 100_001] * 10) + b"\r\n", "row 3 is larger than"),
 ])
 def test_a_bad_file_is_refused_naming_the_file_field(content: bytes, message: str) -> None:
     with pytest.raises(ValidationError) as refused:

@@ -294,8 +294,11 @@ class ImportJobDoc(Schema):
     total = fields.Integer()
     processed = fields.Integer()
     summary = fields.Dict(metadata={"description": "rows per answer: {ok, created, skipped, error}"})
+    resumed = fields.Integer(metadata={"description": "times the job was taken over after its "
+                                                      "gateway died"})
     ignored_columns = fields.List(fields.String())
-    message = fields.String(allow_none=True, metadata={"description": "why a failed job stopped"})
+    message = fields.String(allow_none=True, metadata={"description": "why a failed job stopped, "
+                                                                      "or that it was resumed"})
     created_at = fields.String(metadata={"format": "date-time"})
     finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     rows = fields.List(fields.Nested(ImportRowDoc))

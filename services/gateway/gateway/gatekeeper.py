@@ -150,14 +150,20 @@ class Gatekeeper(SharedExtension):
         return self.caller_for(user, session)
 
     def caller_for(self, user: User, session: Session | None) -> Caller:
-        claims: dict[str, Any] = {"sub": user.sub, "name": user.name,
-                                  "department": user.department, "roles": user.roles,
+        actor = Actor(id=user.sub, name=user.name, department=user.department,
+                      roles=user.roles)
+        return Caller(actor=actor, authorization=self.authorization_for(actor),
+                      session=session, user=user)
+
+    def authorization_for(self, actor: Actor) -> str:
+        """A fresh short-lived user token (``Bearer …``) for ``actor``'s claims: a
+        session's, or an import job's owner when the job is resumed (docs/security.md)."""
+        claims: dict[str, Any] = {"sub": actor.id, "name": actor.name,
+                                  "department": actor.department, "roles": list(actor.roles),
                                   "ttl_seconds": SESSION_TOKEN_TTL_SECONDS}
         token = user_token(self.session_key, **claims) if self.session_key is not None \
             else issue_token(str(self.dev_secret), **claims)
-        actor = Actor(id=user.sub, name=user.name, department=user.department,
-                      roles=user.roles)
-        return Caller(actor=actor, authorization=bearer(token), session=session, user=user)
+        return bearer(token)
 
     @staticmethod
     def check_csrf(request: Request, caller: Caller) -> None:

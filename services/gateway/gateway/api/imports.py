@@ -14,11 +14,20 @@ from gateway.gatekeeper import Caller, Gatekeeper, required_caller
 from gateway.http import json_response, params, route
 from gateway.hub import ServiceHub
 from gateway.imports.files import read_table
-from gateway.imports.jobs import STATUSES, job_view, run
-from gateway.imports.provider import ImportDesk
+from gateway.imports.jobs import (
+    STATUSES,
+    Owner,
+    job_view,
+    resumed_message,
+    run,
+    stopped_message,
+    unresumable,
+)
+from gateway.imports.provider import ImportDesk, resume_timer
 from gateway.imports.rows import check_columns
 from gateway.problems import HttpProblem
 from gateway.schemas import Flag, Strict
+from shared.actor import Actor
 from shared.errors import ValidationError
 
 TAG = "imports"
@@ -72,8 +81,9 @@ class ImportRoutes:
         commit = bool(params(request)["commit"])
         self.services.invoice.import_invoices([], commit=commit)  # may this caller import?
         store = self.imports.store
-        job = store.create(caller.actor.id, upload.filename or "", table.format, commit,
-                           len(table.rows), ignored)
+        owner = Owner(caller.actor, caller.user.username if caller.user is not None else None)
+        job = store.create(owner, upload.filename or "", table.format, commit, table.columns,
+                           table.rows, ignored)
         work = partial(run, store, job["_id"], table.columns, table.rows, commit,
                        self._call, partial(self._refresh, caller))
         if len(table.rows) <= self.imports.settings.sync_rows:
@@ -90,6 +100,43 @@ class ImportRoutes:
         args = params(request)
         return self._job_response(job_id, required_caller(request), args["offset"],
                                   args["limit"], args.get("status"), 200)
+
+    @resume_timer()
+    def resume_imports(self) -> None:
+        """A job whose gateway died (no beat for ``IMPORT_STALE_SECONDS``) is taken over
+        and continued from its first unfinished batch, as its owner."""
+        store = self.imports.store
+        job = store.claim_stale()
+        if job is None:
+            return
+        owner = self._owner_of(job)
+        if isinstance(owner, str):
+            store.finish(job["_id"], "failed", owner)
+            return
+        message = resumed_message(job)
+        store.note(job["_id"], message)
+        work = partial(run, store, job["_id"], job["columns"], store.lines(job["_id"]), job["commit"],
+                       self._call, partial(self._act_as, owner.actor), first=job["processed"],
+                       message=message)
+        self.imports.spawn(work)
+
+    def _owner_of(self, job: dict[str, Any]) -> Owner | str:
+        """Who a resumed job runs as — a signed-in person as the users file has them now
+        — or why it is not resumed."""
+        reason = unresumable(job)
+        if reason is not None:
+            return reason
+        owner = Owner.from_dict(job["owner_claims"])
+        if owner.username is None:
+            return owner
+        user = self.signin.users.get(owner.username)
+        if user is None:
+            return stopped_message(job, f"its owner {owner.username!r} can no longer sign in")
+        return Owner(self.signin.caller_for(user, None).actor, owner.username)
+
+    def _act_as(self, actor: Actor) -> None:
+        """A resumed job's calls: a fresh short-lived token of its owner per batch."""
+        self.services.authorize(self.signin.authorization_for(actor))
 
     def _job_response(self, job_id: str, caller: Caller, offset: int, limit: int,
                       status: str | None, code: int,

@@ -17,6 +17,8 @@ from shared.errors import ValidationError
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
+# a job keeps its rows in documents of at most 16 MB (MongoDB's limit), a row whole
+MAX_ROW_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,12 @@ def read_table(content: bytes) -> Table:
         columns.pop()
     _check_columns(columns)
     rows: list[list[str]] = []
-    for line in lines:
+    for number, line in enumerate(lines, start=2):
         if any(cell.strip() for cell in line):
-            rows.append([*line[:len(columns)], *[""] * (len(columns) - len(line))])
+            kept = [*line[:len(columns)], *[""] * (len(columns) - len(line))]
+            if sum(len(cell) for cell in kept) > MAX_ROW_CHARS:
+                raise file_error(f"row {number} is larger than {MAX_ROW_CHARS:,} characters")
+            rows.append(kept)
             if len(rows) > MAX_ROWS:
                 raise file_error(f"at most {MAX_ROWS} rows in one file")
     if not rows:

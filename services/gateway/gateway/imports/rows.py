@@ -31,6 +31,8 @@ MAX_CUSTOMER_PAGES = 20
 TRUE_TEXT = {"true", "1", "yes", "y", "是"}
 FALSE_TEXT = {"false", "0", "no", "n", "否"}
 Errors = dict[str, list[str]]
+# the import key of a committed row without an external_id: job:<job id>:<row index>
+JOB_KEY_PREFIX = "job:"
 
 
 def check_columns(columns: list[str]) -> tuple[list[str], list[str]]:
@@ -88,8 +90,18 @@ class RowMaker:
             self._resolve_customer(values["customer_name"], data, errors)
         if "contract_id" not in data and "contract_number" in values:
             self._resolve_contract(values["contract_number"], data, errors)
+        if data.get("external_id", "").startswith(JOB_KEY_PREFIX):
+            errors["external_id"] = [f"may not start with {JOB_KEY_PREFIX!r} (the import's own keys)"]
         self._check_repeats(line, data, errors)
         return data, errors
+
+    def remember(self, line: int, values: dict[str, str]) -> None:
+        """A row done before a resume: later repeats of its keys are still repeats."""
+        data: dict[str, Any] = {k: v for k, v in values.items() if k in ("external_id", "invoice_no",
+                                                                          "type")}
+        if "type" not in data and "type_label" in values:
+            self._resolve_type(values["type_label"], data, {})
+        self._check_repeats(line, data, {})
 
     @staticmethod
     def _lines(text: str, errors: Errors) -> Any:

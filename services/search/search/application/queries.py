@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import calendar as calendar_module
 import datetime as dt
+import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from functools import cmp_to_key
@@ -112,20 +113,20 @@ class Queries:
             return self.covers(doc) and evaluate(query.conditions, query.match, _eval_view(doc))
         return keep
 
-    def _matches(self, query: Query) -> list[dict[str, Any]]:
-        """Every invoice view the query matches and the actor may view."""
+    def _matches(self, query: Query) -> Iterator[dict[str, Any]]:
+        """Every invoice view the query matches and the actor may view, one at a time as
+        the store's cursor reads them: callers keep what they need, not every view."""
         if self.scope is None:
-            return []
+            return
         driver = invoice_driver(query.conditions, query.match, query.text, self._scope_owner())
         keep = self._keep(query)
-        found, seen = [], set()
+        seen = set()
         for doc in self.views.find_invoices(driver):
             if doc["_id"] in seen:  # a range over a multikey index may repeat a document
                 continue
             seen.add(doc["_id"])
             if keep(doc):
-                found.append(doc)
-        return found
+                yield doc
 
     def _linked_page(self, query: Query, after: list[Any] | None,
                      before: Callable[[dict[str, Any], list[Any]], bool]) -> tuple[list[dict[str, Any]], int] | None:
@@ -201,17 +202,24 @@ class Queries:
             view = _eval_view(doc)
             return [value_at(view, field) for field, _ in sort]
 
+        ordered = cmp_to_key(key_cmp)
         last = None if after is None else [*after[0], after[1]]
         linked = self._linked_page(query, last, lambda doc, mark: key_cmp(key(doc), mark) > 0)
         if linked is not None:
             page, total = linked
-            page.sort(key=cmp_to_key(lambda a, b: key_cmp(key(a), key(b))))
+            page.sort(key=lambda doc: ordered(key(doc)))
         else:
-            matches = self._matches(query)
-            matches.sort(key=cmp_to_key(lambda a, b: key_cmp(key(a), key(b))))
-            page, total = matches, len(matches)
-            if last is not None:
-                page = [doc for doc in matches if key_cmp(key(doc), last) > 0]
+            counted = [0]
+
+            def after_cursor() -> Iterator[dict[str, Any]]:
+                for doc in self._matches(query):
+                    counted[0] += 1
+                    if last is None or key_cmp(key(doc), last) > 0:
+                        yield doc
+            # a heap of the page (and one more), not every match (issue 14: RSS)
+            page = heapq.nsmallest(query.limit + 1, after_cursor(),
+                                   key=lambda doc: ordered(key(doc)))
+            total = counted[0]
         items = page[:query.limit]
         next_cursor = None
         if len(page) > query.limit:

@@ -17,6 +17,8 @@ from pymongo.database import Database
 from search.domain.buckets import Sums
 from search.domain.views import to_decimal
 
+# Invoice views per batch of a query's cursor (what the service holds at once).
+FIND_BATCH = 200
 COLLECTIONS = ("invoices", "buckets", "customers", "contracts", "payments", "settings")
 
 # Equality-first compound indexes: the local store only uses an index when every field
@@ -190,7 +192,8 @@ class MongoViews:
         return list(self.settings.find({"stream_type": "custom_field"}, session=self.session))
 
     def find_invoices(self, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        yield from self.invoices.find(dict(driver), session=self.session)
+        # small batches: a broad query's views stream through, not 16 MB of them at once
+        yield from self.invoices.find(dict(driver), session=self.session, batch_size=FIND_BATCH)
 
     def find_buckets(self, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from self.buckets.find(dict(driver), session=self.session)

@@ -47,7 +47,7 @@ def moment_arg(value: Any) -> Moment:
 class AsOfQueries(Queries):
     """Queries over folded views: always from the views, never from buckets."""
 
-    def _bucket_rows(self, query: Any, group_by: Any) -> None:
+    def _bucket_rows(self, query: Any, group_by: Any, each: Any = None) -> None:
         return None
 
 

@@ -4,7 +4,10 @@ reconciliation, uninvoiced_payments. Every answer is limited to what the actor m
 from __future__ import annotations
 
 import calendar as calendar_module
-from collections.abc import Iterable, Mapping, Sequence
+import datetime as dt
+import heapq
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from functools import cmp_to_key
@@ -16,6 +19,7 @@ from search.domain.terms import has_term, query_terms
 from search.domain.views import public
 from search.ports import Views
 from search.schemas import (
+    DEFAULT_SORT,
     GROUPS,
     Query,
     decode_cursor,
@@ -57,6 +61,27 @@ def _eval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
+def _window(months_desc: Sequence[str], counts: Mapping[str, int], top: dt.date | None,
+            wanted: float) -> dt.date:
+    """The first day of the shortest window ending at ``top`` (or the latest month's end)
+    that the months' counts, spread evenly over their days, estimate to hold ``wanted``
+    invoices; the first day of the earliest month when all of them hold fewer."""
+    held = 0.0
+    start = dt.date.fromisoformat(months_desc[-1] + "-01")
+    for month in months_desc:
+        start = dt.date.fromisoformat(month + "-01")
+        days = calendar_module.monthrange(start.year, start.month)[1]
+        end = start.replace(day=days)
+        high = end if top is None or top > end else top
+        density = counts[month] / days
+        part = density * ((high - start).days + 1)
+        if density and held + part >= wanted:
+            span = max(1, math.ceil((wanted - held) / density))
+            return max(start, high - dt.timedelta(days=span - 1))
+        held += part
+    return start
+
+
 class Queries:
     def __init__(self, views: Views, policy: Policy, actor: Actor) -> None:
         self.views, self.policy, self.actor = views, policy, actor
@@ -72,28 +97,92 @@ class Queries:
     def _scope_owner(self) -> str | None:
         return self.actor.id if self.scope == "own" else None
 
-    def _matches(self, query: Query) -> list[dict[str, Any]]:
-        """Every invoice view the query matches and the actor may view."""
-        if self.scope is None:
-            return []
-        driver = invoice_driver(query.conditions, query.match, query.text, self._scope_owner())
+    def _keep(self, query: Query) -> Callable[[Mapping[str, Any]], bool]:
+        """Whether an invoice view fetched by a driver matches the query and the actor
+        may view it."""
         words = query_terms(query.text or "")
         void_ok = query.include_void or any(c.field == "status" for c in query.conditions)
-        found, seen = [], set()
+
+        def keep(doc: Mapping[str, Any]) -> bool:
+            if not void_ok and doc.get("status") == "void":  # credited ones count, net
+                return False
+            if words:
+                terms = set(doc.get("terms") or ())
+                if not all(has_term(terms, word) for word in words):
+                    return False
+            return self.covers(doc) and evaluate(query.conditions, query.match, _eval_view(doc))
+        return keep
+
+    def _matches(self, query: Query) -> Iterator[dict[str, Any]]:
+        """Every invoice view the query matches and the actor may view, one at a time as
+        the store's cursor reads them: callers keep what they need, not every view."""
+        if self.scope is None:
+            return
+        driver = invoice_driver(query.conditions, query.match, query.text, self._scope_owner())
+        keep = self._keep(query)
+        seen = set()
         for doc in self.views.find_invoices(driver):
             if doc["_id"] in seen:  # a range over a multikey index may repeat a document
                 continue
             seen.add(doc["_id"])
-            if not void_ok and doc.get("status") == "void":  # credited ones count, net
-                continue
-            if words:
-                terms = set(doc.get("terms") or ())
-                if not all(has_term(terms, word) for word in words):
-                    continue
-            if not self.covers(doc) or not evaluate(query.conditions, query.match, _eval_view(doc)):
-                continue
-            found.append(doc)
-        return found
+            if keep(doc):
+                yield doc
+
+    def _linked_page(self, query: Query, after: list[Any] | None,
+                     before: Callable[[dict[str, Any], list[Any]], bool]) -> tuple[list[dict[str, Any]], int] | None:
+        """The first ``limit + 1`` matches after ``after`` in the default order (or more:
+        whole windows) and the total, for one customer: the total from the customer's
+        buckets (plus its undated views), the page from windows of days read off the
+        (customer_id, issued_on) index, each sized by the buckets' counts per month to hold
+        about what is still wanted -- a page costs about a page, not every invoice of the
+        customer (issue 14). None when the query is not one equality on customer_id in
+        the default order, or buckets cannot count it."""
+        if self.scope is None or query.sort != DEFAULT_SORT:
+            return None
+        driver = invoice_driver(query.conditions, query.match, query.text, self._scope_owner())
+        if len(driver) != 1 or not isinstance(driver.get("customer_id"), str):
+            return None
+        link, months = driver["customer_id"], dict[str, int]()
+
+        def month_of(bucket: Mapping[str, Any]) -> None:  # every bucket of the link, void too
+            month = str(bucket["day"])[:7]
+            months[month] = months.get(month, 0) + int(bucket["count"])
+        counted = self._bucket_rows(query, [], month_of)
+        if counted is None:
+            return None
+        total = sum(count for _, count, _ in counted)
+        keep = self._keep(query)
+        undated = [d for d in self.views.find_invoices({"customer_id": link, "issued_on": None})
+                   if keep(d)]
+        total += len(undated)
+        wanted = query.limit + 1
+        found: list[dict[str, Any]] = []
+        exact_upper = None if after is None else after[0]
+        try:
+            top = None if exact_upper is None else dt.date.fromisoformat(str(exact_upper))
+        except ValueError:
+            return None
+        order = sorted(months, reverse=True)
+        dated_done = after is not None and exact_upper is None  # the cursor is among the undated
+        while not dated_done and len(found) < wanted:
+            if top is not None:
+                order = [m for m in order if m <= top.isoformat()[:7]]
+            if not order:
+                break
+            low = _window(order, months, top, 1.2 * (wanted - len(found)))
+            bound: dict[str, Any] = {"$gte": low.isoformat()}
+            if exact_upper is not None:
+                bound["$lte"], exact_upper = exact_upper, None
+            elif top is not None:
+                bound["$lte"] = top.isoformat()
+            for doc in self.views.find_invoices({"customer_id": link, "issued_on": bound}):
+                if keep(doc) and (after is None or before(doc, after)):
+                    found.append(doc)
+            dated_done = low.isoformat() == order[-1] + "-01"
+            top = low - dt.timedelta(days=1)
+        if len(found) < wanted:
+            found += [d for d in undated if after is None or before(d, after)]
+        return found, total
 
     # -- search ----------------------------------------------------------------------
     def search(self, raw: Any) -> dict[str, Any]:
@@ -113,18 +202,30 @@ class Queries:
             view = _eval_view(doc)
             return [value_at(view, field) for field, _ in sort]
 
-        matches = self._matches(query)
-        matches.sort(key=cmp_to_key(lambda a, b: key_cmp(key(a), key(b))))
-        page = matches
-        if after is not None:
-            last = [*after[0], after[1]]
-            page = [doc for doc in matches if key_cmp(key(doc), last) > 0]
+        ordered = cmp_to_key(key_cmp)
+        last = None if after is None else [*after[0], after[1]]
+        linked = self._linked_page(query, last, lambda doc, mark: key_cmp(key(doc), mark) > 0)
+        if linked is not None:
+            page, total = linked
+            page.sort(key=lambda doc: ordered(key(doc)))
+        else:
+            counted = [0]
+
+            def after_cursor() -> Iterator[dict[str, Any]]:
+                for doc in self._matches(query):
+                    counted[0] += 1
+                    if last is None or key_cmp(key(doc), last) > 0:
+                        yield doc
+            # a heap of the page (and one more), not every match (issue 14: RSS)
+            page = heapq.nsmallest(query.limit + 1, after_cursor(),
+                                   key=lambda doc: ordered(key(doc)))
+            total = counted[0]
         items = page[:query.limit]
         next_cursor = None
         if len(page) > query.limit:
             last_key = key(items[-1])
             next_cursor = encode_cursor(query.sort, last_key[:-1], items[-1]["id"])
-        return {"items": [to_wire(public(doc)) for doc in items], "total": len(matches),
+        return {"items": [to_wire(public(doc)) for doc in items], "total": total,
                 "next_cursor": next_cursor}
 
     def get_invoice_view(self, invoice_id: str, only_filled: bool = False) -> dict[str, Any]:
@@ -164,8 +265,11 @@ class Queries:
             row["sums"] = buckets.add_sums(row["sums"], sums)
         return {k: v for k, v in rows.items() if v["count"]}
 
-    def _bucket_rows(self, query: Query, group_by: Sequence[str]) -> Iterable[tuple[Any, int, buckets.Sums]] | None:
-        """Bucket documents answering the query, or None when buckets cannot."""
+    def _bucket_rows(self, query: Query, group_by: Sequence[str],
+                     each: Callable[[Mapping[str, Any]], None] | None = None,
+                     ) -> Iterable[tuple[Any, int, buckets.Sums]] | None:
+        """Bucket documents answering the query, or None when buckets cannot; ``each``
+        sees every bucket read, before the data scope and void are applied."""
         if self.scope is None:
             return []
         if query.text or (query.match == "any" and len(query.conditions) > 1) \
@@ -186,6 +290,8 @@ class Queries:
 
         def rows() -> Iterable[tuple[Any, int, buckets.Sums]]:
             for doc in self.views.find_buckets(bucket_driver(family, query.conditions)):
+                if each is not None:
+                    each(doc)
                 doc["issued_on"] = doc["day"]
                 if not void_ok and doc.get("status") == "void":  # credited ones count, net
                     continue

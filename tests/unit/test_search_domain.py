@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from search.application.planner import invoice_driver
-from search.domain.buckets import deltas, family_for, month_aligned
+from search.domain.buckets import FAMILIES, deltas, family_for, month_aligned
 from search.domain.terms import document_terms, has_term, query_terms
 from search.domain.views import apply_invoice_event, covered_payments, public
 from search.schemas import decode_cursor, encode_cursor, load_query
@@ -72,10 +72,13 @@ def test_bucket_deltas_move_a_contribution_and_cancel_out_when_nothing_moves() -
     new = dict(old, amount=Decimal("3.00"))
     moved = deltas(old, new)
     assert {fields["family"]: (count, sums["amount"]) for fields, count, sums in moved.values()} == \
-        {"t": (0, Decimal("2.00")), "o": (0, Decimal("2.00")), "c": (0, Decimal("2.00"))}
+        {"t": (0, Decimal("2.00")), "o": (0, Decimal("2.00")), "k": (0, Decimal("2.00")),
+         "c": (0, Decimal("2.00"))}
     assert deltas(old, dict(old)) == {}
     assert family_for({"type", "day", "status"}) == "t"
-    assert family_for({"customer_id", "status"}) == "c"
+    assert family_for({"customer_id", "status"}) == "c"  # unless the per-customer ones are complete
+    assert family_for({"customer_id", "status"}, families=frozenset(FAMILIES)) == "k"
+    assert family_for({"customer_id", "owner_id", "status"}, families=frozenset(FAMILIES)) == "c"
     assert family_for({"title"}) is None
     assert family_for({"owner_id", "day"}, needs_day=True) is None
     assert month_aligned("between", ("2026-02-01", "2026-02-28")) and not month_aligned("gte", "2026-02-02")
@@ -120,7 +123,7 @@ def test_bucket_deltas_carry_the_tax_sums_and_the_kind() -> None:
 
     assert {sums["tax_amount"] for _, _, sums in moved.values()} == {Decimal("13.00")}
     assert {sums["amount_excluding_tax"] for _, _, sums in moved.values()} == {Decimal("100.00")}
-    assert {fields["kind"] for fields, _, _ in added.values()} == {"credit"}
+    assert {fields["kind"] for fields, _, _ in added.values() if fields["family"] != "k"} == {"credit"}
 
 
 def test_the_view_normalises_the_tax_figures_and_lines() -> None:

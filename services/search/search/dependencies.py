@@ -13,7 +13,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from search.adapters.buffered import BufferedViews
-from search.adapters.views import Generations, MongoViews, ensure_indexes
+from search.adapters.views import Generations, MongoViews, ensure_indexes, mark_if_empty
 from search.projector import Projector
 from shared.events.catchup import CatchUp, CatchUpCheckpoint, rpc_source, until_caught_up
 from shared.events.consumer import ApplyBatch, Signatures, StreamTracker, signatures_of, wait_for_queues
@@ -142,6 +142,7 @@ class SearchStore(DependencyProvider):
         self.db: Database[Any] = database(self.client, database_name(config, "search"))
         self.storage = SearchStorage(self.db, config)
         ensure_indexes(self.db, self.storage.generation())
+        mark_if_empty(self.db, self.storage.generation())
 
     def start(self) -> None:
         if not self.catch_up:

@@ -29,6 +29,10 @@ class Views(Protocol):
     def find_buckets(self, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Pre-summed buckets for a driver filter (none: count from the views)."""
 
+    def complete_families(self) -> frozenset[str]:
+        """The bucket families that count every invoice view here (a projection older
+        than a family lacks it; see search.domain.buckets)."""
+
     def find(self, name: str, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Customer-side views (``customers``, ``contracts``, ``payments``) by equality."""
 

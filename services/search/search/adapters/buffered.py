@@ -125,7 +125,7 @@ class BufferedViews(MongoViews):
 
 def count_buckets(db: Database[Any], generation: int, batch: int = 5000) -> int:
     """(Re)write a generation's buckets from its invoice views in one pass."""
-    from search.adapters.views import collection_name
+    from search.adapters.views import Generations, collection_name
     from search.domain.buckets import SUMS, bucket_keys, sums_of
 
     totals: dict[str, tuple[dict[str, Any], int, Sums]] = {}
@@ -142,4 +142,5 @@ def count_buckets(db: Database[Any], generation: int, batch: int = 5000) -> int:
             for bucket_id, (key, count, sums) in totals.items()]
     for start in range(0, len(docs), batch):
         buckets.insert_many(docs[start:start + batch], ordered=False)
+    Generations(db).mark_customer_counts(generation)  # every family counted, ``k`` too
     return len(docs)

@@ -97,6 +97,9 @@ class MemoryViews:
     def find_buckets(self, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from ()
 
+    def complete_families(self) -> frozenset[str]:
+        return frozenset()
+
     def find(self, name: str, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from (copy.deepcopy(d) for d in self.tables[name].values()
                     if all(d.get(k) == v for k, v in driver.items()))

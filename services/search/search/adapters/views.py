@@ -14,7 +14,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from search.domain.buckets import Sums
+from search.domain.buckets import COARSE, FAMILIES, Sums
 from search.domain.views import to_decimal
 
 # Invoice views per batch of a query's cursor (what the service holds at once).
@@ -62,6 +62,18 @@ class Generations:
     def switch(self, generation: int) -> None:
         self.meta.update_one({"_id": "active"}, {"$set": {"generation": generation}}, upsert=True)
 
+    def counts_customers(self, generation: int) -> bool:
+        """Whether the generation's per-customer buckets (family ``k``) count every
+        invoice view: set when its buckets were counted from the views in one pass, or
+        when it started empty; a generation projected before the family existed lacks
+        them until a rebuild."""
+        return self.meta.find_one({"_id": "customer_counts", "generations": generation}) is not None
+
+    def mark_customer_counts(self, generation: int, complete: bool = True) -> None:
+        change = "$addToSet" if complete else "$pull"
+        self.meta.update_one({"_id": "customer_counts"}, {change: {"generations": generation}},
+                             upsert=True)
+
     def rebuild(self) -> dict[str, Any] | None:
         return self.meta.find_one({"_id": "rebuild"})
 
@@ -89,6 +101,15 @@ def ensure_indexes(db: Database[Any], generation: int) -> None:
 def drop_generation(db: Database[Any], generation: int) -> None:
     for name in COLLECTIONS + ("locks",):
         db.drop_collection(collection_name(generation, name))
+    Generations(db).mark_customer_counts(generation, complete=False)
+
+
+def mark_if_empty(db: Database[Any], generation: int) -> None:
+    """A generation with no invoice views and no buckets yet gets every bucket family
+    from the projector as its events arrive: its per-customer counts are complete."""
+    if db[collection_name(generation, "invoices")].find_one({}, {"_id": 1}) is None \
+            and db[collection_name(generation, "buckets")].find_one({}, {"_id": 1}) is None:
+        Generations(db).mark_customer_counts(generation)
 
 
 class MongoViews:
@@ -197,6 +218,10 @@ class MongoViews:
 
     def find_buckets(self, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from self.buckets.find(dict(driver), session=self.session)
+
+    def complete_families(self) -> frozenset[str]:
+        complete = Generations(self.db).counts_customers(self.generation)
+        return frozenset(FAMILIES) if complete else frozenset(FAMILIES) - COARSE
 
     def find(self, name: str, driver: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from self.db[collection_name(self.generation, name)].find(dict(driver), session=self.session)

@@ -80,13 +80,21 @@ def invoice_driver(conditions: Sequence[Condition], match: str, text: str | None
     return {}
 
 
+# The link fields each bucket family has an index for (family, <field>, day).
+BUCKET_LINKS: dict[str, tuple[str, ...]] = {
+    "o": ("owner_id", "department_id"),
+    "k": ("customer_id",),
+    "c": ("customer_id", "contract_id", "owner_id", "department_id"),
+}
+
+
 def bucket_driver(family: str, conditions: Sequence[Condition]) -> dict[str, Any]:
     """The index-shaped filter over one family's buckets."""
     driver: dict[str, Any] = {"family": family}
+    indexed = BUCKET_LINKS.get(family, ())
     for name in ("customer_id", "contract_id", "owner_id", "department_id"):
         for c in conditions:
-            if c.field == name and c.op in ("eq", "in") and family in ("c", "o") \
-                    and (family == "c" or name in ("owner_id", "department_id")):
+            if c.field == name and c.op in ("eq", "in") and name in indexed:
                 driver[name] = c.value if c.op == "eq" else {"$in": list(c.value)}
                 break
         if len(driver) > 1:

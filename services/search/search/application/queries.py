@@ -283,7 +283,9 @@ class Queries:
             dims |= {"owner_id", "department_id"}
         needs_day = "day" in group_by or any(
             c.field == "issued_on" and not buckets.month_aligned(c.op, c.value) for c in query.conditions)
-        family = buckets.family_for(dims, needs_day)
+        family = buckets.family_for(dims, needs_day, frozenset(buckets.FAMILIES))
+        if family in buckets.COARSE and family not in self.views.complete_families():
+            family = buckets.family_for(dims, needs_day)  # an older projection: the fine ones
         if family is None:
             return None
         void_ok = query.include_void or any(c.field == "status" for c in query.conditions)

@@ -10,6 +10,10 @@ Families, coarsest first (a query uses the coarsest one holding every dimension 
 needs, so it reads as few bucket documents as possible):
 - ``t``: per day: type, kind, status, approval_status
 - ``o``: per month: ... + owner_id, department_id
+- ``k``: per month: customer_id, status -- a customer's total and its months for an
+  unscoped caller in about a document per month, not one per invoice (``c`` splits a
+  customer by owner and contract too); used only once a generation's ``k`` buckets are
+  known complete (``COARSE``: a projection older than the family lacks them)
 - ``c``: per month: ... + customer_id, contract_id
 The finer families count per month (their ``day`` is the month's first day), else they
 would hold about one bucket per invoice; they answer whole-month date ranges only.
@@ -27,9 +31,11 @@ Sums = dict[str, Decimal]
 FAMILIES: dict[str, tuple[str, ...]] = {
     "t": BASE_DIMS,
     "o": BASE_DIMS + ("owner_id", "department_id"),
+    "k": ("customer_id", "status"),
     "c": BASE_DIMS + ("owner_id", "department_id", "customer_id", "contract_id"),
 }
-GRAIN = {"t": "day", "o": "month", "c": "month"}
+GRAIN = {"t": "day", "o": "month", "k": "month", "c": "month"}
+COARSE = frozenset({"k"})  # families a generation may lack (see Views.complete_families)
 ALL_DIMS = FAMILIES["c"]
 Contribution = tuple[str, dict[str, Any]]  # (bucket id, key fields)
 
@@ -76,11 +82,12 @@ def deltas(old: Mapping[str, Any] | None,
     return {k: v for k, v in result.items() if v[1] != 0 or any(v[2].values())}
 
 
-def family_for(dims: set[str], needs_day: bool = False) -> str | None:
-    """The coarsest family that has every dimension in ``dims`` (and counts per day
-    when ``needs_day``)."""
+def family_for(dims: set[str], needs_day: bool = False,
+               families: frozenset[str] = frozenset(FAMILIES) - COARSE) -> str | None:
+    """The coarsest of ``families`` (by default those every generation has) that has
+    every dimension in ``dims`` (and counts per day when ``needs_day``)."""
     for family, family_dims in FAMILIES.items():
-        if dims <= set(family_dims) | {"day", "month"} and (GRAIN[family] == "day" or not needs_day):
+        if family in families and dims <= set(family_dims) | {"day", "month"} and (GRAIN[family] == "day" or not needs_day):
             return family
     return None
 

@@ -207,7 +207,7 @@ def main() -> int:
     gateway = GatewayProcess(env, log_dir, users, GATEWAY_RPC_TIMEOUT="60")
     try:
         gateway.start()
-        authorization = token_for(roles=["admin"], sub="bench-admin", ttl_seconds=7200)
+        authorization = token_for(roles=["admin"], sub="bench-admin", ttl_seconds=3600)  # the services refuse longer-lived tokens
         config = {"AMQP_URI": vhost.amqp_uri, "serializer": "json"}
         with ClusterRpcProxy(config, context_data={"authorization": authorization}, timeout=60) as hub:
             customer = hub.customer.create_customer({"name": "压测客户"})

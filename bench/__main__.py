@@ -35,7 +35,7 @@ sys.path[:0] = [str(ROOT)]
 from bench.audit_check import audit_section  # noqa: E402
 from bench.catchup_bench import catch_up_section  # noqa: E402
 from bench.profile import rss_mb  # noqa: E402
-from bench.results import save_report  # noqa: E402
+from bench.results import save_report, stop_stack  # noqa: E402
 from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
 
 
@@ -208,10 +208,7 @@ def main() -> int:
         save_report("bench", report)
         return 0
     finally:
-        for process in services.values():
-            process.stop()
-        mongo.stop()
-        vhost.delete()
+        stop_stack(services.values(), mongo, vhost)
 
 
 if __name__ == "__main__":

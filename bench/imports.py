@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "services" / "gateway")]
 
-from bench.results import save_report  # noqa: E402
+from bench.results import save_report, stop_stack  # noqa: E402
 
 
 def csv_rows(customer_name: str, count: int) -> bytes:
@@ -98,11 +98,7 @@ def main() -> int:
         save_report("imports", report)
         return 0
     finally:
-        gateway.stop()
-        for process in services.values():
-            process.stop()
-        mongo.stop()
-        vhost.delete()
+        stop_stack([gateway, *services.values()], mongo, vhost)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ sys.path[:0] = [str(ROOT)] + [str(ROOT / "services" / name)
 
 from bench.__main__ import approval_latency, clients, measure, store_round_trips  # noqa: E402
 from bench.profile import Recording, RssWatch, cpu_seconds, summarize  # noqa: E402
-from bench.results import save_report  # noqa: E402
+from bench.results import save_report, stop_stack  # noqa: E402
 from bench.search_bench import projection_lag  # noqa: E402
 from tests.support.infra import MongoProcess, RabbitVhost, ServiceProcess, service_env  # noqa: E402
 
@@ -273,10 +273,7 @@ def main() -> int:
         return 0
     finally:
         rss.stop()
-        for process in services.values():
-            process.stop()
-        mongo.stop()
-        vhost.delete()
+        stop_stack(services.values(), mongo, vhost)
 
 
 if __name__ == "__main__":

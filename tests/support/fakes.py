@@ -468,6 +468,24 @@ class FakeRequestRepository:
         return copy.deepcopy(found[:self.MAX_LIST])
 
 
+class RequestStates:
+    """Approval requests as their state documents only (the reads the reconcile and the
+    invoice's report checks make: ``state``, ``latest_for_invoice``, ``find``)."""
+
+    def __init__(self, *requests: dict[str, Any]) -> None:
+        self.requests = {r["id"]: r for r in requests}
+
+    def state(self, request_id: str) -> dict[str, Any] | None:
+        return self.requests.get(request_id)
+
+    def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        found = [r for r in self.requests.values() if r["invoice_id"] == invoice_id]
+        return max(found, key=lambda r: r["invoice_version"]) if found else None
+
+    def find(self, status: str | None, involving: Any) -> list[dict[str, Any]]:
+        return [r for r in self.requests.values() if status is None or r["status"] == status]
+
+
 class FakeReactionRepositories:
     """What the invoice-event reaction works with (ports.ReactionRepositories), over the
     fake flow and request repositories and an invoice replica held in memory."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from approval.reactions import Reconciler, run_repairs
+from tests.support.fakes import RequestStates
 
 
 class Replica:
@@ -17,21 +18,6 @@ class Replica:
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         return self.invoices.get(invoice_id)
-
-
-class Requests:
-    def __init__(self, *requests: dict[str, Any]) -> None:
-        self.requests = {r["id"]: r for r in requests}
-
-    def state(self, request_id: str) -> dict[str, Any] | None:
-        return self.requests.get(request_id)
-
-    def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
-        found = [r for r in self.requests.values() if r["invoice_id"] == invoice_id]
-        return max(found, key=lambda r: r["invoice_version"]) if found else None
-
-    def find(self, status: str | None, involving: Any) -> list[dict[str, Any]]:
-        return [r for r in self.requests.values() if status is None or r["status"] == status]
 
 
 def invoice(invoice_id: str, **overrides: Any) -> dict[str, Any]:
@@ -52,7 +38,7 @@ def test_a_parked_outcome_is_reported_again_and_agreeing_states_are_left_alone()
         invoice("inv_after", approval_status="pending", approval_request_id="apr_a"),
         invoice("inv_missed"),                                   # "pending" report parked
         invoice("inv_fine", approval_status="pending", approval_request_id="apr_f"))
-    requests = Requests(
+    requests = RequestStates(
         request("apr_h", "inv_held", "approved", hold=True, stages=[{"decisions": [approver]}]),
         request("apr_a", "inv_after", "rejected"),
         request("apr_m", "inv_missed", "pending"),

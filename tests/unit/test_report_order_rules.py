@@ -17,6 +17,7 @@ from shared.errors import ValidationError
 from shared.events.envelope import Metadata
 from shared.events.store import build_envelopes
 from shared.invoice_events import fold
+from tests.support.fakes import RequestStates
 
 
 # -- the shared fold ------------------------------------------------------------------
@@ -159,28 +160,13 @@ def test_the_report_order_is_two_versions_or_none(trigger: Any, version: Any, fi
 
 
 # -- the approval side: every report names its request's order ---------------------------
-class Requests:
-    def __init__(self, *requests: dict[str, Any]) -> None:
-        self.requests = {r["id"]: r for r in requests}
-
-    def state(self, request_id: str) -> dict[str, Any] | None:
-        return self.requests.get(request_id)
-
-    def latest_for_invoice(self, invoice_id: str) -> dict[str, Any] | None:
-        found = [r for r in self.requests.values() if r["invoice_id"] == invoice_id]
-        return max(found, key=lambda r: r["invoice_version"]) if found else None
-
-    def find(self, status: str | None, involving: Any) -> list[dict[str, Any]]:
-        return [r for r in self.requests.values() if status is None or r["status"] == status]
-
-
 def request(request_id: str, status: str, invoice_version: int, version: int) -> dict[str, Any]:
     return {"id": request_id, "invoice_id": "inv_1", "status": status, "hold": False,
             "invoice_version": invoice_version, "version": version, "stages": [{"decisions": []}]}
 
 
 def test_the_outcome_report_carries_the_latest_requests_trigger_and_own_version() -> None:
-    requests = Requests(request("apr_1", "superseded", 2, 2), request("apr_2", "approved", 4, 3))
+    requests = RequestStates(request("apr_1", "superseded", 2, 2), request("apr_2", "approved", 4, 3))
     reported: list[tuple[Any, ...]] = []
 
     OutcomeReporter(requests, lambda *a: reported.append(a)).handle(  # type: ignore[arg-type]
@@ -200,7 +186,7 @@ def test_a_reconcile_repair_carries_the_requests_order() -> None:
         def get(self, invoice_id: str) -> dict[str, Any]:
             return self.invoice
 
-    requests = Requests(request("apr_1", "superseded", 2, 2), request("apr_2", "pending", 4, 1))
+    requests = RequestStates(request("apr_1", "superseded", 2, 2), request("apr_2", "pending", 4, 1))
 
     assert Reconciler(Replica(), requests).repairs() == [
         ("report", ("inv_1", "pending", "apr_2", 4, 1))]
